@@ -1,0 +1,149 @@
+import { bool, cleanEnv, makeValidator, port, str, EnvError, EnvMissingError } from 'envalid';
+import { parseDuration } from './duration.js';
+
+/**
+ * Environment → one typed, frozen config object. Every variable is declared once here,
+ * with its default next to it; the README's configuration table mirrors this file.
+ * A bad value stops start-up with one message naming every bad variable (ConfigError).
+ */
+
+export const GOOGLE_JWKS_URI_DEFAULT = 'https://www.googleapis.com/oauth2/v3/certs';
+/** Audience the development issuer mints for when GOOGLE_CLIENT_IDS is unset (never in production). */
+export const DEV_CLIENT_ID = 'dev-client.apps.googleusercontent.com';
+
+const duration = makeValidator<number>((input) => {
+  try {
+    return parseDuration(input);
+  } catch (e) {
+    throw new EnvError((e as Error).message);
+  }
+});
+
+const list = makeValidator<string[]>((input) =>
+  input
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
+
+const logLevel = str({ choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' });
+
+const specs = {
+  NODE_ENV: str({ default: 'development', desc: '`production` turns off development conveniences' }),
+  PORT: port({ default: 4000 }),
+  HOST: str({ default: '0.0.0.0' }),
+  LOG_LEVEL: logLevel,
+  REDIS_URL: str({ default: '', desc: 'unset: embedded in-memory store (development only)' }),
+  REDIS_KEY_PREFIX: str({ default: 'ag:' }),
+  GOOGLE_CLIENT_IDS: list({ default: [] }),
+  GOOGLE_JWKS_URI: str({ default: GOOGLE_JWKS_URI_DEFAULT }),
+  GOOGLE_HOSTED_DOMAINS: list({ default: [] }),
+  ACCESS_TOKEN_TTL: duration({ default: parseDuration('15m') }),
+  REFRESH_TOKEN_TTL: duration({ default: parseDuration('30d') }),
+  SESSION_MAX_LIFETIME: duration({ default: parseDuration('90d') }),
+  REFRESH_GRACE_PERIOD: duration({ default: parseDuration('10s') }),
+  AUTH_ISSUER: str({ default: '' }),
+  AUTH_AUDIENCE: str({ default: 'graphql-auth-gateway' }),
+  DEV_ISSUER: bool({ default: true }),
+  DEV_DIR: str({ default: '.dev' }),
+};
+
+export interface Config {
+  readonly production: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: string;
+  readonly redis: { readonly url: string | null; readonly keyPrefix: string };
+  readonly google: {
+    readonly clientIds: readonly string[];
+    readonly jwksUri: string;
+    readonly hostedDomains: readonly string[];
+  };
+  readonly tokens: {
+    /** Access token lifetime, ms. */
+    readonly accessTtlMs: number;
+    /** Refresh token lifetime (also the session's inactivity timeout: it slides on every refresh), ms. */
+    readonly refreshTtlMs: number;
+    /** Absolute session lifetime, ms: no refresh extends a session past it. */
+    readonly sessionMaxLifetimeMs: number;
+    /** How long a rotated refresh token may be presented again (a response lost on a mobile network). */
+    readonly refreshGraceMs: number;
+    /** `iss` of our access tokens; empty = derived from the listen address at start-up. */
+    readonly issuer: string;
+    readonly audience: string;
+  };
+  /** Development issuer (Google-shaped tokens signed by a local key); never on in production. */
+  readonly devIssuer: { readonly enabled: boolean; readonly dir: string };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: Record<string, string>) {
+    super(
+      'Invalid configuration:\n' +
+        Object.entries(problems)
+          .map(([k, v]) => `  ${k}: ${v}`)
+          .join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+export function isLoopbackUrl(url: URL): boolean {
+  return LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: Record<string, string> = {};
+  const e = cleanEnv(env, specs, {
+    reporter: ({ errors }) => {
+      for (const [k, err] of Object.entries(errors)) {
+        problems[k] = err instanceof EnvMissingError ? 'is required' : (err?.message ?? 'is invalid');
+      }
+    },
+  });
+  if (Object.keys(problems).length > 0) throw new ConfigError(problems);
+
+  const production = e.NODE_ENV === 'production';
+  if (production && !e.REDIS_URL) problems.REDIS_URL = 'is required when NODE_ENV=production (the embedded store is for development only)';
+  if (production && e.GOOGLE_CLIENT_IDS.length === 0) problems.GOOGLE_CLIENT_IDS = 'is required when NODE_ENV=production (comma-separated OAuth client ids)';
+  if (e.REDIS_URL && !/^rediss?:\/\//.test(e.REDIS_URL)) problems.REDIS_URL = 'expected a redis:// or rediss:// URL';
+  try {
+    const u = new URL(e.GOOGLE_JWKS_URI);
+    // Keys fetched over plain HTTP could be swapped by anyone on the path; loopback is
+    // allowed for tests and air-gapped mirrors on the same host.
+    if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackUrl(u))) {
+      problems.GOOGLE_JWKS_URI = 'must be an https: URL (http: only on a loopback address)';
+    }
+  } catch {
+    problems.GOOGLE_JWKS_URI = 'expected a URL';
+  }
+  if (e.ACCESS_TOKEN_TTL < 10_000) problems.ACCESS_TOKEN_TTL = 'must be at least 10s';
+  if (e.REFRESH_TOKEN_TTL < e.ACCESS_TOKEN_TTL) problems.REFRESH_TOKEN_TTL = 'must be at least ACCESS_TOKEN_TTL';
+  if (e.SESSION_MAX_LIFETIME < e.ACCESS_TOKEN_TTL) problems.SESSION_MAX_LIFETIME = 'must be at least ACCESS_TOKEN_TTL';
+  if (e.REFRESH_GRACE_PERIOD > 10_000) problems.REFRESH_GRACE_PERIOD = 'must be at most 10s';
+  if (Object.keys(problems).length > 0) throw new ConfigError(problems);
+
+  const devIssuer = !production && e.DEV_ISSUER;
+  return Object.freeze({
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    redis: { url: e.REDIS_URL || null, keyPrefix: e.REDIS_KEY_PREFIX },
+    google: {
+      clientIds: e.GOOGLE_CLIENT_IDS.length > 0 ? e.GOOGLE_CLIENT_IDS : devIssuer ? [DEV_CLIENT_ID] : [],
+      jwksUri: e.GOOGLE_JWKS_URI,
+      hostedDomains: e.GOOGLE_HOSTED_DOMAINS.map((d) => d.toLowerCase()),
+    },
+    tokens: {
+      accessTtlMs: e.ACCESS_TOKEN_TTL,
+      refreshTtlMs: e.REFRESH_TOKEN_TTL,
+      sessionMaxLifetimeMs: e.SESSION_MAX_LIFETIME,
+      refreshGraceMs: e.REFRESH_GRACE_PERIOD,
+      issuer: e.AUTH_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+    },
+    devIssuer: { enabled: devIssuer, dir: e.DEV_DIR },
+  });
+}

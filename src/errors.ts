@@ -1,0 +1,129 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * Every error a client can receive, in one place. Resolvers throw these; `formatError`
+ * (src/graphql/format-error.ts) passes them through and masks everything else.
+ * The codes and reasons are a public contract: they are listed in the README.
+ */
+export const ErrorCode = {
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  RATE_LIMITED: 'RATE_LIMITED',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Closed list of `extensions.reason` values for UNAUTHENTICATED. */
+export const AuthReason = {
+  // Google ID token
+  TOO_LARGE: 'too_large',
+  MALFORMED: 'malformed',
+  UNSUPPORTED_ALGORITHM: 'unsupported_algorithm',
+  UNKNOWN_KEY: 'unknown_key',
+  BAD_SIGNATURE: 'bad_signature',
+  WRONG_ISSUER: 'wrong_issuer',
+  WRONG_AUDIENCE: 'wrong_audience',
+  UNTRUSTED_AUDIENCE: 'untrusted_audience',
+  EXPIRED: 'expired',
+  ISSUED_IN_FUTURE: 'issued_in_future',
+  LIFETIME_TOO_LONG: 'lifetime_too_long',
+  MISSING_CLAIM: 'missing_claim',
+  HOSTED_DOMAIN_NOT_ALLOWED: 'hosted_domain_not_allowed',
+  NONCE_MISMATCH: 'nonce_mismatch',
+  // Our access token / session
+  INVALID_TOKEN: 'invalid_token',
+  TOKEN_EXPIRED: 'token_expired',
+  SESSION_REVOKED: 'session_revoked',
+  SESSION_EXPIRED: 'session_expired',
+  ACCOUNT_NOT_FOUND: 'account_not_found',
+  // Refresh token
+  INVALID_REFRESH_TOKEN: 'invalid_refresh_token',
+  REFRESH_TOKEN_REUSED: 'refresh_token_reused',
+  // Anonymous caller on a field that needs a session
+  AUTHENTICATION_REQUIRED: 'authentication_required',
+} as const;
+export type AuthReason = (typeof AuthReason)[keyof typeof AuthReason];
+
+/** Reasons for SERVICE_UNAVAILABLE. */
+export const UnavailableReason = {
+  KEYS_UNAVAILABLE: 'keys_unavailable',
+  STORE_UNAVAILABLE: 'store_unavailable',
+} as const;
+export type UnavailableReason = (typeof UnavailableReason)[keyof typeof UnavailableReason];
+
+const MESSAGES: Record<AuthReason, string> = {
+  too_large: 'The token is too large.',
+  malformed: 'The token is not a well-formed JWT.',
+  unsupported_algorithm: 'The token is signed with an algorithm that is not accepted.',
+  unknown_key: 'The token is signed with an unknown key.',
+  bad_signature: 'The token signature is invalid.',
+  wrong_issuer: 'The token was not issued by Google.',
+  wrong_audience: 'The token was issued for another application.',
+  untrusted_audience: 'The token lists an audience this service does not trust.',
+  expired: 'The token has expired.',
+  issued_in_future: 'The token was issued in the future.',
+  lifetime_too_long: 'The token lifetime is too long.',
+  missing_claim: 'The token lacks a required claim.',
+  hosted_domain_not_allowed: 'The account does not belong to an allowed domain.',
+  nonce_mismatch: 'The token nonce does not match.',
+  invalid_token: 'The access token is invalid.',
+  token_expired: 'The access token has expired.',
+  session_revoked: 'The session has ended.',
+  session_expired: 'The session has expired.',
+  account_not_found: 'The account no longer exists.',
+  invalid_refresh_token: 'The refresh token is invalid.',
+  refresh_token_reused: 'The refresh token was already used; the session has been revoked.',
+  authentication_required: 'Sign in first.',
+};
+
+/** A typed, expected rejection. Never carries the token or any part of it. */
+export class AuthError extends GraphQLError {
+  readonly reason: AuthReason;
+  constructor(reason: AuthReason, message: string = MESSAGES[reason]) {
+    super(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, reason } });
+    this.name = 'AuthError';
+    this.reason = reason;
+  }
+}
+
+export class ServiceUnavailableError extends GraphQLError {
+  readonly reason: UnavailableReason;
+  constructor(reason: UnavailableReason, message = 'The service is temporarily unavailable; try again shortly.') {
+    super(message, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, reason } });
+    this.name = 'ServiceUnavailableError';
+    this.reason = reason;
+  }
+}
+
+export class BadUserInputError extends GraphQLError {
+  constructor(message: string) {
+    super(message, { extensions: { code: ErrorCode.BAD_USER_INPUT } });
+    this.name = 'BadUserInputError';
+  }
+}
+
+export class RateLimitedError extends GraphQLError {
+  constructor(readonly retryAfter: number, message = 'Too many requests; retry later.') {
+    super(message, { extensions: { code: ErrorCode.RATE_LIMITED, retryAfter } });
+    this.name = 'RateLimitedError';
+  }
+}
+
+export class ForbiddenError extends GraphQLError {
+  constructor(message = 'Not allowed.') {
+    super(message, { extensions: { code: ErrorCode.FORBIDDEN } });
+    this.name = 'ForbiddenError';
+  }
+}
+
+/** True for errors that are part of the public contract (passed to the client as they are). */
+export function isPublicError(err: unknown): err is GraphQLError {
+  return (
+    err instanceof AuthError ||
+    err instanceof ServiceUnavailableError ||
+    err instanceof BadUserInputError ||
+    err instanceof RateLimitedError ||
+    err instanceof ForbiddenError
+  );
+}

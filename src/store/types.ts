@@ -1,0 +1,158 @@
+/**
+ * The narrow storage interfaces the gateway needs. Two implementations exist, Redis
+ * (src/store/redis) and embedded in-memory (src/store/memory, development only), and one
+ * contract suite (test/store/contract.ts) runs against both so they cannot drift.
+ *
+ * Times are epoch milliseconds and are passed in by the caller (never read from a clock
+ * inside a store), so tests can control them. Stores still give every ephemeral record a
+ * real TTL so Redis cleans up after itself.
+ */
+import type { JSONWebKeySet, JWK } from 'jose';
+
+/** Profile claims taken from a verified Google ID token. */
+export interface GoogleProfile {
+  sub: string;
+  email: string | null;
+  emailVerified: boolean;
+  name: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  picture: string | null;
+  locale: string | null;
+  hostedDomain: string | null;
+}
+
+export interface UserRecord extends Omit<GoogleProfile, 'sub'> {
+  id: string;
+  googleSub: string;
+  createdAt: number;
+  lastSignInAt: number;
+  disabled: boolean;
+}
+
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** Absolute end: no refresh extends the session past it. */
+  expiresAt: number;
+  /** End of the current refresh token's life (slides on each refresh; never past expiresAt). */
+  refreshExpiresAt: number;
+  userAgent: string | null;
+  clientAddress: string | null;
+}
+
+export interface NewSession {
+  id: string;
+  /** Hash of the refresh token (never the token itself). */
+  refreshHash: string;
+  createdAt: number;
+  expiresAt: number;
+  refreshExpiresAt: number;
+  userAgent: string | null;
+  clientAddress: string | null;
+}
+
+export interface RotateInput {
+  presentedHash: string;
+  nextHash: string;
+  /**
+   * The next refresh token, encrypted under a key derived from the presented one. Kept for
+   * `graceMs` only, so that a client whose response was lost can present the old token
+   * again and receive the same new one (see src/sessions/refresh-token.ts).
+   */
+  graceBox: string;
+  now: number;
+  graceMs: number;
+  nextRefreshExpiresAt: number;
+}
+
+export type RotateOutcome =
+  | { kind: 'rotated'; session: SessionRecord }
+  /** The presented token was rotated within the grace period: here is the sealed successor. */
+  | { kind: 'grace'; graceBox: string; session: SessionRecord }
+  /** The presented token was rotated earlier than the grace period allows: the session is now revoked. */
+  | { kind: 'reused' }
+  /** Not the current or the previous token of this session: nothing changed. */
+  | { kind: 'mismatch' }
+  | { kind: 'not_found' };
+
+export interface AccountStore {
+  /**
+   * Returns the user id linked to (provider, subject), linking `candidateId` atomically when
+   * there is none yet. Two concurrent first sign-ins of one Google account get one id.
+   */
+  linkIdentity(provider: 'google', subject: string, candidateId: string): Promise<string>;
+  /**
+   * Creates or refreshes the user's profile and writes the new session (record + the
+   * user's session index) in one transaction. `isNewUser` is true when the user record did
+   * not exist before.
+   */
+  signIn(userId: string, profile: GoogleProfile, session: NewSession): Promise<{ user: UserRecord; isNewUser: boolean }>;
+  /** Users by id, in order, null where absent. One round trip. */
+  getUsers(ids: readonly string[]): Promise<(UserRecord | null)[]>;
+}
+
+export interface SessionStore {
+  /** The session and its user in one round trip. */
+  getSessionWithUser(userId: string, sessionId: string): Promise<{ session: SessionRecord | null; user: UserRecord | null }>;
+  /** Compare-and-rotate the refresh token atomically. */
+  rotateRefreshToken(userId: string, sessionId: string, input: RotateInput): Promise<RotateOutcome>;
+  /** Deletes the session and its index entry. True when it existed. */
+  revokeSession(userId: string, sessionId: string): Promise<boolean>;
+  /** The user's live sessions (expired index entries are pruned), newest first. */
+  listSessions(userId: string, now: number): Promise<SessionRecord[]>;
+}
+
+/** Google's key set as cached (shared by every instance). */
+export interface CachedKeySet {
+  jwks: JSONWebKeySet;
+  fetchedAt: number;
+  /** When the keys should be fetched again (from Cache-Control max-age). */
+  expiresAt: number;
+}
+
+export interface GoogleKeyCache {
+  get(): Promise<CachedKeySet | null>;
+  /** Stores the key set; the record itself lives `ttlMs` (freshness plus a stale grace). */
+  put(value: CachedKeySet, ttlMs: number): Promise<void>;
+}
+
+/** A gateway signing key (ES256). The private half never leaves the server. */
+export interface StoredSigningKey {
+  kid: string;
+  privateJwk: JWK;
+  publicJwk: JWK;
+  createdAt: number;
+  /** Signs from this time on (published earlier so verifiers already have it). */
+  activatesAt: number;
+  /** Removed from the published set after this time. */
+  retiresAt: number | null;
+}
+
+export interface SigningKeyStore {
+  list(): Promise<StoredSigningKey[]>;
+  /** Adds a key unless one with the same kid exists. */
+  add(key: StoredSigningKey): Promise<void>;
+  remove(kid: string): Promise<void>;
+}
+
+/** Short-lived mutual exclusion across instances (fetch locks, cooldowns). */
+export interface LockStore {
+  /** True when this caller now holds `name` for `ttlMs` (SET NX PX). */
+  acquire(name: string, ttlMs: number): Promise<boolean>;
+  release(name: string): Promise<void>;
+}
+
+export interface Stores {
+  readonly kind: 'redis' | 'memory';
+  readonly accounts: AccountStore;
+  readonly sessions: SessionStore;
+  readonly googleKeys: GoogleKeyCache;
+  readonly signingKeys: SigningKeyStore;
+  readonly locks: LockStore;
+  /** Resolves when the store answers; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
