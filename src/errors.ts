@@ -127,3 +127,18 @@ export function isPublicError(err: unknown): err is GraphQLError {
     err instanceof ForbiddenError
   );
 }
+
+/**
+ * Runs a store call; any failure that is not already a public error (connection refused,
+ * command timeout, Redis restarting…) becomes SERVICE_UNAVAILABLE. Authenticated requests
+ * therefore fail closed and clearly instead of surfacing as INTERNAL_SERVER_ERROR.
+ */
+export async function guardStore<T>(work: Promise<T>, onError?: (err: unknown) => void): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof GraphQLError) throw err;
+    onError?.(err);
+    throw new ServiceUnavailableError('store_unavailable');
+  }
+}

@@ -42,7 +42,7 @@ const specs = {
   REFRESH_TOKEN_TTL: duration({ default: parseDuration('30d') }),
   SESSION_MAX_LIFETIME: duration({ default: parseDuration('90d') }),
   REFRESH_GRACE_PERIOD: duration({ default: parseDuration('10s') }),
-  AUTH_ISSUER: str({ default: '' }),
+  AUTH_ISSUER: str({ default: '', desc: 'iss of our access tokens; default http://localhost:<PORT>' }),
   AUTH_AUDIENCE: str({ default: 'graphql-auth-gateway' }),
   DEV_ISSUER: bool({ default: true }),
   DEV_DIR: str({ default: '.dev' }),
@@ -68,7 +68,7 @@ export interface Config {
     readonly sessionMaxLifetimeMs: number;
     /** How long a rotated refresh token may be presented again (a response lost on a mobile network). */
     readonly refreshGraceMs: number;
-    /** `iss` of our access tokens; empty = derived from the listen address at start-up. */
+    /** `iss` of our access tokens (and of the OpenID discovery document). Every instance must agree. */
     readonly issuer: string;
     readonly audience: string;
   };
@@ -141,7 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       refreshTtlMs: e.REFRESH_TOKEN_TTL,
       sessionMaxLifetimeMs: e.SESSION_MAX_LIFETIME,
       refreshGraceMs: e.REFRESH_GRACE_PERIOD,
-      issuer: e.AUTH_ISSUER,
+      issuer: e.AUTH_ISSUER || `http://localhost:${e.PORT}`,
       audience: e.AUTH_AUDIENCE,
     },
     devIssuer: { enabled: devIssuer, dir: e.DEV_DIR },

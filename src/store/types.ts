@@ -135,6 +135,8 @@ export interface SigningKeyStore {
   list(): Promise<StoredSigningKey[]>;
   /** Adds a key unless one with the same kid exists. */
   add(key: StoredSigningKey): Promise<void>;
+  /** Overwrites the key with the same kid (used to set `retiresAt`). */
+  replace(key: StoredSigningKey): Promise<void>;
   remove(kid: string): Promise<void>;
 }
 

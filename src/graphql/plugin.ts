@@ -1,0 +1,35 @@
+import { ApolloServer } from '@apollo/server';
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import type { FastifyPluginAsync } from 'fastify';
+import type { GraphQLSchema } from 'graphql';
+import { buildContext, type GatewayContext, type GatewayServices } from './context.js';
+import { makeFormatError } from './format-error.js';
+
+export interface GraphqlPluginOptions {
+  schema: GraphQLSchema;
+  services: GatewayServices;
+  production: boolean;
+}
+
+/** POST/GET `/graphql`: Apollo Server on Fastify. Owns the Apollo server's start and stop. */
+export const graphqlRoutes: FastifyPluginAsync<GraphqlPluginOptions> = async (app, opts) => {
+  const apollo = new ApolloServer<GatewayContext>({
+    schema: opts.schema,
+    // Apollo's CSRF prevention (on by default; stated here because it matters): a browser
+    // cannot send a "simple" cross-site request that runs a mutation with a user's cookies.
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    introspection: !opts.production,
+    includeStacktraceInErrorResponses: !opts.production,
+    formatError: makeFormatError({ production: opts.production, log: app.log }),
+    plugins: [fastifyApolloDrainPlugin(app)],
+  });
+  await apollo.start();
+  app.addHook('onClose', async () => {
+    await apollo.stop();
+  });
+  const handler = fastifyApolloHandler(apollo, {
+    context: async (request) => buildContext(request, opts.services),
+  });
+  app.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler });
+};

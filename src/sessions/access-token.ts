@@ -1,0 +1,101 @@
+import { SignJWT, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
+import { AuthError } from '../errors.js';
+import { isRandomId } from './ids.js';
+import { SIGNING_ALG, type SigningKeys } from './signing-keys.js';
+
+/**
+ * Our access tokens: short-lived ES256 JWTs that standard JWT middleware (Apollo Router,
+ * express-jwt, …) can verify from `/.well-known/jwks.json`:
+ * header `{ alg: ES256, kid, typ: at+jwt }`, claims `iss aud sub(user id) sid iat exp`.
+ * A valid signature is not enough on its own: the context builder also checks the session
+ * in the store, so sign-out and revocation take effect at once on every instance.
+ */
+
+export interface AccessClaims {
+  userId: string;
+  sessionId: string;
+  /** Expiry, epoch ms. */
+  expiresAt: number;
+}
+
+export interface AccessTokenOptions {
+  keys: SigningKeys;
+  issuer: string;
+  audience: string;
+  ttlMs: number;
+  now?: () => number;
+  /** Verified tokens remembered in process (bounded). Default 10 000. */
+  cacheSize?: number;
+}
+
+const MAX_TOKEN_LENGTH = 4096;
+const TYP = 'at+jwt';
+
+export class AccessTokens {
+  /**
+   * Tokens whose signature and claims were already checked, keyed by the exact token string,
+   * until their `exp`. Safe because a JWT cannot change without changing the string, and
+   * revocation is checked in the store on every request anyway; it saves an ECDSA
+   * verification on the hot path (issue: performance). Map order gives FIFO eviction.
+   */
+  private readonly verified = new Map<string, AccessClaims>();
+  private readonly now: () => number;
+  private readonly cacheSize: number;
+
+  constructor(private readonly opts: AccessTokenOptions) {
+    this.now = opts.now ?? Date.now;
+    this.cacheSize = opts.cacheSize ?? 10_000;
+  }
+
+  async sign(userId: string, sessionId: string): Promise<{ token: string; expiresAt: number }> {
+    const key = this.opts.keys.active();
+    const iat = Math.floor(this.now() / 1000);
+    const exp = iat + Math.floor(this.opts.ttlMs / 1000);
+    const token = await new SignJWT({ sid: sessionId })
+      .setProtectedHeader({ alg: SIGNING_ALG, kid: key.stored.kid, typ: TYP })
+      .setIssuer(this.opts.issuer)
+      .setAudience(this.opts.audience)
+      .setSubject(userId)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(key.privateKey);
+    return { token, expiresAt: exp * 1000 };
+  }
+
+  /** Verifies signature and claims; throws AuthError `invalid_token` or `token_expired`. */
+  async verify(token: string): Promise<AccessClaims> {
+    const now = this.now();
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.expiresAt > now) return cached;
+      this.verified.delete(token);
+      throw new AuthError('token_expired');
+    }
+    if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('invalid_token');
+    let payload: JWTPayload;
+    try {
+      const { kid } = decodeProtectedHeader(token);
+      if (typeof kid !== 'string') throw new AuthError('invalid_token');
+      const key = await this.opts.keys.publicKey(kid);
+      if (!key) throw new AuthError('invalid_token');
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: [SIGNING_ALG],
+        issuer: this.opts.issuer,
+        audience: this.opts.audience,
+        typ: TYP,
+        currentDate: new Date(now),
+        requiredClaims: ['sub', 'sid', 'exp', 'iat'],
+      }));
+    } catch (err) {
+      if (err instanceof AuthError) throw err;
+      if (err instanceof errors.JWTExpired) throw new AuthError('token_expired');
+      throw new AuthError('invalid_token');
+    }
+    const { sub, sid, exp } = payload;
+    if (!isRandomId(sub) || !isRandomId(sid) || typeof exp !== 'number') throw new AuthError('invalid_token');
+    const claims: AccessClaims = { userId: sub, sessionId: sid, expiresAt: exp * 1000 };
+    if (this.verified.size >= this.cacheSize) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, claims);
+    return claims;
+  }
+}

@@ -1,0 +1,63 @@
+import type { AccountStore, GoogleProfile, NewSession, UserRecord } from '../types.js';
+import type { KeyLayout } from '../keys.js';
+import type { ScriptedRedis } from './scripts.js';
+import { assertTime, decodeUser, encodeProfile, encodeSession, pairs } from './codec.js';
+import { unwrap } from './exec.js';
+
+export class RedisAccountStore implements AccountStore {
+  constructor(
+    private readonly client: ScriptedRedis,
+    private readonly keys: KeyLayout,
+  ) {}
+
+  /**
+   * One command, `SET key candidate NX GET` (Redis ≥ 7.0): sets the link when absent and
+   * returns the previous value otherwise, so concurrent first sign-ins agree on one id with
+   * no read-then-write race. The identity key has no `{uid}` tag; it is a single-key command.
+   */
+  async linkIdentity(provider: 'google', subject: string, candidateId: string): Promise<string> {
+    const previous = await this.client.set(this.keys.identity(provider, subject), candidateId, 'NX', 'GET');
+    return previous ?? candidateId;
+  }
+
+  /** One Lua script over user, session and index keys (same `{uid}` slot): all or nothing. */
+  async signIn(userId: string, profile: GoogleProfile, session: NewSession): Promise<{ user: UserRecord; isNewUser: boolean }> {
+    const now = assertTime('createdAt', session.createdAt);
+    const end = Math.min(assertTime('expiresAt', session.expiresAt), assertTime('refreshExpiresAt', session.refreshExpiresAt));
+    const { set, del } = encodeProfile(profile);
+    const [isNew, flat] = await this.client.agSignIn(
+      this.keys.user(userId),
+      this.keys.session(userId, session.id),
+      this.keys.sessionIndex(userId),
+      String(now),
+      String(end),
+      session.id,
+      String(set.length / 2),
+      ...set,
+      String(del.length),
+      ...del,
+      ...encodeSession(session),
+    );
+    const user = decodeUser(userId, pairs(flat));
+    if (!user) throw new Error('signIn: user record missing after write');
+    return { user, isNewUser: isNew === 1 };
+  }
+
+  /**
+   * One round trip. On a single node: one pipeline of HGETALLs (one network write). The keys
+   * may hash to different Cluster slots, so on a Cluster client the reads are issued together
+   * instead and ioredis' auto-pipelining batches them per node.
+   */
+  async getUsers(ids: readonly string[]): Promise<(UserRecord | null)[]> {
+    if (ids.length === 0) return [];
+    let replies: unknown[];
+    if (this.client.isCluster) {
+      replies = await Promise.all(ids.map((id) => this.client.hgetall(this.keys.user(id))));
+    } else {
+      const p = this.client.pipeline();
+      for (const id of ids) p.hgetall(this.keys.user(id));
+      replies = unwrap(await p.exec());
+    }
+    return ids.map((id, i) => decodeUser(id, replies[i] as Record<string, string>));
+  }
+}

@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import type { LockStore } from '../types.js';
+import type { KeyLayout } from '../keys.js';
+import type { ScriptedRedis } from './scripts.js';
+
+/**
+ * SET NX PX with a random token per acquisition. `release` deletes the key only while it still
+ * holds our token: if our lock expired and another instance took it, releasing ours must not
+ * free theirs.
+ */
+export class RedisLockStore implements LockStore {
+  private readonly tokens = new Map<string, string>();
+  constructor(
+    private readonly client: ScriptedRedis,
+    private readonly keys: KeyLayout,
+  ) {}
+
+  async acquire(name: string, ttlMs: number): Promise<boolean> {
+    const token = randomBytes(16).toString('base64url');
+    const ok = await this.client.set(this.keys.lock(name), token, 'PX', ttlPx(ttlMs), 'NX');
+    if (ok !== 'OK') return false;
+    this.tokens.set(name, token);
+    return true;
+  }
+
+  async release(name: string): Promise<void> {
+    const token = this.tokens.get(name);
+    if (token === undefined) return;
+    this.tokens.delete(name);
+    await this.client.agReleaseLock(this.keys.lock(name), token);
+  }
+}
+
+/** PX needs a positive integer. */
+export function ttlPx(ttlMs: number): number {
+  return Math.max(1, Math.ceil(ttlMs));
+}
