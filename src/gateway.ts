@@ -37,6 +37,8 @@ export interface Gateway {
 }
 
 const BODY_LIMIT_BYTES = 64 * 1024;
+/** How long start-up waits for the store before giving up (a supervisor restarts us). */
+const STORE_STARTUP_TIMEOUT_MS = 30_000;
 const KEY_RELOAD_INTERVAL_MS = 60_000;
 
 export async function createGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -51,6 +53,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   const ownsStores = !opts.stores;
   const stores = opts.stores ?? createStores(config);
   const now = opts.now ?? Date.now;
+
+  await waitForStore(stores, app.log);
 
   const keys = new SigningKeys({ store: stores.signingKeys, locks: stores.locks, accessTokenTtlMs: config.tokens.accessTtlMs, now });
   await keys.maintain();
@@ -94,4 +98,18 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     },
     close: () => app.close(),
   };
+}
+
+async function waitForStore(stores: Stores, log: { warn(obj: object, msg: string): void }): Promise<void> {
+  const deadline = Date.now() + STORE_STARTUP_TIMEOUT_MS;
+  for (;;) {
+    try {
+      await stores.ping();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`the store did not answer within ${STORE_STARTUP_TIMEOUT_MS / 1000} s: ${(err as Error).message}`);
+      log.warn({ err }, 'waiting for the store');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }

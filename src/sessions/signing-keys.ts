@@ -81,7 +81,7 @@ export class SigningKeys {
       }
     } else if (stored.length === 0) {
       // Another instance holds the lock and is creating the first key: wait for it.
-      const deadline = this.now() + 10_000;
+      const deadline = Date.now() + 10_000; // real time: this is a wait, not a policy decision
       while (stored.length === 0 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 50));
         stored = await this.opts.store.list();

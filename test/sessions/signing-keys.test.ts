@@ -1,0 +1,143 @@
+import { describe, expect, it } from '@jest/globals';
+import { decodeProtectedHeader, SignJWT } from 'jose';
+import { AccessTokens } from '../../src/sessions/access-token.js';
+import { randomId } from '../../src/sessions/ids.js';
+import { SigningKeys } from '../../src/sessions/signing-keys.js';
+import { createMemoryStores } from '../../src/store/memory/index.js';
+import { createRedisClient, createRedisStores } from '../../src/store/redis/index.js';
+import type { Stores } from '../../src/store/types.js';
+import { uniquePrefix, usePrivateRedis } from '../support/env.js';
+
+const DAY = 86_400_000;
+const ACCESS_TTL = 15 * 60_000;
+
+class Clock {
+  constructor(public t = Date.UTC(2026, 0, 1)) {}
+  now = () => this.t;
+}
+
+function keysFor(stores: Stores, clock: Clock) {
+  return new SigningKeys({ store: stores.signingKeys, locks: stores.locks, accessTokenTtlMs: ACCESS_TTL, now: clock.now, reloadIntervalMs: 0 });
+}
+
+function tokensFor(keys: SigningKeys, clock: Clock, cacheSize?: number) {
+  return new AccessTokens({ keys, issuer: 'https://issuer.test', audience: 'aud', ttlMs: ACCESS_TTL, now: clock.now, cacheSize });
+}
+
+describe('access tokens', () => {
+  it('sign and verify; expired, tampered and foreign tokens are refused with a reason', async () => {
+    const clock = new Clock();
+    const keys = keysFor(createMemoryStores(), clock);
+    await keys.maintain();
+    const tokens = tokensFor(keys, clock);
+    const uid = randomId();
+    const sid = randomId();
+    const { token, expiresAt } = await tokens.sign(uid, sid);
+    expect(expiresAt).toBe(clock.t + ACCESS_TTL);
+    expect(await tokens.verify(token)).toEqual({ userId: uid, sessionId: sid, expiresAt });
+    expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'ES256', typ: 'at+jwt', kid: keys.active().stored.kid });
+
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const payload = JSON.parse(Buffer.from(p, 'base64url').toString());
+    const forgedPayload = Buffer.from(JSON.stringify({ ...payload, sub: randomId() })).toString('base64url');
+    await expect(tokens.verify(`${h}.${forgedPayload}.${s}`)).rejects.toMatchObject({ reason: 'invalid_token' });
+    await expect(tokens.verify('not a jwt')).rejects.toMatchObject({ reason: 'invalid_token' });
+    await expect(tokens.verify('a'.repeat(5000))).rejects.toMatchObject({ reason: 'invalid_token' });
+
+    // Signed by a key that is not ours, same claims: refused.
+    const otherClock = new Clock(clock.t);
+    const otherKeys = keysFor(createMemoryStores(), otherClock);
+    await otherKeys.maintain();
+    const foreign = await tokensFor(otherKeys, otherClock).sign(uid, sid);
+    await expect(tokens.verify(foreign.token)).rejects.toMatchObject({ reason: 'invalid_token' });
+
+    // HS256 with the public key as the secret (algorithm confusion): refused.
+    const jwk = keys.jwks().keys[0]!;
+    const hs = await new SignJWT({ sid })
+      .setProtectedHeader({ alg: 'HS256', kid: jwk.kid!, typ: 'at+jwt' })
+      .setSubject(uid)
+      .setIssuer('https://issuer.test')
+      .setAudience('aud')
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode(JSON.stringify(jwk)));
+    await expect(tokens.verify(hs)).rejects.toMatchObject({ reason: 'invalid_token' });
+
+    clock.t += ACCESS_TTL + 1000;
+    await expect(tokens.verify(token)).rejects.toMatchObject({ reason: 'token_expired' });
+    const fresh = await tokens.sign(uid, sid);
+    clock.t += ACCESS_TTL + 1000; // never cached: expiry comes from the JWT check itself
+    await expect(tokens.verify(fresh.token)).rejects.toMatchObject({ reason: 'token_expired' });
+  });
+
+  it('keeps the verified-token cache bounded', async () => {
+    const clock = new Clock();
+    const keys = keysFor(createMemoryStores(), clock);
+    await keys.maintain();
+    const tokens = tokensFor(keys, clock, 3);
+    const issued = await Promise.all(Array.from({ length: 10 }, () => tokens.sign(randomId(), randomId())));
+    for (const t of issued) await tokens.verify(t.token);
+    expect((tokens as unknown as { verified: Map<string, unknown> }).verified.size).toBe(3);
+    for (const t of issued) await expect(tokens.verify(t.token)).resolves.toBeTruthy();
+  });
+});
+
+describe('signing key rotation across instances sharing Redis', () => {
+  const redis = usePrivateRedis();
+
+  it('instances agree on one key, publish the successor before it signs, and keep the old one until its tokens expire', async () => {
+    const prefix = uniquePrefix();
+    const clientA = createRedisClient(redis.url);
+    const clientB = createRedisClient(redis.url);
+    const a = createRedisStores({ client: clientA, keyPrefix: prefix, ownsClient: true });
+    const b = createRedisStores({ client: clientB, keyPrefix: prefix, ownsClient: true });
+    try {
+      await Promise.all([a.ping(), b.ping()]);
+      const clock = new Clock();
+      const keysA = keysFor(a, clock);
+      const keysB = keysFor(b, clock);
+      await Promise.all([keysA.maintain(), keysB.maintain()]); // concurrent cold start
+      expect(keysA.jwks().keys).toHaveLength(1);
+      expect(keysA.active().stored.kid).toBe(keysB.active().stored.kid);
+      const first = keysA.active().stored.kid;
+
+      const tokensA = tokensFor(keysA, clock);
+      const tokensB = tokensFor(keysB, clock);
+      const before = await tokensA.sign(randomId(), randomId());
+
+      // 29 days later (within publish-ahead of the 30-day rotation): a successor is published, not yet signing.
+      clock.t += 30 * DAY - 30 * 60_000;
+      await Promise.all([keysA.maintain(), keysB.maintain()]); // one of them wins the lock and creates it
+      await Promise.all([keysA.maintain(), keysB.maintain()]); // the next periodic reload
+      expect(keysA.jwks().keys).toHaveLength(2);
+      expect(keysB.jwks().keys.map((k) => k.kid)).toEqual(keysA.jwks().keys.map((k) => k.kid));
+      expect(keysA.active().stored.kid).toBe(first);
+      const successor = keysA.jwks().keys.map((k) => k.kid).find((k) => k !== first)!;
+
+      clock.t += 55 * 60_000; // just before the successor activates
+      const signedByOld = await tokensA.sign(randomId(), randomId());
+      expect(decodeProtectedHeader(signedByOld.token).kid).toBe(first);
+
+      // After activation both instances sign with the successor; tokens of the old key still verify.
+      clock.t += 6 * 60_000; // a full publish-ahead hour after it was published
+      await keysB.maintain();
+      expect(keysA.active().stored.kid).toBe(successor);
+      expect(keysB.active().stored.kid).toBe(successor);
+      const oldStillValid = await tokensA.sign(randomId(), randomId()); // signed by successor now
+      expect(decodeProtectedHeader(oldStillValid.token).kid).toBe(successor);
+      await expect(tokensB.verify(oldStillValid.token)).resolves.toBeTruthy();
+      await expect(tokensB.verify(signedByOld.token)).resolves.toBeTruthy(); // signed before rotation, still valid
+
+      // Once every token of the old key has expired, it is no longer published (and its tokens fail).
+      clock.t += ACCESS_TTL + 6 * 60_000;
+      await keysA.maintain();
+      await keysB.maintain();
+      expect(keysA.jwks().keys.map((k) => k.kid)).toEqual([successor]);
+      expect(keysB.jwks().keys.map((k) => k.kid)).toEqual([successor]);
+      await expect(tokensB.verify(before.token)).rejects.toMatchObject({ reason: 'invalid_token' }); // its key is gone
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
