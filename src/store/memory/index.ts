@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type {
   AccountStore,
   GoogleProfile,
@@ -13,6 +12,7 @@ import type {
   UserRecord,
 } from '../types.js';
 import { TtlMap } from './ttl-map.js';
+import { boundedMetadata } from '../limits.js';
 import { MemoryLockStore } from './locks.js';
 import { MemoryGoogleKeyCache } from './google-keys.js';
 
@@ -80,11 +80,18 @@ class MemoryAccountStore implements AccountStore {
     const now = assertTime('createdAt', session.createdAt);
     const end = Math.min(assertTime('expiresAt', session.expiresAt), assertTime('refreshExpiresAt', session.refreshExpiresAt));
     const prev = this.s.users.get(userId);
-    const { sub, ...claims } = profile;
+    // Field by field (not a spread) so nothing but the listed claims is ever stored.
     const user: UserRecord = {
       id: userId,
-      googleSub: sub,
-      ...claims,
+      googleSub: profile.sub,
+      email: profile.email,
+      emailVerified: profile.emailVerified,
+      name: profile.name,
+      givenName: profile.givenName,
+      familyName: profile.familyName,
+      picture: profile.picture,
+      locale: profile.locale,
+      hostedDomain: profile.hostedDomain,
       createdAt: prev ? prev.createdAt : now,
       lastSignInAt: now,
       disabled: prev ? prev.disabled : false,
@@ -100,8 +107,8 @@ class MemoryAccountStore implements AccountStore {
           lastSeenAt: now,
           expiresAt: session.expiresAt,
           refreshExpiresAt: end,
-          userAgent: session.userAgent,
-          clientAddress: session.clientAddress,
+          userAgent: boundedMetadata(session.userAgent),
+          clientAddress: boundedMetadata(session.clientAddress),
         },
         refreshHash: session.refreshHash,
         previousHash: null,
@@ -109,7 +116,6 @@ class MemoryAccountStore implements AccountStore {
       },
       end,
     );
-    this.s.grace.delete(sk(userId, session.id));
     index(this.s, userId).set(session.id, end);
     pruneIndex(this.s, userId, now);
     return { user: structuredClone(user), isNewUser: !prev };
@@ -236,6 +242,3 @@ export function createMemoryStores(): Stores {
     },
   };
 }
-
-/** Exposed for tests that need distinct instance identities. */
-export const memoryInstanceId = randomUUID;

@@ -1,7 +1,7 @@
 import type { AccountStore, GoogleProfile, NewSession, UserRecord } from '../types.js';
 import type { KeyLayout } from '../keys.js';
 import type { ScriptedRedis } from './scripts.js';
-import { assertTime, decodeUser, encodeProfile, encodeSession, pairs } from './codec.js';
+import { PROFILE_FIELDS, assertTime, decodeUser, encodeProfile, encodeSession, pairs } from './codec.js';
 import { unwrap } from './exec.js';
 
 export class RedisAccountStore implements AccountStore {
@@ -24,7 +24,7 @@ export class RedisAccountStore implements AccountStore {
   async signIn(userId: string, profile: GoogleProfile, session: NewSession): Promise<{ user: UserRecord; isNewUser: boolean }> {
     const now = assertTime('createdAt', session.createdAt);
     const end = Math.min(assertTime('expiresAt', session.expiresAt), assertTime('refreshExpiresAt', session.refreshExpiresAt));
-    const { set, del } = encodeProfile(profile);
+    const set = encodeProfile(profile);
     const [isNew, flat] = await this.client.agSignIn(
       this.keys.user(userId),
       this.keys.session(userId, session.id),
@@ -34,8 +34,8 @@ export class RedisAccountStore implements AccountStore {
       session.id,
       String(set.length / 2),
       ...set,
-      String(del.length),
-      ...del,
+      String(PROFILE_FIELDS.length),
+      ...PROFILE_FIELDS,
       ...encodeSession(session),
     );
     const user = decodeUser(userId, pairs(flat));

@@ -1,18 +1,21 @@
 import type { GoogleProfile, NewSession, SessionRecord, UserRecord } from '../types.js';
+import { METADATA_CHUNKS, utf8Chunks } from '../limits.js';
 
 /**
- * Hash field names, kept to one or two letters: field names are stored in every hash, and
- * short ones keep a session near 200 bytes (hashes stay in the compact listpack encoding
- * while every value is ≤ 64 bytes, Redis' default `hash-max-listpack-value`).
+ * Hash field names, kept to one or two letters: field names are stored in every hash.
+ * A null value is an absent field (so null round-trips as null, never "" or "null").
+ * Strings longer than 64 bytes are stored in pieces `f`, `f1`, `f2`, ... so hashes stay in the
+ * compact listpack encoding (see ../limits.ts). Field names never end in a digit, so a
+ * piece's base name is its name without trailing digits.
  *
- * A null value is stored as an absent field (so null round-trips as null, never "" or "null").
+ * `lastSeenAt` is not stored: it only changes on rotation, so it is `rt` (last rotation) or
+ * `c` (creation). One field less keeps a session under 512 bytes.
  */
 export const SessionField = {
   refreshHash: 'rh',
   previousHash: 'ph',
   rotatedAt: 'rt',
   createdAt: 'c',
-  lastSeenAt: 'l',
   expiresAt: 'e',
   refreshExpiresAt: 'r',
   userAgent: 'ua',
@@ -35,30 +38,52 @@ export const UserField = {
   disabled: 'd',
 } as const;
 
+/** The fields signIn rewrites (with all their pieces); createdAt and disabled are not among them. */
+export const PROFILE_FIELDS: readonly string[] = [
+  UserField.googleSub,
+  UserField.email,
+  UserField.emailVerified,
+  UserField.name,
+  UserField.givenName,
+  UserField.familyName,
+  UserField.picture,
+  UserField.locale,
+  UserField.hostedDomain,
+];
+
 /** Times go into PEXPIREAT and ZADD, which need integers; a fractional time is a caller bug. */
 export function assertTime(name: string, value: number): number {
   if (!Number.isSafeInteger(value)) throw new TypeError(`${name} must be an integer epoch-milliseconds time`);
   return value;
 }
 
-/** Profile → field/value pairs to set and fields to delete (the claims that are now null). */
-export function encodeProfile(profile: GoogleProfile): { set: string[]; del: string[] } {
-  const set: string[] = [UserField.googleSub, profile.sub, UserField.emailVerified, profile.emailVerified ? '1' : '0'];
-  const del: string[] = [];
-  const optional: [string, string | null][] = [
-    [UserField.email, profile.email],
-    [UserField.name, profile.name],
-    [UserField.givenName, profile.givenName],
-    [UserField.familyName, profile.familyName],
-    [UserField.picture, profile.picture],
-    [UserField.locale, profile.locale],
-    [UserField.hostedDomain, profile.hostedDomain],
-  ];
-  for (const [field, value] of optional) {
-    if (value === null) del.push(field);
-    else set.push(field, value);
+function pushPieces(out: string[], field: string, value: string | null, max?: number): void {
+  if (value === null) return;
+  utf8Chunks(value, max).forEach((piece, i) => out.push(i === 0 ? field : `${field}${i}`, piece));
+}
+
+function readPieces(h: Record<string, string>, field: string): string | null {
+  let value = h[field];
+  if (value === undefined) return null;
+  for (let i = 1; ; i++) {
+    const piece = h[`${field}${i}`];
+    if (piece === undefined) return value;
+    value += piece;
   }
-  return { set, del };
+}
+
+/** Profile → field/value pairs (the null claims are simply absent; signIn clears PROFILE_FIELDS first). */
+export function encodeProfile(profile: GoogleProfile): string[] {
+  const out: string[] = [UserField.emailVerified, profile.emailVerified ? '1' : '0'];
+  pushPieces(out, UserField.googleSub, profile.sub);
+  pushPieces(out, UserField.email, profile.email);
+  pushPieces(out, UserField.name, profile.name);
+  pushPieces(out, UserField.givenName, profile.givenName);
+  pushPieces(out, UserField.familyName, profile.familyName);
+  pushPieces(out, UserField.picture, profile.picture);
+  pushPieces(out, UserField.locale, profile.locale);
+  pushPieces(out, UserField.hostedDomain, profile.hostedDomain);
+  return out;
 }
 
 export function encodeSession(s: NewSession): string[] {
@@ -67,15 +92,13 @@ export function encodeSession(s: NewSession): string[] {
     s.refreshHash,
     SessionField.createdAt,
     String(assertTime('createdAt', s.createdAt)),
-    SessionField.lastSeenAt,
-    String(s.createdAt),
     SessionField.expiresAt,
     String(assertTime('expiresAt', s.expiresAt)),
     SessionField.refreshExpiresAt,
     String(Math.min(assertTime('refreshExpiresAt', s.refreshExpiresAt), s.expiresAt)),
   ];
-  if (s.userAgent !== null) out.push(SessionField.userAgent, s.userAgent);
-  if (s.clientAddress !== null) out.push(SessionField.clientAddress, s.clientAddress);
+  pushPieces(out, SessionField.userAgent, s.userAgent, METADATA_CHUNKS);
+  pushPieces(out, SessionField.clientAddress, s.clientAddress, METADATA_CHUNKS);
   return out;
 }
 
@@ -87,19 +110,19 @@ export function pairs(flat: readonly string[]): Record<string, string> {
 }
 
 export function decodeUser(id: string, h: Record<string, string>): UserRecord | null {
-  const sub = h[UserField.googleSub];
-  if (sub === undefined) return null;
+  const sub = readPieces(h, UserField.googleSub);
+  if (sub === null) return null;
   return {
     id,
     googleSub: sub,
-    email: h[UserField.email] ?? null,
+    email: readPieces(h, UserField.email),
     emailVerified: h[UserField.emailVerified] === '1',
-    name: h[UserField.name] ?? null,
-    givenName: h[UserField.givenName] ?? null,
-    familyName: h[UserField.familyName] ?? null,
-    picture: h[UserField.picture] ?? null,
-    locale: h[UserField.locale] ?? null,
-    hostedDomain: h[UserField.hostedDomain] ?? null,
+    name: readPieces(h, UserField.name),
+    givenName: readPieces(h, UserField.givenName),
+    familyName: readPieces(h, UserField.familyName),
+    picture: readPieces(h, UserField.picture),
+    locale: readPieces(h, UserField.locale),
+    hostedDomain: readPieces(h, UserField.hostedDomain),
     createdAt: Number(h[UserField.createdAt]),
     lastSignInAt: Number(h[UserField.lastSignInAt]),
     disabled: h[UserField.disabled] === '1',
@@ -107,16 +130,17 @@ export function decodeUser(id: string, h: Record<string, string>): UserRecord | 
 }
 
 export function decodeSession(userId: string, sessionId: string, h: Record<string, string>): SessionRecord | null {
-  const rh = h[SessionField.refreshHash];
-  if (rh === undefined) return null;
+  if (h[SessionField.refreshHash] === undefined) return null;
+  const createdAt = Number(h[SessionField.createdAt]);
+  const rotatedAt = h[SessionField.rotatedAt];
   return {
     id: sessionId,
     userId,
-    createdAt: Number(h[SessionField.createdAt]),
-    lastSeenAt: Number(h[SessionField.lastSeenAt]),
+    createdAt,
+    lastSeenAt: rotatedAt === undefined ? createdAt : Number(rotatedAt),
     expiresAt: Number(h[SessionField.expiresAt]),
     refreshExpiresAt: Number(h[SessionField.refreshExpiresAt]),
-    userAgent: h[SessionField.userAgent] ?? null,
-    clientAddress: h[SessionField.clientAddress] ?? null,
+    userAgent: readPieces(h, SessionField.userAgent),
+    clientAddress: readPieces(h, SessionField.clientAddress),
   };
 }

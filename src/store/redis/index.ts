@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Stores } from '../types.js';
 import { keyLayout } from '../keys.js';
 import { withScripts } from './scripts.js';
+import { whenReady } from './client.js';
 import { RedisAccountStore } from './accounts.js';
 import { RedisSessionStore } from './sessions.js';
 import { RedisGoogleKeyCache } from './google-keys.js';
@@ -28,7 +29,15 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
     googleKeys: new RedisGoogleKeyCache(client, keys),
     signingKeys: new RedisSigningKeyStore(client, keys),
     locks: new RedisLockStore(client, keys),
+    /**
+     * The client rejects commands while not connected (no offline queue), so a ping right
+     * after start-up or during a reconnect would fail even though Redis is about to answer.
+     * Wait for `ready` up to 2 s first: a probe that resolves when Redis answers within 2 s
+     * and rejects (within ~2 s) while it is down.
+     */
     async ping() {
+      if (client.status === 'end') throw new Error('Redis connection is closed');
+      if (client.status !== 'ready') await whenReady(client, 2000);
       await client.ping();
     },
     async close() {

@@ -29,9 +29,12 @@ end
 
 /**
  * KEYS: user, session, index.
- * ARGV: now, sessionEnd, sid, nSet, <nSet field/value pairs>, nDel, <nDel fields>, <session field/value pairs>.
- * Creates or refreshes the user (createdAt and disabled are never overwritten), writes the
- * session with its end as PEXPIREAT, and indexes it. Returns {isNew, HGETALL user}.
+ * ARGV: now, sessionEnd, sid, nProfile, <nProfile field/value pairs>, nClear, <nClear base
+ * field names>, <session field/value pairs>.
+ * Creates or refreshes the user: on refresh every piece of every profile field (`p`, `p1`,
+ * ...) is removed before the new ones are written, so a claim that became null or shorter
+ * leaves nothing behind, while createdAt, disabled and any other field are kept. Then writes
+ * the session with its end as PEXPIREAT and indexes it. Returns {isNew, HGETALL user}.
  */
 const SIGN_IN =
   PRUNE_INDEX +
@@ -42,15 +45,19 @@ local i = 4
 local nSet = tonumber(ARGV[i]); i = i + 1
 local user = {}
 for j = 1, 2 * nSet do user[j] = ARGV[i]; i = i + 1 end
-local nDel = tonumber(ARGV[i]); i = i + 1
-local del = {}
-for j = 1, nDel do del[j] = ARGV[i]; i = i + 1 end
+local nClear = tonumber(ARGV[i]); i = i + 1
+local clear = {}
+for j = 1, nClear do clear[ARGV[i]] = true; i = i + 1 end
 local sess = {}
 while i <= #ARGV do sess[#sess + 1] = ARGV[i]; i = i + 1 end
 if isNew then
   user[#user + 1] = 'c'; user[#user + 1] = now
-elseif nDel > 0 then
-  redis.call('HDEL', KEYS[1], unpack(del))
+else
+  local stale = {}
+  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if clear[(string.gsub(f, '%d+$', ''))] then stale[#stale + 1] = f end
+  end
+  if #stale > 0 then redis.call('HDEL', KEYS[1], unpack(stale)) end
 end
 user[#user + 1] = 'ls'; user[#user + 1] = now
 redis.call('HSET', KEYS[1], unpack(user))
@@ -82,7 +89,8 @@ if e <= now or tonumber(s[5]) <= now then return {'not_found'} end
 if ARGV[1] == s[1] then
   local r = ARGV[6]
   if e < tonumber(r) then r = s[4] end
-  redis.call('HSET', KEYS[1], 'ph', s[1], 'rh', ARGV[2], 'rt', ARGV[4], 'l', ARGV[4], 'r', r)
+  -- rt doubles as lastSeenAt (see codec.ts).
+  redis.call('HSET', KEYS[1], 'ph', s[1], 'rh', ARGV[2], 'rt', ARGV[4], 'r', r)
   redis.call('PEXPIREAT', KEYS[1], r)
   if tonumber(ARGV[5]) > 0 then
     redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[5])

@@ -1,0 +1,27 @@
+import { describe, expect, it } from '@jest/globals';
+import { createMemoryStores } from '../../src/store/memory/index.js';
+import { storeContract } from './contract.js';
+
+storeContract('memory', async () => {
+  const stores = createMemoryStores();
+  return { stores, cleanup: () => stores.close() };
+});
+
+describe('memory store', () => {
+  it('reports its kind, and ping rejects after close', async () => {
+    const stores = createMemoryStores();
+    expect(stores.kind).toBe('memory');
+    await stores.ping();
+    await stores.close();
+    await expect(stores.ping()).rejects.toThrow();
+  });
+
+  it('keeps separate instances separate', async () => {
+    const a = createMemoryStores();
+    const b = createMemoryStores();
+    expect(await a.locks.acquire('x', 10_000)).toBe(true);
+    expect(await b.locks.acquire('x', 10_000)).toBe(true);
+    expect(await a.accounts.linkIdentity('google', 's', 'u1')).toBe('u1');
+    expect(await b.accounts.linkIdentity('google', 's', 'u2')).toBe('u2');
+  });
+});

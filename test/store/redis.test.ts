@@ -1,0 +1,293 @@
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { createRedisClient, createRedisStores, whenReady } from '../../src/store/redis/index.js';
+import { keyLayout } from '../../src/store/keys.js';
+import type { Stores } from '../../src/store/types.js';
+import { uniquePrefix, usePrivateRedis } from '../support/env.js';
+import { RoundTripProxy } from './round-trip-proxy.js';
+import { hash, id, newSession, profile, rotateInput, sleep, storeContract } from './contract.js';
+
+// The slot function ioredis itself routes Cluster commands with (an ioredis dependency).
+const calculateSlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
+
+const redis = usePrivateRedis();
+
+async function makeStores(prefix = uniquePrefix(), url = redis.url): Promise<Stores> {
+  const client = createRedisClient(url);
+  await whenReady(client);
+  return createRedisStores({ client, keyPrefix: prefix, ownsClient: true });
+}
+
+storeContract('redis', async () => {
+  const stores = await makeStores();
+  return { stores, cleanup: () => stores.close() };
+});
+
+describe('redis store', () => {
+  let raw: Redis;
+  let prefix: string;
+  let stores: Stores;
+  const keys = () => keyLayout(prefix);
+
+  beforeAll(async () => {
+    raw = new Redis(redis.url);
+    prefix = uniquePrefix();
+    stores = await makeStores(prefix);
+  });
+  afterAll(async () => {
+    await stores.close();
+    raw.disconnect();
+  });
+
+  it('lays keys out as documented', () => {
+    const k = keyLayout('ag:');
+    expect(k.user('u1')).toBe('ag:user:{u1}');
+    expect(k.identity('google', '123')).toBe('ag:idn:google:123');
+    expect(k.session('u1', 's1')).toBe('ag:sess:{u1}:s1');
+    expect(k.sessionIndex('u1')).toBe('ag:sessidx:{u1}');
+    expect(k.grace('u1', 's1')).toBe('ag:grace:{u1}:s1');
+    expect(k.googleJwks()).toBe('ag:jwks:google');
+    expect(k.signingKeys()).toBe('ag:keys:signing');
+    expect(k.lock('jwks-fetch')).toBe('ag:lock:jwks-fetch');
+    expect(keyLayout().user('u1')).toBe('ag:user:{u1}');
+    expect(() => k.user('a}b')).toThrow(TypeError);
+    expect(() => k.session('', 's')).toThrow(TypeError);
+  });
+
+  it('puts a user’s record, sessions, index and grace boxes in one Cluster slot', () => {
+    const k = keyLayout('ag:');
+    const slots = (uid: string) => new Set([k.user(uid), k.session(uid, 's1'), k.session(uid, 's2'), k.sessionIndex(uid), k.grace(uid, 's1')].map(calculateSlot));
+    expect(slots('user-a').size).toBe(1);
+    expect(slots('user-b').size).toBe(1);
+    // Without the tag these keys would scatter; with it, distinct users still spread out.
+    expect([...slots('user-a')][0]).not.toBe([...slots('user-b')][0]);
+    expect(calculateSlot('ag:user:user-a')).not.toBe(calculateSlot('ag:sess:user-a:s1'));
+  });
+
+  it('gives every ephemeral key a TTL, and only the durable ones none', async () => {
+    const now = Date.now();
+    const uid = id();
+    const s1 = newSession(now, { expiresAt: now + 7_200_000, refreshExpiresAt: now + 3_600_000 });
+    const s2 = newSession(now, { expiresAt: now + 600_000, refreshExpiresAt: now + 900_000 });
+    await stores.accounts.linkIdentity('google', `sub-${uid}`, uid);
+    await stores.accounts.signIn(uid, profile(`sub-${uid}`), s1);
+    await stores.accounts.signIn(uid, profile(`sub-${uid}`), s2);
+    await stores.sessions.rotateRefreshToken(uid, s2.id, rotateInput(now, s2.refreshHash, { graceMs: 10_000, nextRefreshExpiresAt: now + 3_600_000 }));
+    await stores.googleKeys.put({ jwks: { keys: [] }, fetchedAt: now, expiresAt: now + 1000 }, 60_000);
+    await stores.signingKeys.add({ kid: 'k', privateJwk: {}, publicJwk: {}, createdAt: now, activatesAt: now, retiresAt: null });
+    await stores.locks.acquire('ttl-check', 30_000);
+
+    const k = keys();
+    const pttl = (key: string) => raw.pttl(key);
+    const near = (actual: number, expected: number) => {
+      expect(actual).toBeGreaterThan(expected - Date.now() - 2000);
+      expect(actual).toBeLessThanOrEqual(expected - now);
+    };
+    near(await pttl(k.session(uid, s1.id)), now + 3_600_000);
+    near(await pttl(k.session(uid, s2.id)), now + 600_000); // rotation capped refresh at expiresAt
+    near(await pttl(k.sessionIndex(uid)), now + 3_600_000); // the latest session end
+    const grace = await pttl(k.grace(uid, s2.id));
+    expect(grace).toBeGreaterThan(8000);
+    expect(grace).toBeLessThanOrEqual(10_000);
+    const jwks = await pttl(k.googleJwks());
+    expect(jwks).toBeGreaterThan(55_000);
+    expect(jwks).toBeLessThanOrEqual(60_000);
+    const lock = await pttl(k.lock('ttl-check'));
+    expect(lock).toBeGreaterThan(25_000);
+    expect(lock).toBeLessThanOrEqual(30_000);
+    expect(await raw.zscore(k.sessionIndex(uid), s2.id)).toBe(String(now + 600_000));
+
+    // Every key this store wrote: durable ones have no TTL, all others have one.
+    const durable = new Set([k.user(uid), k.identity('google', `sub-${uid}`), k.signingKeys()]);
+    const all: string[] = [];
+    for (let cursor = '0'; ; ) {
+      const [next, batch] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      all.push(...batch);
+      if ((cursor = next) === '0') break;
+    }
+    expect(all.length).toBe(9);
+    for (const key of all) {
+      const t = await pttl(key);
+      if (durable.has(key)) expect([key, t]).toEqual([key, -1]);
+      else expect([key, t > 0]).toEqual([key, true]);
+    }
+    await stores.locks.release('ttl-check');
+  });
+
+  it('keeps a session under 512 bytes of Redis memory (and reports user and session sizes)', async () => {
+    const now = Date.now();
+    const uid = id();
+    const s = newSession(now); // realistic iOS user agent (> 100 chars) and an IPv6 address
+    // A realistic Google profile: 21-digit sub, ~95-byte picture URL.
+    const picture = 'https://lh3.googleusercontent.com/a/ACg8ocKxZ3Xq1cQm8Qz2l9v0T7bW4Yf2Qp6N1sJrUuHkLmN0pQrS=s96-c';
+    await stores.accounts.signIn(uid, profile('109876543210987654321', { picture, email: 'ada.lovelace@example.com', hostedDomain: 'example.com' }), s);
+    await stores.sessions.rotateRefreshToken(uid, s.id, rotateInput(now, s.refreshHash)); // adds ph and rt
+    const k = keys();
+    const session = Number(await raw.call('MEMORY', 'USAGE', k.session(uid, s.id), 'SAMPLES', '0'));
+    const user = Number(await raw.call('MEMORY', 'USAGE', k.user(uid), 'SAMPLES', '0'));
+    const index = Number(await raw.call('MEMORY', 'USAGE', k.sessionIndex(uid), 'SAMPLES', '0'));
+    const grace = Number(await raw.call('MEMORY', 'USAGE', k.grace(uid, s.id), 'SAMPLES', '0'));
+    process.stdout.write(`redis memory: session ${session} B, user ${user} B, index(1 session) ${index} B, grace ${grace} B\n`);
+    expect(await raw.object('ENCODING', k.session(uid, s.id))).toBe('listpack');
+    expect(session).toBeLessThanOrEqual(512);
+    expect(user).toBeLessThanOrEqual(1024);
+  });
+
+  it('keeps `disabled` across sign-ins (sign-in never re-enables a user)', async () => {
+    const now = Date.now();
+    const uid = id();
+    await stores.accounts.signIn(uid, profile(`sub-${uid}`), newSession(now));
+    await raw.hset(keys().user(uid), 'd', '1');
+    const { user, isNewUser } = await stores.accounts.signIn(uid, profile(`sub-${uid}`), newSession(now + 1));
+    expect(isNewUser).toBe(false);
+    expect(user.disabled).toBe(true);
+    expect((await stores.accounts.getUsers([uid]))[0]?.disabled).toBe(true);
+  });
+
+  it('leaves no stale pieces of a long claim after it shrinks or becomes null', async () => {
+    const uid = id();
+    const now = Date.now();
+    await stores.accounts.signIn(uid, profile(`sub-${uid}`, { name: 'n'.repeat(200), picture: 'p'.repeat(200) }), newSession(now));
+    const fields = async () => (await raw.hkeys(keys().user(uid))).sort();
+    expect(await fields()).toEqual(expect.arrayContaining(['n', 'n1', 'n2', 'n3', 'p', 'p1', 'p2', 'p3']));
+    await stores.accounts.signIn(uid, profile(`sub-${uid}`, { name: 'n'.repeat(70), picture: null }), newSession(now + 1));
+    expect(await fields()).toEqual(['c', 'em', 'ev', 'fn', 'gn', 'lc', 'ls', 'n', 'n1', 's']);
+    expect(await raw.object('ENCODING', keys().user(uid))).toBe('listpack');
+  });
+
+  it('links an identity with one SET (no read-then-write)', async () => {
+    const stat = async () => {
+      const info = await raw.info('commandstats');
+      const calls = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+      return { set: calls('set'), get: calls('get'), eval: calls('evalsha') + calls('eval') };
+    };
+    const before = await stat();
+    await stores.accounts.linkIdentity('google', `g-${id()}`, id());
+    const after = await stat();
+    expect(after).toEqual({ ...before, set: before.set + 1 });
+  });
+
+  it('does not free another instance’s lock when ours expired', async () => {
+    const shared = uniquePrefix();
+    const a = await makeStores(shared);
+    const b = await makeStores(shared);
+    try {
+      expect(await a.locks.acquire('job', 100)).toBe(true);
+      expect(await b.locks.acquire('job', 10_000)).toBe(false);
+      await sleep(200);
+      expect(await b.locks.acquire('job', 10_000)).toBe(true);
+      await a.locks.release('job'); // a's token is stale: must not delete b's lock
+      expect(await a.locks.acquire('job', 10_000)).toBe(false);
+      await b.locks.release('job');
+      expect(await a.locks.acquire('job', 10_000)).toBe(true);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('shares state between instances with one prefix and isolates different prefixes', async () => {
+    const shared = uniquePrefix();
+    const a = await makeStores(shared);
+    const b = await makeStores(shared);
+    const c = await makeStores();
+    try {
+      const uid = id();
+      const s = newSession(Date.now());
+      await a.accounts.signIn(uid, profile(`sub-${uid}`), s);
+      expect((await b.sessions.getSessionWithUser(uid, s.id)).session?.id).toBe(s.id);
+      expect(await c.sessions.getSessionWithUser(uid, s.id)).toEqual({ session: null, user: null });
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
+    }
+  });
+
+  describe('round trips (counted by a relay that delays every reply)', () => {
+    const proxy = { current: null as RoundTripProxy | null };
+    let viaProxy: Stores;
+    let client: Redis;
+    let p: string;
+    beforeAll(async () => {
+      proxy.current = new RoundTripProxy(redis.server.port);
+      await proxy.current.start();
+      p = uniquePrefix();
+      client = createRedisClient(proxy.current.url);
+      await whenReady(client);
+      viaProxy = createRedisStores({ client, keyPrefix: p, ownsClient: true });
+    });
+    afterAll(async () => {
+      await viaProxy.close();
+      await proxy.current?.stop();
+    });
+
+    it('counts two dependent commands as two (the counter can tell)', async () => {
+      const turns = await proxy.current!.count(async () => {
+        await client.get(`${p}x`);
+        await client.get(`${p}y`);
+      });
+      expect(turns).toBe(2);
+    });
+
+    it('getSessionWithUser is one round trip', async () => {
+      const uid = id();
+      const s = newSession(Date.now());
+      await viaProxy.accounts.signIn(uid, profile(`sub-${uid}`), s);
+      let got: Awaited<ReturnType<Stores['sessions']['getSessionWithUser']>> | undefined;
+      const turns = await proxy.current!.count(async () => {
+        got = await viaProxy.sessions.getSessionWithUser(uid, s.id);
+      });
+      expect(got?.session?.id).toBe(s.id);
+      expect(got?.user?.id).toBe(uid);
+      expect(turns).toBe(1);
+    });
+
+    it('getUsers is one round trip for many users', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const uid = id();
+        ids.push(uid);
+        await viaProxy.accounts.signIn(uid, profile(`sub-${uid}`), newSession(Date.now()));
+      }
+      ids.splice(2, 0, id());
+      let got: unknown[] = [];
+      const turns = await proxy.current!.count(async () => {
+        got = await viaProxy.accounts.getUsers(ids);
+      });
+      expect(got.filter((u) => u !== null)).toHaveLength(5);
+      expect(turns).toBe(1);
+    });
+
+    it('signIn and rotateRefreshToken are one round trip once their scripts are cached', async () => {
+      const uid = id();
+      const s = newSession(Date.now());
+      await viaProxy.accounts.signIn(uid, profile(`sub-${uid}`), newSession(Date.now())); // loads the script
+      expect(await proxy.current!.count(() => viaProxy.accounts.signIn(uid, profile(`sub-${uid}`), s))).toBe(1);
+      await viaProxy.sessions.rotateRefreshToken(uid, s.id, rotateInput(Date.now(), hash())); // loads the script (mismatch)
+      expect(await proxy.current!.count(() => viaProxy.sessions.rotateRefreshToken(uid, s.id, rotateInput(Date.now(), s.refreshHash)))).toBe(1);
+    });
+  });
+
+  // Last: stops the shared server.
+  describe('outage', () => {
+    it('ping (and any command) fails fast while Redis is down, and recovers by itself', async () => {
+      const s = await makeStores();
+      try {
+        await s.ping();
+        await redis.server.stop();
+        let t = Date.now();
+        await expect(s.ping()).rejects.toThrow();
+        expect(Date.now() - t).toBeLessThan(3000);
+        t = Date.now();
+        await expect(s.accounts.getUsers([id()])).rejects.toThrow();
+        expect(Date.now() - t).toBeLessThan(3000);
+
+        await redis.server.start();
+        await expect(s.ping()).resolves.toBeUndefined();
+        expect(await s.accounts.getUsers([id()])).toEqual([null]);
+      } finally {
+        await s.close();
+      }
+    });
+  });
+});
