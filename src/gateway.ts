@@ -25,6 +25,8 @@ export interface GatewayOptions {
   now?: () => number;
   /** `fetch` used for Google's key set (tests). */
   fetch?: typeof fetch;
+  /** Where log lines go (tests capture them); default stdout. */
+  logStream?: { write(line: string): unknown };
 }
 
 export interface Gateway {
@@ -47,6 +49,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       level: config.logLevel,
       // Belt and braces: nothing we log carries these, but a future log line must not either.
       redact: { paths: ['req.headers.authorization', '*.idToken', '*.refreshToken', '*.accessToken', '*.nonce'], censor: '[redacted]' },
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     bodyLimit: BODY_LIMIT_BYTES,
   });

@@ -1,5 +1,5 @@
 import { ApolloServer } from '@apollo/server';
-import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyPluginAsync } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import { buildContext, type GatewayContext, type GatewayServices } from './context.js';
@@ -19,12 +19,17 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     // cannot send a "simple" cross-site request that runs a mutation with a user's cookies.
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // Shutdown is ours (src/main.ts → fastify.close()); Apollo's own SIGTERM handler would
+    // stop it and re-raise the signal, killing the process before requests drain.
+    stopOnTerminationSignals: false,
     introspection: !opts.production,
     includeStacktraceInErrorResponses: !opts.production,
     formatError: makeFormatError({ production: opts.production, log: app.log }),
-    plugins: [fastifyApolloDrainPlugin(app)],
   });
   await apollo.start();
+  // Fastify drains the HTTP server itself on close(); Apollo stops after it. (Apollo's
+  // fastifyApolloDrainPlugin calls fastify.close() from apollo.stop(): registered here it
+  // would wait on the very onClose hook that calls it.)
   app.addHook('onClose', async () => {
     await apollo.stop();
   });

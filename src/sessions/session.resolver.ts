@@ -1,17 +1,23 @@
-import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
+import { Arg, Args, ArgsType, Ctx, Field, Mutation, Resolver } from 'type-graphql';
 import { requirePrincipal, type GatewayContext } from '../graphql/context.js';
 import { AuthPayload, toAuthPayload } from './auth-payload.type.js';
+
+/** An ArgsType keeps the contract's argument order (parameter decorators apply last-first). */
+@ArgsType()
+class SignInWithGoogleArgs {
+  @Field(() => String, { description: 'The ID token from Google Sign-In on the device.' })
+  idToken!: string;
+
+  @Field(() => String, { nullable: true, description: "When sent, the token's nonce must equal it or its SHA-256 hex digest." })
+  nonce?: string | null;
+}
 
 @Resolver()
 export class SessionResolver {
   @Mutation(() => AuthPayload, {
     description: 'Verifies a Google ID token, creates the account on first use, and opens a session.',
   })
-  async signInWithGoogle(
-    @Arg('idToken', () => String) idToken: string,
-    @Arg('nonce', () => String, { nullable: true }) nonce: string | null | undefined,
-    @Ctx() ctx: GatewayContext,
-  ): Promise<AuthPayload> {
+  async signInWithGoogle(@Args(() => SignInWithGoogleArgs) { idToken, nonce }: SignInWithGoogleArgs, @Ctx() ctx: GatewayContext): Promise<AuthPayload> {
     const profile = await ctx.services.verifyIdToken(idToken, nonce ?? null);
     return toAuthPayload(await ctx.services.sessions.signIn(profile, ctx.meta));
   }

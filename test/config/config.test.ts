@@ -1,0 +1,69 @@
+import { describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { ConfigError, DEV_CLIENT_ID, loadConfig } from '../../src/config/index.js';
+import { parseDuration } from '../../src/config/duration.js';
+
+describe('configuration', () => {
+  it('has working defaults in development', () => {
+    const c = loadConfig({});
+    expect(c.production).toBe(false);
+    expect(c.port).toBe(4000);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.redis.url).toBeNull();
+    expect(c.google.clientIds).toEqual([DEV_CLIENT_ID]);
+    expect(c.google.jwksUri).toBe('https://www.googleapis.com/oauth2/v3/certs');
+    expect(c.tokens.accessTtlMs).toBe(15 * 60_000);
+    expect(c.tokens.refreshTtlMs).toBe(30 * 86_400_000);
+    expect(c.devIssuer.enabled).toBe(true);
+  });
+
+  it('parses lists and durations', () => {
+    const c = loadConfig({ GOOGLE_CLIENT_IDS: ' a , b,,', ACCESS_TOKEN_TTL: '90s', GOOGLE_HOSTED_DOMAINS: 'Example.COM' });
+    expect(c.google.clientIds).toEqual(['a', 'b']);
+    expect(c.tokens.accessTtlMs).toBe(90_000);
+    expect(c.google.hostedDomains).toEqual(['example.com']);
+    expect(parseDuration('500ms')).toBe(500);
+    expect(parseDuration('2h')).toBe(7_200_000);
+    expect(parseDuration('30')).toBe(30_000);
+    expect(() => parseDuration('soon')).toThrow();
+  });
+
+  it('names every bad variable at once', () => {
+    let err: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', ACCESS_TOKEN_TTL: 'soon', LOG_LEVEL: 'loud' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(Object.keys((err as ConfigError).problems).sort()).toEqual(['ACCESS_TOKEN_TTL', 'LOG_LEVEL', 'PORT']);
+  });
+
+  it('refuses the embedded store, a missing client id list and the dev issuer in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/REDIS_URL[\s\S]*GOOGLE_CLIENT_IDS|GOOGLE_CLIENT_IDS[\s\S]*REDIS_URL/);
+    const c = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: 'x', DEV_ISSUER: 'true' });
+    expect(c.devIssuer.enabled).toBe(false);
+    expect(c.google.clientIds).toEqual(['x']);
+  });
+
+  it('accepts http: for the key set only on loopback', () => {
+    expect(() => loadConfig({ GOOGLE_JWKS_URI: 'http://keys.example.com/certs' })).toThrow(/GOOGLE_JWKS_URI/);
+    expect(loadConfig({ GOOGLE_JWKS_URI: 'http://127.0.0.1:9/certs' }).google.jwksUri).toBe('http://127.0.0.1:9/certs');
+    expect(() => loadConfig({ GOOGLE_JWKS_URI: 'not a url' })).toThrow(/GOOGLE_JWKS_URI/);
+    expect(() => loadConfig({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL/);
+  });
+
+  it('stops the real entry point with one clear message, exit code 1 and no stack trace', () => {
+    const r = spawnSync(process.execPath, ['dist/main.js'], {
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: 'abc' },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('Invalid configuration');
+    expect(r.stderr).toContain('PORT');
+    expect(r.stderr).toContain('REDIS_URL');
+    expect(r.stderr).toContain('GOOGLE_CLIENT_IDS');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../support/redis-server.js';
+import { ME, SIGN_IN, bearer } from '../support/gateway.js';
+
+/**
+ * The README's quick start as a new user runs it: the built gateway (`node dist/main.js`,
+ * what `npm start` runs after building) with no Redis and no Google, and a token from the
+ * development issuer CLI (`npm run dev:token`). `npm test` builds dist/ first.
+ */
+describe('development mode: the README walkthrough', () => {
+  let proc: ChildProcess;
+  let url: string;
+  let output = '';
+  const devDir = mkdtempSync(join(tmpdir(), 'ag-dev-'));
+  const env = { PATH: process.env.PATH, DEV_DIR: devDir, LOG_LEVEL: 'info', HOST: '127.0.0.1' };
+
+  beforeAll(async () => {
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    proc = spawn(process.execPath, ['dist/main.js'], { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout!.on('data', (d) => (output += d));
+    proc.stderr!.on('data', (d) => (output += d));
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        if ((await fetch(`${url}/readyz`)).ok) break;
+      } catch {
+        /* not listening yet */
+      }
+      if (Date.now() > deadline) throw new Error(`gateway did not become ready:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
+  afterAll(async () => {
+    if (proc && proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(devDir, { recursive: true, force: true });
+  });
+
+  it('signs in with a development token and answers me, on the embedded store', async () => {
+    const cli = spawnSync(process.execPath, ['dist/dev/token-cli.js', '--email', 'you@example.com', '--name', 'You'], { env, encoding: 'utf8' });
+    expect(cli.status).toBe(0);
+    const idToken = cli.stdout.trim();
+    expect(idToken.split('.')).toHaveLength(3);
+
+    const post = (query: string, variables?: object, headers: Record<string, string> = {}) =>
+      fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) }).then((r) => r.json() as Promise<any>);
+    const signIn = await post(SIGN_IN, { idToken });
+    expect(signIn.errors).toBeUndefined();
+    expect(signIn.data.signInWithGoogle).toMatchObject({ isNewUser: true, user: { email: 'you@example.com', name: 'You' } });
+    const me = await post(ME, undefined, bearer(signIn.data.signInWithGoogle.accessToken));
+    expect(me).toEqual({ data: { me: { id: signIn.data.signInWithGoogle.user.id, email: 'you@example.com', name: 'You' } } });
+  });
+
+  it('stops on SIGTERM with exit code 0', async () => {
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});

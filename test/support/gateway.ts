@@ -1,0 +1,85 @@
+import { loadConfig } from '../../src/config/index.js';
+import { createGateway, type Gateway } from '../../src/gateway.js';
+import type { FakeGoogle } from './fake-google.js';
+
+export interface GqlResponse<T = Record<string, unknown>> {
+  status: number;
+  body: { data?: T | null; errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }> };
+  raw: string;
+}
+
+export interface TestGateway {
+  readonly url: string;
+  readonly gateway: Gateway;
+  /** Everything the gateway logged, one JSON line per entry. */
+  readonly logs: string[];
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResponse<T>>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real gateway (production mode, Redis store) listening on a free loopback port and
+ * trusting the fake Google issuer. Tests talk to it over HTTP only.
+ */
+export async function startTestGateway(opts: {
+  redisUrl: string;
+  prefix: string;
+  google: FakeGoogle;
+  env?: Record<string, string>;
+  now?: () => number;
+}): Promise<TestGateway> {
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    REDIS_URL: opts.redisUrl,
+    REDIS_KEY_PREFIX: opts.prefix,
+    GOOGLE_CLIENT_IDS: opts.google.clientId,
+    GOOGLE_JWKS_URI: opts.google.jwksUri,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    AUTH_ISSUER: 'https://auth.gateway.test',
+    ...opts.env,
+  });
+  const logs: string[] = [];
+  const gateway = await createGateway(config, { now: opts.now, logStream: { write: (line: string) => logs.push(line) } });
+  const url = await gateway.listen(0);
+  return {
+    url,
+    gateway,
+    logs,
+    async gql(query, variables, headers) {
+      const res = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      const raw = await res.text();
+      return { status: res.status, body: JSON.parse(raw), raw };
+    },
+    close: () => gateway.close(),
+  };
+}
+
+export const SIGN_IN = `mutation SignIn($idToken: String!, $nonce: String) {
+  signInWithGoogle(idToken: $idToken, nonce: $nonce) {
+    accessToken accessTokenExpiresAt refreshToken refreshTokenExpiresAt isNewUser
+    user { id email emailVerified name givenName familyName picture locale hostedDomain createdAt lastSignInAt }
+  }
+}`;
+export const REFRESH = `mutation Refresh($refreshToken: String!) {
+  refreshSession(refreshToken: $refreshToken) { accessToken refreshToken refreshTokenExpiresAt isNewUser user { id } }
+}`;
+export const ME = `{ me { id email name } }`;
+export const SIGN_OUT = `mutation { signOut }`;
+
+export interface AuthPayloadShape {
+  accessToken: string;
+  accessTokenExpiresAt: string;
+  refreshToken: string;
+  refreshTokenExpiresAt: string;
+  isNewUser: boolean;
+  user: Record<string, unknown> & { id: string };
+}
+
+export function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
