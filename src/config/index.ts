@@ -102,26 +102,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       }
     },
   });
-  if (Object.keys(problems).length > 0) throw new ConfigError(problems);
-
+  // Cross-variable rules run even when some variable was bad, so one message names them all.
   const production = e.NODE_ENV === 'production';
-  if (production && !e.REDIS_URL) problems.REDIS_URL = 'is required when NODE_ENV=production (the embedded store is for development only)';
-  if (production && e.GOOGLE_CLIENT_IDS.length === 0) problems.GOOGLE_CLIENT_IDS = 'is required when NODE_ENV=production (comma-separated OAuth client ids)';
-  if (e.REDIS_URL && !/^rediss?:\/\//.test(e.REDIS_URL)) problems.REDIS_URL = 'expected a redis:// or rediss:// URL';
-  try {
-    const u = new URL(e.GOOGLE_JWKS_URI);
+  if (production && !e.REDIS_URL && !problems.REDIS_URL) problems.REDIS_URL = 'is required when NODE_ENV=production (the embedded store is for development only)';
+  if (production && !e.GOOGLE_CLIENT_IDS?.length && !problems.GOOGLE_CLIENT_IDS) problems.GOOGLE_CLIENT_IDS = 'is required when NODE_ENV=production (comma-separated OAuth client ids)';
+  if (!problems.REDIS_URL && e.REDIS_URL && !/^rediss?:\/\//.test(e.REDIS_URL)) problems.REDIS_URL = 'expected a redis:// or rediss:// URL';
+  if (!problems.GOOGLE_JWKS_URI) {
+    const u = URL.canParse(e.GOOGLE_JWKS_URI) ? new URL(e.GOOGLE_JWKS_URI) : null;
     // Keys fetched over plain HTTP could be swapped by anyone on the path; loopback is
     // allowed for tests and air-gapped mirrors on the same host.
-    if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackUrl(u))) {
+    if (!u) problems.GOOGLE_JWKS_URI = 'expected a URL';
+    else if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackUrl(u))) {
       problems.GOOGLE_JWKS_URI = 'must be an https: URL (http: only on a loopback address)';
     }
-  } catch {
-    problems.GOOGLE_JWKS_URI = 'expected a URL';
   }
-  if (e.ACCESS_TOKEN_TTL < 10_000) problems.ACCESS_TOKEN_TTL = 'must be at least 10s';
-  if (e.REFRESH_TOKEN_TTL < e.ACCESS_TOKEN_TTL) problems.REFRESH_TOKEN_TTL = 'must be at least ACCESS_TOKEN_TTL';
-  if (e.SESSION_MAX_LIFETIME < e.ACCESS_TOKEN_TTL) problems.SESSION_MAX_LIFETIME = 'must be at least ACCESS_TOKEN_TTL';
-  if (e.REFRESH_GRACE_PERIOD > 10_000) problems.REFRESH_GRACE_PERIOD = 'must be at most 10s';
+  const durationsOk = !problems.ACCESS_TOKEN_TTL && !problems.REFRESH_TOKEN_TTL && !problems.SESSION_MAX_LIFETIME;
+  if (!problems.ACCESS_TOKEN_TTL && e.ACCESS_TOKEN_TTL < 10_000) problems.ACCESS_TOKEN_TTL = 'must be at least 10s';
+  if (durationsOk && e.REFRESH_TOKEN_TTL < e.ACCESS_TOKEN_TTL) problems.REFRESH_TOKEN_TTL = 'must be at least ACCESS_TOKEN_TTL';
+  if (durationsOk && e.SESSION_MAX_LIFETIME < e.ACCESS_TOKEN_TTL) problems.SESSION_MAX_LIFETIME = 'must be at least ACCESS_TOKEN_TTL';
+  if (!problems.REFRESH_GRACE_PERIOD && e.REFRESH_GRACE_PERIOD > 10_000) problems.REFRESH_GRACE_PERIOD = 'must be at most 10s';
   if (Object.keys(problems).length > 0) throw new ConfigError(problems);
 
   const devIssuer = !production && e.DEV_ISSUER;

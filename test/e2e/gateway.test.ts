@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createLocalJWKSet, jwtVerify } from 'jose';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { FakeGoogle } from '../support/fake-google.js';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
 import {
@@ -217,7 +217,7 @@ describe('gateway over HTTP, two instances sharing Redis', () => {
 
   it('access tokens verify with standard JWT tooling against the published JWKS', async () => {
     const { payload } = await signIn(a);
-    const jwks = await (await fetch(`${b.url}/.well-known/jwks.json`)).json();
+    const jwks = (await (await fetch(`${b.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
     const { payload: claims, protectedHeader } = await jwtVerify(payload.accessToken, createLocalJWKSet(jwks), {
       issuer: 'https://auth.gateway.test',
       audience: 'graphql-auth-gateway',
