@@ -1,0 +1,84 @@
+import type { Config } from '../config/index.js';
+import { loadDevIssuer } from '../dev/dev-issuer.js';
+import type { GoogleProfile, Stores } from '../store/types.js';
+import { GoogleKeySource, type KeySourceLogger } from './key-cache.js';
+import { GoogleIdTokenVerifier } from './verify-id-token.js';
+
+export { GoogleKeySource, KEY_SOURCE_DEFAULTS, STALE_GRACE_MS, FETCH_LOCK, COOLDOWN_LOCK } from './key-cache.js';
+export type { GoogleKeySourceOptions, KeySourceLogger, KeySourceStats } from './key-cache.js';
+export { GoogleIdTokenVerifier, MAX_ID_TOKEN_LENGTH, CLOCK_TOLERANCE_S, MAX_LIFETIME_S, GOOGLE_ISSUERS } from './verify-id-token.js';
+export type { GoogleIdTokenVerifierOptions, VerifiedGoogleIdToken, VerifyIdTokenOptions, VerificationKeyResolver } from './verify-id-token.js';
+
+export interface GoogleVerifierDeps {
+  stores: Pick<Stores, 'googleKeys' | 'locks'>;
+  log: KeySourceLogger;
+  now?: () => number;
+  /** `fetch` for Google's key set (tests). */
+  fetch?: typeof fetch;
+}
+
+export interface GoogleVerification {
+  /** The resolver-facing function: the profile of a verified token, or AuthError / ServiceUnavailableError. */
+  verifyIdToken(idToken: string, nonce: string | null): Promise<GoogleProfile>;
+  readonly keySource: GoogleKeySource;
+  readonly verifier: GoogleIdTokenVerifier;
+}
+
+/**
+ * Wires the key source (shared cache + locks from the stores) and the verifier from the config.
+ * Outside production with the development issuer on, its public key is trusted as well.
+ */
+export async function createGoogleVerification(config: Config, deps: GoogleVerifierDeps): Promise<GoogleVerification> {
+  const staticKeys = [];
+  if (config.devIssuer.enabled && !config.production) {
+    const dev = await loadDevIssuer(config, { now: deps.now });
+    staticKeys.push(dev.devIssuerPublicJwk());
+    deps.log.info({ kid: dev.kid, keyFile: dev.keyFile }, 'Development issuer enabled: tokens from `npm run dev:token` are accepted');
+  }
+  const keySource = new GoogleKeySource({
+    jwksUri: config.google.jwksUri,
+    cache: deps.stores.googleKeys,
+    locks: deps.stores.locks,
+    logger: deps.log,
+    now: deps.now,
+    fetch: deps.fetch,
+    staticKeys,
+  });
+  // In production, load Google's keys before the first sign-in (in the background: start-up
+  // must not depend on Google). Elsewhere they load on the first Google-signed token.
+  if (config.production) void keySource.warm();
+  const verifier = new GoogleIdTokenVerifier({
+    keys: keySource,
+    clientIds: config.google.clientIds,
+    hostedDomains: config.google.hostedDomains,
+    now: deps.now,
+  });
+  return {
+    keySource,
+    verifier,
+    async verifyIdToken(idToken, nonce) {
+      const t = await verifier.verify(idToken, { nonce });
+      // Exactly the profile: exp/iat are not profile data.
+      return {
+        sub: t.sub,
+        email: t.email,
+        emailVerified: t.emailVerified,
+        name: t.name,
+        givenName: t.givenName,
+        familyName: t.familyName,
+        picture: t.picture,
+        locale: t.locale,
+        hostedDomain: t.hostedDomain,
+      };
+    },
+  };
+}
+
+/** `createGoogleVerification(...).verifyIdToken`, for the composition root. */
+export async function buildGoogleVerifier(
+  config: Config,
+  deps: GoogleVerifierDeps,
+): Promise<(idToken: string, nonce: string | null) => Promise<GoogleProfile>> {
+  const { verifyIdToken } = await createGoogleVerification(config, deps);
+  return verifyIdToken;
+}

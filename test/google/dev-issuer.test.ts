@@ -1,0 +1,191 @@
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import * as jose from 'jose';
+import { DEV_CLIENT_ID, loadConfig, type Config } from '../../src/config/index.js';
+import { DEV_ISSUER_FILE, DevIssuerDisabledError, loadDevIssuer, stableSubFor } from '../../src/dev/dev-issuer.js';
+import { createGoogleVerification } from '../../src/google/index.js';
+import { GoogleKeySource } from '../../src/google/key-cache.js';
+import { GoogleIdTokenVerifier } from '../../src/google/verify-id-token.js';
+import { createMemoryStores } from '../../src/store/memory/index.js';
+import { FakeGoogle } from '../support/fake-google.js';
+import { captureLogger, expectAuthError } from './helpers.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'ag-dev-issuer-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function devConfig(dir: string, env: Record<string, string> = {}): Config {
+  return loadConfig({ NODE_ENV: 'development', DEV_DIR: dir, ...env });
+}
+
+/** A fetch that fails the test if anything tries to reach a JWKS endpoint. */
+const noNetwork: typeof fetch = async () => {
+  throw new Error('no network in this test');
+};
+
+function verifierTrusting(jwk: jose.JWK, clientIds = [DEV_CLIENT_ID]) {
+  const stores = createMemoryStores();
+  const keys = new GoogleKeySource({ jwksUri: 'https://www.googleapis.com/oauth2/v3/certs', cache: stores.googleKeys, locks: stores.locks, fetch: noNetwork, staticKeys: [jwk], logger: captureLogger() });
+  return { keys, verifier: new GoogleIdTokenVerifier({ keys, clientIds }) };
+}
+
+describe('development issuer', () => {
+  it('is unavailable unless enabled, and never in production', async () => {
+    const dir = tempDir();
+    await expect(loadDevIssuer(devConfig(dir, { DEV_ISSUER: 'false' }))).rejects.toBeInstanceOf(DevIssuerDisabledError);
+    const prod = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: 'x', DEV_DIR: dir, DEV_ISSUER: 'true' });
+    await expect(loadDevIssuer(prod)).rejects.toBeInstanceOf(DevIssuerDisabledError);
+    // Even a hand-made config claiming enabled is refused when production is set.
+    await expect(loadDevIssuer({ ...prod, devIssuer: { enabled: true, dir } })).rejects.toBeInstanceOf(DevIssuerDisabledError);
+    expect(() => statSync(join(dir, DEV_ISSUER_FILE))).toThrow();
+  });
+
+  it('creates its key once (mode 0600, kid prefixed dev-) and reuses it', async () => {
+    const dir = join(tempDir(), 'nested', '.dev');
+    const a = await loadDevIssuer(devConfig(dir));
+    expect(a.kid).toMatch(/^dev-[A-Za-z0-9_-]{16}$/);
+    expect(a.keyFile).toBe(join(dir, DEV_ISSUER_FILE));
+    expect(statSync(a.keyFile).mode & 0o777).toBe(0o600);
+    const b = await loadDevIssuer(devConfig(dir));
+    expect(b.kid).toBe(a.kid);
+    expect(b.devIssuerPublicJwk()).toEqual(a.devIssuerPublicJwk());
+  });
+
+  it('concurrent first loads agree on one key', async () => {
+    const dir = tempDir();
+    const all = await Promise.all(Array.from({ length: 5 }, () => loadDevIssuer(devConfig(dir))));
+    expect(new Set(all.map((i) => i.kid)).size).toBe(1);
+  });
+
+  it('the public JWK has no private members', async () => {
+    const jwk = (await loadDevIssuer(devConfig(tempDir()))).devIssuerPublicJwk();
+    expect(Object.keys(jwk).sort()).toEqual(['alg', 'e', 'kid', 'kty', 'n', 'use']);
+  });
+
+  it('tightens a loose key file mode and rejects a corrupt file with a clear message', async () => {
+    const dir = tempDir();
+    const first = await loadDevIssuer(devConfig(dir));
+    chmodSync(first.keyFile, 0o644);
+    await loadDevIssuer(devConfig(dir));
+    expect(statSync(first.keyFile).mode & 0o777).toBe(0o600);
+    writeFileSync(first.keyFile, '{"kid":"not-dev","privateJwk":{}}');
+    await expect(loadDevIssuer(devConfig(dir))).rejects.toThrow(/delete it/);
+  });
+
+  it('mints Google-shaped tokens the verifier accepts with the dev key as a static key, offline', async () => {
+    const issuer = await loadDevIssuer(devConfig(tempDir()));
+    const { verifier, keys } = verifierTrusting(issuer.devIssuerPublicJwk());
+    const token = await issuer.mintDevIdToken({ email: 'you@example.com', name: 'Ada King Lovelace', nonce: 'n1', hd: 'example.com' });
+    const header = jose.decodeProtectedHeader(token);
+    expect(header).toMatchObject({ alg: 'RS256', kid: issuer.kid });
+    const claims = jose.decodeJwt(token);
+    expect(claims).toMatchObject({ iss: 'https://accounts.google.com', aud: DEV_CLIENT_ID, azp: DEV_CLIENT_ID, email_verified: true });
+    expect(claims.exp! - claims.iat!).toBe(3600);
+    const p = await verifier.verify(token, { nonce: 'n1' });
+    expect(p).toMatchObject({
+      sub: stableSubFor('you@example.com'),
+      email: 'you@example.com',
+      emailVerified: true,
+      name: 'Ada King Lovelace',
+      givenName: 'Ada',
+      familyName: 'King Lovelace',
+      hostedDomain: 'example.com',
+    });
+    expect(keys.stats.fetches).toBe(0);
+  });
+
+  it('derives a stable Google-like sub from the email (case-insensitive), overridable', async () => {
+    expect(stableSubFor('You@Example.com')).toBe(stableSubFor('you@example.com'));
+    expect(stableSubFor('a@example.com')).not.toBe(stableSubFor('b@example.com'));
+    expect(stableSubFor('a@example.com')).toMatch(/^\d{21}$/);
+    const issuer = await loadDevIssuer(devConfig(tempDir()));
+    expect(jose.decodeJwt(await issuer.mintDevIdToken({ email: 'a@b.c', sub: 'custom-sub' })).sub).toBe('custom-sub');
+  });
+
+  it('mints for the configured client id by default, or the given audience', async () => {
+    const issuer = await loadDevIssuer(devConfig(tempDir(), { GOOGLE_CLIENT_IDS: 'mine.apps.googleusercontent.com' }));
+    expect(jose.decodeJwt(await issuer.mintDevIdToken({ email: 'a@b.c' })).aud).toBe('mine.apps.googleusercontent.com');
+    expect(jose.decodeJwt(await issuer.mintDevIdToken({ email: 'a@b.c', audience: 'x' })).aud).toBe('x');
+  });
+
+  it('refuses an invalid email', async () => {
+    const issuer = await loadDevIssuer(devConfig(tempDir()));
+    await expect(issuer.mintDevIdToken({ email: 'not-an-email' })).rejects.toThrow(TypeError);
+  });
+
+  it('its tokens are not trusted by a key source without the static key', async () => {
+    const fake = await FakeGoogle.start();
+    try {
+      const issuer = await loadDevIssuer(devConfig(tempDir()));
+      const stores = createMemoryStores();
+      const keys = new GoogleKeySource({ jwksUri: fake.jwksUri, cache: stores.googleKeys, locks: stores.locks, logger: captureLogger() });
+      const v = new GoogleIdTokenVerifier({ keys, clientIds: [DEV_CLIENT_ID] });
+      await expectAuthError(v.verify(await issuer.mintDevIdToken({ email: 'a@b.c' })), 'unknown_key');
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe('createGoogleVerification (wiring)', () => {
+  let fake: FakeGoogle;
+  beforeAll(async () => {
+    fake = await FakeGoogle.start({ clientId: DEV_CLIENT_ID });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+  afterEach(() => {
+    fake.fetchCount = 0;
+  });
+
+  it('development: trusts the dev issuer and Google; returns exactly the profile', async () => {
+    const dir = tempDir();
+    const config = devConfig(dir, { GOOGLE_JWKS_URI: fake.jwksUri });
+    const log = captureLogger();
+    const g = await createGoogleVerification(config, { stores: createMemoryStores(), log });
+    const issuer = await loadDevIssuer(config);
+    const profile = await g.verifyIdToken(await issuer.mintDevIdToken({ email: 'dev@example.com' }), null);
+    expect(Object.keys(profile).sort()).toEqual(['email', 'emailVerified', 'familyName', 'givenName', 'hostedDomain', 'locale', 'name', 'picture', 'sub']);
+    expect(fake.fetchCount).toBe(0);
+    expect((await g.verifyIdToken(await fake.mint(), null)).email).toBe('alice@example.com');
+    expect(fake.fetchCount).toBe(1);
+    expect(log.lines.some((l) => /Development issuer enabled/.test(l.message))).toBe(true);
+  });
+
+  it('production: the dev key is not trusted, and no key file is created', async () => {
+    const dir = tempDir();
+    const config = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: DEV_CLIENT_ID, DEV_DIR: dir, GOOGLE_JWKS_URI: fake.jwksUri });
+    const g = await createGoogleVerification(config, { stores: createMemoryStores(), log: captureLogger() });
+    expect(() => statSync(join(dir, DEV_ISSUER_FILE))).toThrow();
+    const devIssuer = await loadDevIssuer(devConfig(tempDir()));
+    await expectAuthError(g.verifyIdToken(await devIssuer.mintDevIdToken({ email: 'a@b.c' }), null), 'unknown_key');
+    await expect(g.verifyIdToken(await fake.mint(), null)).resolves.toBeDefined();
+  });
+
+  it('passes the nonce through', async () => {
+    const config = devConfig(tempDir(), { GOOGLE_JWKS_URI: fake.jwksUri });
+    const g = await createGoogleVerification(config, { stores: createMemoryStores(), log: captureLogger() });
+    const issuer = await loadDevIssuer(config);
+    const token = await issuer.mintDevIdToken({ email: 'a@b.c', nonce: 'abc' });
+    await expect(g.verifyIdToken(token, 'abc')).resolves.toBeDefined();
+    await expectAuthError(g.verifyIdToken(token, 'abd'), 'nonce_mismatch');
+  });
+
+  it('key file content is a private RSA JWK', async () => {
+    const dir = tempDir();
+    const issuer = await loadDevIssuer(devConfig(dir));
+    const stored = JSON.parse(readFileSync(issuer.keyFile, 'utf8'));
+    expect(stored.kid).toBe(issuer.kid);
+    expect(stored.privateJwk).toMatchObject({ kty: 'RSA', kid: issuer.kid });
+    expect(typeof stored.privateJwk.d).toBe('string');
+  });
+});
