@@ -9,4 +9,5 @@ export default {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   testTimeout: 20000,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
 };

@@ -1,0 +1,10 @@
+// Prints one plain closing line, `tests: N passed, N failed[, N skipped]`, after Jest's own
+// summary, so CI systems that read a run's last line see the counts.
+class SummaryReporter {
+  onRunComplete(_contexts, results) {
+    const skipped = results.numPendingTests + results.numTodoTests;
+    const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
+    process.stdout.write(`tests: ${results.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+  }
+}
+module.exports = SummaryReporter;
