@@ -283,10 +283,11 @@ export class GoogleKeySource {
       if (published) return published;
 
       const record = await this.#fetchFromGoogle();
-      const set = await this.#adoptIfNewer(record, true);
-      if (!set) throw new Error('no usable RSA keys');
+      const built = await this.#build(record);
+      if (!built) throw new Error('none of the keys could be imported');
+      this.#install(built, true);
       await this.#writeShared(record);
-      return set;
+      return built.set;
     } catch (err) {
       this.#stats.fetchFailures++;
       this.#failedUntil = this.#now() + this.#o.failureBackoffMs;
@@ -443,8 +444,14 @@ export class GoogleKeySource {
    * Returns the resulting current set, or null when there is none.
    */
   async #adoptIfNewer(record: CachedKeySet, always = false): Promise<KeySet | null> {
-    const current = this.#local;
-    if (!always && current && record.fetchedAt <= current.fetchedAt) return current;
+    if (!always && this.#local && record.fetchedAt <= this.#local.fetchedAt) return this.#local;
+    const built = await this.#build(record);
+    if (built) this.#install(built, always);
+    return this.#local;
+  }
+
+  /** Imports the record's keys (reusing already imported ones); null when none is usable. */
+  async #build(record: CachedKeySet): Promise<{ set: KeySet; imported: Map<string, CryptoKey> } | null> {
     const keys = new Map<string, CryptoKey>();
     const imported = new Map<string, CryptoKey>();
     for (const jwk of rsaKeysOf(record.jwks)) {
@@ -461,14 +468,16 @@ export class GoogleKeySource {
       imported.set(id, key);
       keys.set(jwk.kid, key);
     }
-    if (keys.size === 0) return this.#local;
-    const set: KeySet = { keys, fetchedAt: record.fetchedAt, expiresAt: record.expiresAt };
-    const latest = this.#local;
-    if (always || !latest || set.fetchedAt > latest.fetchedAt) {
-      this.#local = set;
-      this.#imported = imported;
+    if (keys.size === 0) return null;
+    return { set: { keys, fetchedAt: record.fetchedAt, expiresAt: record.expiresAt }, imported };
+  }
+
+  /** Checked after the imports' awaits: another adoption may have installed a newer set meanwhile. */
+  #install(built: { set: KeySet; imported: Map<string, CryptoKey> }, always: boolean): void {
+    if (always || !this.#local || built.set.fetchedAt > this.#local.fetchedAt) {
+      this.#local = built.set;
+      this.#imported = built.imported;
     }
-    return this.#local;
   }
 
   #staticKeys(): Promise<Map<string, CryptoKey>> {
@@ -490,6 +499,9 @@ export class GoogleKeySource {
 async function importRsaKey(jwk: RsaPublicJwk): Promise<CryptoKey> {
   const key = await jose.importJWK({ kty: 'RSA', n: jwk.n, e: jwk.e }, 'RS256');
   if (key instanceof Uint8Array) throw new TypeError('not an asymmetric key');
+  // The length of `n` says little (leading zero bytes): check the real modulus.
+  const bits = (key.algorithm as { modulusLength?: number }).modulusLength;
+  if (typeof bits !== 'number' || bits < 2048) throw new TypeError('RSA modulus under 2048 bits');
   return key;
 }
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import * as jose from 'jose';
 import { AuthError } from '../../src/errors.js';
-import { FETCH_LOCK, GoogleKeySource, KEY_SOURCE_DEFAULTS, STALE_GRACE_MS, type GoogleKeySourceOptions } from '../../src/google/key-cache.js';
+import { FETCH_LOCK, freshnessOf, GoogleKeySource, KEY_SOURCE_DEFAULTS, STALE_GRACE_MS, type GoogleKeySourceOptions } from '../../src/google/key-cache.js';
 import { GoogleIdTokenVerifier } from '../../src/google/verify-id-token.js';
 import { usePrivateRedis } from '../support/env.js';
 import { FakeClock, FakeGoogle } from '../support/fake-google.js';
@@ -317,6 +317,7 @@ describe.each<[string, BackendFactory]>([
       ['only an EC key', JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', kid: 'ec', x: 'AAAA', y: 'AAAA' }] })],
       ['an RSA key with a broken modulus', JSON.stringify({ keys: [{ kty: 'RSA', kid: 'r', n: 'not base64!', e: 'AQAB' }] })],
       ['truncated JSON', '{"keys":[{"kty":"RSA"'],
+      ['an RSA key with a zero modulus', JSON.stringify({ keys: [{ kty: 'RSA', kid: 'z', n: 'A'.repeat(342), e: 'AQAB' }] })],
     ])('a garbage JWKS body (%s) is a failure', async (_label, body) => {
       fake.mode = 'garbage';
       fake.garbageBody = body;
@@ -449,5 +450,28 @@ describe.each<[string, BackendFactory]>([
       expect(fake.fetchCount).toBe(1);
       await stores.locks.release(FETCH_LOCK);
     });
+  });
+});
+
+describe('freshnessOf (Cache-Control parsing)', () => {
+  const o = { defaultTtlMs: HOUR, minTtlMs: 5 * MIN, maxTtlMs: 24 * HOUR };
+  const f = (headers: Record<string, string>) => freshnessOf(new Headers(headers), o);
+
+  it.each<[Record<string, string>, number]>([
+    [{ 'cache-control': 'public, max-age=19204, must-revalidate, no-transform' }, 19_204_000],
+    [{ 'cache-control': 'MAX-AGE=600' }, 600_000],
+    [{ 'cache-control': 'max-age="600"' }, 600_000],
+    [{ 'cache-control': 'public,max-age=7200' }, 7_200_000],
+    [{ 'cache-control': 'max-age=4000' , age: '400' }, 3_600_000],
+    [{ 'cache-control': 'max-age=4000', age: 'junk' }, 4_000_000],
+    [{ 'cache-control': 's-maxage=600' }, HOUR],
+    [{ 'cache-control': 'no-cache' }, HOUR],
+    [{ 'cache-control': 'max-age=abc' }, HOUR],
+    [{ 'cache-control': 'max-age=-5' }, HOUR],
+    [{}, HOUR],
+    [{ 'cache-control': 'max-age=1' }, 5 * MIN],
+    [{ 'cache-control': 'max-age=9999999999' }, 24 * HOUR],
+  ])('%j → %d ms', (headers, expected) => {
+    expect(f(headers)).toBe(expected);
   });
 });
