@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
 import { guardStore } from './errors.js';
+import { routerTrust } from './federation/router-trust.js';
 import { buildGoogleVerifier } from './google/index.js';
 import type { GatewayServices } from './graphql/context.js';
 import { graphqlRoutes } from './graphql/plugin.js';
@@ -70,7 +71,12 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   });
   const sessions = new SessionService(stores, accessTokens, config.tokens, app.log, now);
   const verifyIdToken = await buildGoogleVerifier(config, { stores, log: app.log, now, fetch: opts.fetch });
-  const services: GatewayServices = { sessions, verifyIdToken };
+  const services: GatewayServices = {
+    sessions,
+    verifyIdToken,
+    loadUsers: (ids) => guardStore(stores.accounts.getUsers(ids), (err) => app.log.error({ err }, 'store call failed')),
+    isTrustedRouter: routerTrust(config.federation.routerSecret),
+  };
 
   // Keys rotate on a schedule and other instances may rotate them: re-read the shared list.
   const reload = setInterval(() => {
@@ -85,7 +91,12 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     },
   });
   await app.register(wellKnownRoutes, { keys });
-  await app.register(graphqlRoutes, { schema: await buildGatewaySchema(), services, production: config.production });
+  await app.register(graphqlRoutes, {
+    schema: await buildGatewaySchema(),
+    services,
+    production: config.production,
+    inlineTracing: config.federation.routerSecret !== null,
+  });
 
   app.addHook('onClose', async () => {
     clearInterval(reload);

@@ -10,6 +10,7 @@ import { parseDuration } from './duration.js';
 export const GOOGLE_JWKS_URI_DEFAULT = 'https://www.googleapis.com/oauth2/v3/certs';
 /** Audience the development issuer mints for when GOOGLE_CLIENT_IDS is unset (never in production). */
 export const DEV_CLIENT_ID = 'dev-client.apps.googleusercontent.com';
+export const MIN_ROUTER_SECRET_LENGTH = 32;
 
 const duration = makeValidator<number>((input) => {
   try {
@@ -46,6 +47,7 @@ const specs = {
   AUTH_AUDIENCE: str({ default: 'graphql-auth-gateway' }),
   DEV_ISSUER: bool({ default: true }),
   DEV_DIR: str({ default: '.dev' }),
+  ROUTER_SHARED_SECRET: str({ default: '', desc: 'unset: no router is trusted' }),
 };
 
 export interface Config {
@@ -74,6 +76,12 @@ export interface Config {
   };
   /** Development issuer (Google-shaped tokens signed by a local key); never on in production. */
   readonly devIssuer: { readonly enabled: boolean; readonly dir: string };
+  /**
+   * Apollo Federation: the secret the supergraph's router sends in `router-authorization`.
+   * A request carrying it may read private user fields through `_entities` and receives inline
+   * traces (src/federation/router-trust.ts). Null: no router is trusted.
+   */
+  readonly federation: { readonly routerSecret: string | null };
 }
 
 export class ConfigError extends Error {
@@ -121,6 +129,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (durationsOk && e.REFRESH_TOKEN_TTL < e.ACCESS_TOKEN_TTL) problems.REFRESH_TOKEN_TTL = 'must be at least ACCESS_TOKEN_TTL';
   if (durationsOk && e.SESSION_MAX_LIFETIME < e.ACCESS_TOKEN_TTL) problems.SESSION_MAX_LIFETIME = 'must be at least ACCESS_TOKEN_TTL';
   if (!problems.REFRESH_GRACE_PERIOD && e.REFRESH_GRACE_PERIOD > 10_000) problems.REFRESH_GRACE_PERIOD = 'must be at most 10s';
+  // A guessable router secret would hand every user's private fields to whoever guesses it.
+  if (!problems.ROUTER_SHARED_SECRET && e.ROUTER_SHARED_SECRET && e.ROUTER_SHARED_SECRET.length < MIN_ROUTER_SECRET_LENGTH) {
+    problems.ROUTER_SHARED_SECRET = `must be at least ${MIN_ROUTER_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 48\`)`;
+  }
   if (Object.keys(problems).length > 0) throw new ConfigError(problems);
 
   const devIssuer = !production && e.DEV_ISSUER;
@@ -144,5 +156,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience: e.AUTH_AUDIENCE,
     },
     devIssuer: { enabled: devIssuer, dir: e.DEV_DIR },
+    federation: { routerSecret: e.ROUTER_SHARED_SECRET || null },
   });
 }

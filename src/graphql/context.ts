@@ -1,7 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import { AuthError } from '../errors.js';
+import type { RouterTrust } from '../federation/router-trust.js';
 import type { Principal, RequestMeta, SessionService } from '../sessions/session-service.js';
-import type { GoogleProfile } from '../store/types.js';
+import type { GoogleProfile, UserRecord } from '../store/types.js';
+import { BatchLoader } from './batch-loader.js';
 
 /** Verifies a Google ID token against our policy (src/google); throws AuthError. */
 export type VerifyIdToken = (idToken: string, nonce: string | null) => Promise<GoogleProfile>;
@@ -9,6 +11,10 @@ export type VerifyIdToken = (idToken: string, nonce: string | null) => Promise<G
 export interface GatewayServices {
   sessions: SessionService;
   verifyIdToken: VerifyIdToken;
+  /** Users by id, in order, null where absent; one store round trip (store errors → SERVICE_UNAVAILABLE). */
+  loadUsers: (ids: readonly string[]) => Promise<(UserRecord | null)[]>;
+  /** True when the request comes from the supergraph's trusted router (src/federation/router-trust.ts). */
+  isTrustedRouter: RouterTrust;
 }
 
 export interface GatewayContext {
@@ -23,6 +29,10 @@ export interface GatewayContext {
    * store round trip, and is not rejected.
    */
   principal(): Promise<Principal | null>;
+  /** The request carries the trusted router's shared secret (ROUTER_SHARED_SECRET). */
+  fromTrustedRouter: boolean;
+  /** Per-request batch of user reads: every `_entities` reference of a request shares one store call. */
+  users: BatchLoader<string, UserRecord | null>;
 }
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9_.~+/-]+=*)[ \t]*$/i;
@@ -37,13 +47,17 @@ export function buildContext(request: FastifyRequest, services: GatewayServices)
     userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : null,
     clientAddress: request.ip ?? null,
   };
+  const fromTrustedRouter = services.isTrustedRouter(request.headers);
+  const users = new BatchLoader((ids: readonly string[]) => services.loadUsers(ids));
   if (header === undefined || header === '') {
-    return { services, meta, hasCredentials: false, principal: async () => null };
+    return { services, meta, hasCredentials: false, principal: async () => null, fromTrustedRouter, users };
   }
   let memo: Promise<Principal> | null = null;
   return {
     services,
     meta,
+    fromTrustedRouter,
+    users,
     hasCredentials: true,
     principal: () => {
       memo ??= (async () => {

@@ -1,14 +1,22 @@
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyPluginAsync } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
+import { ROUTER_SECRET_HEADER } from '../federation/router-trust.js';
 import { buildContext, type GatewayContext, type GatewayServices } from './context.js';
 import { makeFormatError } from './format-error.js';
+
+/** The header with which a router asks a subgraph for an inline trace (`ftv1`). */
+const TRACE_HEADER = 'apollo-federation-include-trace';
 
 export interface GraphqlPluginOptions {
   schema: GraphQLSchema;
   services: GatewayServices;
   production: boolean;
+  /** Answer inline-trace requests (ftv1) from the trusted router; false: never trace. */
+  inlineTracing: boolean;
 }
 
 /** POST/GET `/graphql`: Apollo Server on Fastify. Owns the Apollo server's start and stop. */
@@ -25,6 +33,10 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     introspection: !opts.production,
     includeStacktraceInErrorResponses: !opts.production,
     formatError: makeFormatError({ production: opts.production, log: app.log }),
+    // Apollo turns inline tracing on by itself for a subgraph, for any caller who asks. We
+    // decide instead: on only with a trusted router (errors in traces stay masked, Apollo's
+    // default), and the hook below hides the request header from everyone else.
+    plugins: [opts.inlineTracing ? ApolloServerPluginInlineTrace() : ApolloServerPluginInlineTraceDisabled()],
   });
   await apollo.start();
   // Fastify drains the HTTP server itself on close(); Apollo stops after it. (Apollo's
@@ -32,6 +44,16 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
   // would wait on the very onClose hook that calls it.)
   app.addHook('onClose', async () => {
     await apollo.stop();
+  });
+  app.addHook('onRequest', async (request) => {
+    const headers = request.headers;
+    if (opts.services.isTrustedRouter(headers)) return;
+    // A trace discloses per-field timings and our resolver layout: only the trusted router gets one.
+    delete headers[TRACE_HEADER];
+    if (headers[ROUTER_SECRET_HEADER] !== undefined) {
+      // Most likely a router configured with an old or wrong secret: say so (never the value).
+      request.log.warn({ header: ROUTER_SECRET_HEADER }, 'router secret does not match ROUTER_SHARED_SECRET; request treated as untrusted');
+    }
   });
   const handler = fastifyApolloHandler(apollo, {
     context: async (request) => buildContext(request, opts.services),

@@ -1,13 +1,17 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
+import { toSubgraphSchema } from '../federation/subgraph.js';
 import { SessionResolver } from '../sessions/session.resolver.js';
+import { resolveUserReference } from '../users/user.reference.js';
 import { UserResolver } from '../users/user.resolver.js';
+import type { GatewayContext } from './context.js';
 
-/** The schema, built once from the decorated classes. */
+/** The schema, built once from the decorated classes: an Apollo Federation 2 subgraph. */
 export async function buildGatewaySchema(): Promise<GraphQLSchema> {
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers: [SessionResolver, UserResolver],
     validate: false,
   });
+  return toSubgraphSchema<GatewayContext>(schema, { User: resolveUserReference });
 }

@@ -30,6 +30,6 @@ export function toAuthPayload(r: AuthResult): AuthPayload {
     refreshToken: r.refreshToken,
     refreshTokenExpiresAt: new Date(r.refreshTokenExpiresAt),
     isNewUser: r.isNewUser,
-    user: toUser(r.user),
+    user: toUser(r.user, 'owner'), // the account that just signed in or refreshed
   };
 }

@@ -10,6 +10,6 @@ export class UserResolver {
   })
   async me(@Ctx() ctx: GatewayContext): Promise<User | null> {
     const p = await ctx.principal();
-    return p ? toUser(p.user) : null;
+    return p ? toUser(p.user, 'owner') : null;
   }
 }

@@ -1,15 +1,28 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Directive, Field, ID, ObjectType, UseMiddleware } from 'type-graphql';
 import type { UserRecord } from '../store/types.js';
+import { PrivateUserField, USER_ACCESS, type UserAccess } from './visibility.js';
 
+const PRIVATE = 'Private: reached through `_entities`, only the user themself or a trusted router may read it (FORBIDDEN otherwise).';
+
+/**
+ * A Federation entity (`@key(fields: "id")`): other subgraphs reference users by id and the
+ * router resolves them here through `_entities` (src/users/user.reference.ts). Fields marked
+ * PrivateUserField follow the visibility rule in src/users/visibility.ts.
+ */
+@Directive('@key(fields: "id")')
 @ObjectType({ description: 'An account, created on the first sign-in with a Google account.' })
 export class User {
+  [USER_ACCESS]?: UserAccess;
+
   @Field(() => ID)
   id!: string;
 
-  @Field(() => String, { nullable: true, description: 'As Google reported it at the last sign-in. Never used to link accounts.' })
+  @UseMiddleware(PrivateUserField)
+  @Field(() => String, { nullable: true, description: `As Google reported it at the last sign-in. Never used to link accounts. ${PRIVATE}` })
   email!: string | null;
 
-  @Field(() => Boolean)
+  @UseMiddleware(PrivateUserField)
+  @Field(() => Boolean, { description: PRIVATE })
   emailVerified!: boolean;
 
   @Field(() => String, { nullable: true })
@@ -24,21 +37,26 @@ export class User {
   @Field(() => String, { nullable: true })
   picture!: string | null;
 
-  @Field(() => String, { nullable: true })
+  @UseMiddleware(PrivateUserField)
+  @Field(() => String, { nullable: true, description: PRIVATE })
   locale!: string | null;
 
-  @Field(() => String, { nullable: true, description: 'Google Workspace domain (`hd` claim), if any.' })
+  @UseMiddleware(PrivateUserField)
+  @Field(() => String, { nullable: true, description: `Google Workspace domain (\`hd\` claim), if any. ${PRIVATE}` })
   hostedDomain!: string | null;
 
   @Field(() => Date)
   createdAt!: Date;
 
-  @Field(() => Date)
+  @UseMiddleware(PrivateUserField)
+  @Field(() => Date, { description: PRIVATE })
   lastSignInAt!: Date;
 }
 
-export function toUser(r: UserRecord): User {
+/** `access` says how the caller reached this user: it decides who sees the private fields. */
+export function toUser(r: UserRecord, access: UserAccess): User {
   return {
+    [USER_ACCESS]: access,
     id: r.id,
     email: r.email,
     emailVerified: r.emailVerified,

@@ -1,5 +1,6 @@
 import { loadConfig } from '../../src/config/index.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
+import type { Stores } from '../../src/store/types.js';
 import type { FakeGoogle } from './fake-google.js';
 
 export interface GqlResponse<T = Record<string, unknown>> {
@@ -27,6 +28,8 @@ export async function startTestGateway(opts: {
   google: FakeGoogle;
   env?: Record<string, string>;
   now?: () => number;
+  /** Use these stores (the caller closes them) instead of connecting to `redisUrl`. */
+  stores?: Stores;
 }): Promise<TestGateway> {
   const config = loadConfig({
     NODE_ENV: 'production',
@@ -40,7 +43,7 @@ export async function startTestGateway(opts: {
     ...opts.env,
   });
   const logs: string[] = [];
-  const gateway = await createGateway(config, { now: opts.now, logStream: { write: (line: string) => logs.push(line) } });
+  const gateway = await createGateway(config, { now: opts.now, stores: opts.stores, logStream: { write: (line: string) => logs.push(line) } });
   const url = await gateway.listen(0);
   return {
     url,

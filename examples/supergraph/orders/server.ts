@@ -1,0 +1,42 @@
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { startStandaloneServer } from '@apollo/server/standalone';
+import { accessTokenVerifier, type AccessTokenSettings } from './access-token.js';
+import { OrderBook, buildOrdersSchema, type OrdersContext } from './schema.js';
+
+export interface OrdersSubgraph {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the orders subgraph over HTTP (`/` answers GraphQL). */
+export async function startOrdersSubgraph(opts: AccessTokenSettings & { port: number; host?: string }): Promise<OrdersSubgraph> {
+  const verify = accessTokenVerifier(opts);
+  const server = new ApolloServer<OrdersContext>({
+    schema: buildOrdersSchema(new OrderBook()),
+    // Apollo answers inline-trace requests of any caller on a subgraph by default; this
+    // example reports to no one, so it answers none (the auth gateway answers only its router).
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
+  });
+  const { url } = await startStandaloneServer(server, {
+    listen: { port: opts.port, host: opts.host ?? '127.0.0.1' },
+    context: async ({ req }) => {
+      let caller: ReturnType<OrdersContext['caller']> | null = null;
+      return { caller: () => (caller ??= verify(req.headers.authorization)) };
+    },
+  });
+  return { url, stop: () => server.stop() };
+}
+
+// `npm run example:orders`: settings from the environment, defaults for a local gateway.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const gateway = process.env.AUTH_GATEWAY_URL ?? 'http://localhost:4000';
+  const { url } = await startOrdersSubgraph({
+    port: Number(process.env.ORDERS_PORT ?? 4001),
+    host: process.env.ORDERS_HOST ?? '127.0.0.1',
+    jwksUrl: `${gateway}/.well-known/jwks.json`,
+    issuer: process.env.AUTH_ISSUER ?? gateway,
+    audience: process.env.AUTH_AUDIENCE ?? 'graphql-auth-gateway',
+  });
+  process.stdout.write(`orders subgraph ready at ${url}\n`);
+}

@@ -1,0 +1,26 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * Recognises requests from the supergraph's router. The router adds a shared secret to every
+ * request it sends us (Apollo's recommended header name; see examples/supergraph/router.yaml);
+ * a trusted router may read every user's private fields through `_entities` and receives
+ * Apollo inline traces (ftv1). Without ROUTER_SHARED_SECRET no request is trusted.
+ */
+export const ROUTER_SECRET_HEADER = 'router-authorization';
+
+export type RouterTrust = (headers: IncomingHttpHeaders) => boolean;
+
+export function routerTrust(secret: string | null): RouterTrust {
+  if (!secret) return () => false;
+  const expected = digest(secret);
+  return (headers) => {
+    const presented = headers[ROUTER_SECRET_HEADER];
+    // Compare digests: equal length, constant time, whatever length the client sent.
+    return typeof presented === 'string' && timingSafeEqual(digest(presented), expected);
+  };
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
