@@ -15,6 +15,21 @@ import { isIP } from 'node:net';
  */
 export type TrustProxy = false | number | readonly string[];
 
+/**
+ * The value for Fastify's `trustProxy`. A hop count becomes a function with proxy-addr's
+ * (and Express's) meaning: the socket peer and the next `hops − 1` addresses of
+ * `X-Forwarded-For`, counted from the right, are proxies; the address before them is the
+ * client. Fastify ≥ 5.12 no longer accepts a number (it now ignores the header for one),
+ * because a hop count cannot tell a proxy from a client that reaches the gateway directly and
+ * sends its own header; so use a hop count only when nothing but those proxies can reach the
+ * gateway, and prefer CIDRs.
+ */
+export function fastifyTrustProxy(trust: TrustProxy): false | string[] | ((address: string, hop: number) => boolean) {
+  if (trust === false) return false;
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return [...trust];
+}
+
 const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 const MAX_HOPS = 32;
 

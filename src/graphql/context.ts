@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { AuthError } from '../errors.js';
+import type { AuthRateLimits } from '../rate-limit/auth-limits.js';
 import type { Principal, RequestMeta, SessionService } from '../sessions/session-service.js';
 import type { GoogleProfile } from '../store/types.js';
 
@@ -9,6 +10,8 @@ export type VerifyIdToken = (idToken: string, nonce: string | null) => Promise<G
 export interface GatewayServices {
   sessions: SessionService;
   verifyIdToken: VerifyIdToken;
+  /** Rate limits around sign-in and refresh (src/rate-limit). */
+  limits: AuthRateLimits;
 }
 
 export interface GatewayContext {

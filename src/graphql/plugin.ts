@@ -2,13 +2,18 @@ import { ApolloServer } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyPluginAsync } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
+import type { Config } from '../config/index.js';
+import { rateLimitStatusPlugin } from '../rate-limit/http-status.js';
 import { buildContext, type GatewayContext, type GatewayServices } from './context.js';
 import { makeFormatError } from './format-error.js';
+import { graphqlLimits } from './limits.js';
 
 export interface GraphqlPluginOptions {
   schema: GraphQLSchema;
   services: GatewayServices;
   production: boolean;
+  /** Depth, aliases, tokens, cost (src/graphql/limits.ts). */
+  limits: Config['graphql'];
 }
 
 /** POST/GET `/graphql`: Apollo Server on Fastify. Owns the Apollo server's start and stop. */
@@ -25,6 +30,10 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     introspection: !opts.production,
     includeStacktraceInErrorResponses: !opts.production,
     formatError: makeFormatError({ production: opts.production, log: app.log }),
+    // Apollo's own messages go to our structured log (its default logger writes to the console).
+    logger: app.log,
+    ...graphqlLimits(opts.limits, opts.production),
+    plugins: [rateLimitStatusPlugin],
   });
   await apollo.start();
   // Fastify drains the HTTP server itself on close(); Apollo stops after it. (Apollo's
