@@ -6,6 +6,7 @@ export interface GqlResponse<T = Record<string, unknown>> {
   status: number;
   body: { data?: T | null; errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }> };
   raw: string;
+  headers: Headers;
 }
 
 export interface TestGateway {
@@ -66,7 +67,7 @@ export async function startTestGateway(opts: {
         body: JSON.stringify({ query, variables }),
       });
       const raw = await res.text();
-      return { status: res.status, body: JSON.parse(raw), raw };
+      return { status: res.status, body: JSON.parse(raw), raw, headers: res.headers };
     },
     close: () => gateway.close(),
   };
