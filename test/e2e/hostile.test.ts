@@ -62,7 +62,7 @@ afterEach(() => {
 });
 afterAll(async () => {
   eventLoop.disable();
-  console.log(`hostile HTTP: longest event-loop delay per test: ${delays.join(', ')}`);
+  process.stdout.write(`hostile HTTP: longest event-loop delay per test: ${delays.join(', ')}\n`);
   await gw?.close();
   await strict?.close();
   await google?.close();

@@ -87,7 +87,7 @@ afterAll(async () => {
   const sorted = [...timings].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(2);
   const accepted = [...tally].map(([family, [ok, n]]) => `${family} ${ok}/${n}`).join(', ');
-  console.log(`verifier fuzz: ${timings.length} tokens, p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms, Google fetches ${google.fetchCount}; accepted: ${accepted}`);
+  process.stdout.write(`verifier fuzz: ${timings.length} tokens, p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms, Google fetches ${google.fetchCount}; accepted: ${accepted}\n`);
 });
 
 describe('Google ID-token verifier under fuzzing', () => {
