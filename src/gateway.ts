@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
+import { fastifyTrustProxy } from './config/trust-proxy.js';
 import { guardStore } from './errors.js';
 import { routerTrust } from './federation/router-trust.js';
 import { buildGoogleVerifier } from './google/index.js';
@@ -8,7 +9,9 @@ import type { GatewayServices } from './graphql/context.js';
 import { graphqlRoutes } from './graphql/plugin.js';
 import { buildGatewaySchema } from './graphql/schema.js';
 import { healthRoutes } from './http/health.js';
+import { serializeRequestForLog } from './http/log-request.js';
 import { wellKnownRoutes } from './http/well-known.js';
+import { AuthRateLimits } from './rate-limit/auth-limits.js';
 import { AccessTokens } from './sessions/access-token.js';
 import { SessionService } from './sessions/session-service.js';
 import { SigningKeys } from './sessions/signing-keys.js';
@@ -40,6 +43,11 @@ export interface Gateway {
 }
 
 const BODY_LIMIT_BYTES = 64 * 1024;
+/**
+ * The whole request (headers and body) must arrive within this time. Fastify's default is no
+ * limit, so a client trickling a body byte by byte would hold its connection forever.
+ */
+const REQUEST_TIMEOUT_MS = 30_000;
 /** How long start-up waits for the store before giving up (a supervisor restarts us). */
 const STORE_STARTUP_TIMEOUT_MS = 30_000;
 const KEY_RELOAD_INTERVAL_MS = 60_000;
@@ -50,9 +58,13 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       level: config.logLevel,
       // Belt and braces: nothing we log carries these, but a future log line must not either.
       redact: { paths: ['req.headers.authorization', '*.idToken', '*.refreshToken', '*.accessToken', '*.nonce'], censor: '[redacted]' },
+      serializers: { req: serializeRequestForLog },
       ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     bodyLimit: BODY_LIMIT_BYTES,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    // Who may set the client address through X-Forwarded-For (TRUST_PROXY; src/config/trust-proxy.ts).
+    trustProxy: fastifyTrustProxy(config.trustProxy),
   });
   const ownsStores = !opts.stores;
   const stores = opts.stores ?? createStores(config);
@@ -71,9 +83,11 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   });
   const sessions = new SessionService(stores, accessTokens, config.tokens, app.log, now);
   const verifyIdToken = await buildGoogleVerifier(config, { stores, log: app.log, now, fetch: opts.fetch });
+  const limits = new AuthRateLimits({ store: stores.rateLimits, rules: config.rateLimits, now, log: app.log });
   const services: GatewayServices = {
     sessions,
     verifyIdToken,
+    limits,
     loadUsers: (ids) => guardStore(stores.accounts.getUsers(ids), (err) => app.log.error({ err }, 'store call failed')),
     isTrustedRouter: routerTrust(config.federation.routerSecret),
   };
@@ -96,6 +110,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     services,
     production: config.production,
     inlineTracing: config.federation.routerSecret !== null,
+    limits: config.graphql,
   });
 
   app.addHook('onClose', async () => {

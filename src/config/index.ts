@@ -1,5 +1,10 @@
 import { bool, cleanEnv, makeValidator, port, str, EnvError, EnvMissingError } from 'envalid';
 import { parseDuration } from './duration.js';
+import { parseRateLimitRule, type RateLimitRule } from './rate-limit-rule.js';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
+
+export type { RateLimitRule } from './rate-limit-rule.js';
+export type { TrustProxy } from './trust-proxy.js';
 
 /**
  * Environment → one typed, frozen config object. Every variable is declared once here,
@@ -27,6 +32,29 @@ const list = makeValidator<string[]>((input) =>
     .filter((s) => s.length > 0),
 );
 
+const rateLimit = makeValidator<RateLimitRule>((input) => {
+  try {
+    return parseRateLimitRule(input);
+  } catch (e) {
+    throw new EnvError((e as Error).message);
+  }
+});
+
+const trustProxy = makeValidator<TrustProxy>((input) => {
+  try {
+    return parseTrustProxy(input);
+  } catch (e) {
+    throw new EnvError((e as Error).message);
+  }
+});
+
+/** A positive integer no larger than `max`. */
+const boundedInt = (max: number) =>
+  makeValidator<number>((input) => {
+    if (!/^\d{1,9}$/.test(input.trim()) || Number(input) < 1 || Number(input) > max) throw new EnvError(`expected an integer from 1 to ${max}`);
+    return Number(input);
+  });
+
 const logLevel = str({ choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' });
 
 const specs = {
@@ -48,6 +76,16 @@ const specs = {
   DEV_ISSUER: bool({ default: true }),
   DEV_DIR: str({ default: '.dev' }),
   ROUTER_SHARED_SECRET: str({ default: '', desc: 'unset: no router is trusted' }),
+  // Abuse resistance (src/rate-limit, src/graphql/limits.ts; threat model in SECURITY.md).
+  TRUST_PROXY: trustProxy({ default: false, desc: 'whether X-Forwarded-For is believed: unset = never, a hop count, or loopback/CIDRs' }),
+  RATE_LIMIT_SIGN_IN_PER_ADDRESS: rateLimit({ default: parseRateLimitRule('30/1m') }),
+  RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: rateLimit({ default: parseRateLimitRule('10/1m') }),
+  RATE_LIMIT_SIGN_IN_PER_ACCOUNT: rateLimit({ default: parseRateLimitRule('10/10m') }),
+  RATE_LIMIT_REFRESH_PER_SESSION: rateLimit({ default: parseRateLimitRule('10/1m') }),
+  GRAPHQL_MAX_DEPTH: boundedInt(100)({ default: 6 }),
+  GRAPHQL_MAX_ALIASES: boundedInt(1000)({ default: 15 }),
+  GRAPHQL_MAX_TOKENS: boundedInt(100_000)({ default: 1000 }),
+  GRAPHQL_MAX_COST: boundedInt(10_000_000)({ default: 5000 }),
 };
 
 export interface Config {
@@ -82,6 +120,26 @@ export interface Config {
    * traces (src/federation/router-trust.ts). Null: no router is trusted.
    */
   readonly federation: { readonly routerSecret: string | null };
+  /** Fastify's `trustProxy` (src/config/trust-proxy.ts): who may set the client address via X-Forwarded-For. */
+  readonly trustProxy: TrustProxy;
+  /** Limits kept in the store, shared by every instance (src/rate-limit). */
+  readonly rateLimits: {
+    /** Sign-in attempts per client address (IPv6: per /64). */
+    readonly signInPerAddress: RateLimitRule;
+    /** Rejected ID tokens and refresh tokens per client address; once exhausted, sign-in and refresh are refused before any verification. */
+    readonly authFailuresPerAddress: RateLimitRule;
+    /** Successful ID-token verifications per Google account (`sub`). */
+    readonly signInPerAccount: RateLimitRule;
+    /** Refreshes per session. */
+    readonly refreshPerSession: RateLimitRule;
+  };
+  /** Per-operation GraphQL limits (src/graphql/limits.ts). */
+  readonly graphql: {
+    readonly maxDepth: number;
+    readonly maxAliases: number;
+    readonly maxTokens: number;
+    readonly maxCost: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -157,5 +215,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     devIssuer: { enabled: devIssuer, dir: e.DEV_DIR },
     federation: { routerSecret: e.ROUTER_SHARED_SECRET || null },
+    trustProxy: e.TRUST_PROXY,
+    rateLimits: {
+      signInPerAddress: e.RATE_LIMIT_SIGN_IN_PER_ADDRESS,
+      authFailuresPerAddress: e.RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS,
+      signInPerAccount: e.RATE_LIMIT_SIGN_IN_PER_ACCOUNT,
+      refreshPerSession: e.RATE_LIMIT_REFRESH_PER_SESSION,
+    },
+    graphql: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxCost: e.GRAPHQL_MAX_COST,
+    },
   });
 }

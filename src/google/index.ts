@@ -52,6 +52,12 @@ export async function createGoogleVerification(config: Config, deps: GoogleVerif
     clientIds: config.google.clientIds,
     hostedDomains: config.google.hostedDomains,
     now: deps.now,
+    // A bug, but its message may quote the token (JSON.parse does): log where, not what.
+    onUnexpectedError: (err) =>
+      deps.log.warn(
+        { type: err instanceof Error ? err.name : typeof err, at: err instanceof Error ? err.stack?.split('\n').slice(1, 6).join('\n') : undefined },
+        'unexpected error while verifying an ID token (answered as malformed)',
+      ),
   });
   return {
     keySource,

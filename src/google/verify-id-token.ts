@@ -51,6 +51,11 @@ export interface GoogleIdTokenVerifierOptions {
   hostedDomains?: readonly string[];
   /** Clock, epoch ms. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Called when something other than a typed rejection escaped verification: a bug (the client
+   * is still answered `malformed`). Gets the error itself; its message may quote the input.
+   */
+  onUnexpectedError?: (err: unknown) => void;
 }
 
 export interface VerifyIdTokenOptions {
@@ -69,6 +74,7 @@ export class GoogleIdTokenVerifier {
   readonly #clientIds: readonly string[];
   readonly #hostedDomains: ReadonlySet<string>;
   readonly #now: () => number;
+  readonly #onUnexpectedError: ((err: unknown) => void) | undefined;
 
   constructor(options: GoogleIdTokenVerifierOptions) {
     const clientIds = options.clientIds.filter((id) => typeof id === 'string' && id.length > 0);
@@ -77,6 +83,7 @@ export class GoogleIdTokenVerifier {
     this.#clientIds = Object.freeze([...clientIds]);
     this.#hostedDomains = new Set((options.hostedDomains ?? []).map((d) => d.toLowerCase()));
     this.#now = options.now ?? Date.now;
+    this.#onUnexpectedError = options.onUnexpectedError;
   }
 
   /**
@@ -89,6 +96,7 @@ export class GoogleIdTokenVerifier {
     } catch (err) {
       if (err instanceof AuthError || err instanceof ServiceUnavailableError) throw err;
       // Unreachable by design; a client must still never see anything but a typed rejection.
+      this.#onUnexpectedError?.(err);
       throw new AuthError(AuthReason.MALFORMED);
     }
   }

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { AuthError } from '../errors.js';
 import type { RouterTrust } from '../federation/router-trust.js';
+import type { AuthRateLimits } from '../rate-limit/auth-limits.js';
 import type { Principal, RequestMeta, SessionService } from '../sessions/session-service.js';
 import type { GoogleProfile, UserRecord } from '../store/types.js';
 import { BatchLoader } from './batch-loader.js';
@@ -15,6 +16,8 @@ export interface GatewayServices {
   loadUsers: (ids: readonly string[]) => Promise<(UserRecord | null)[]>;
   /** True when the request comes from the supergraph's trusted router (src/federation/router-trust.ts). */
   isTrustedRouter: RouterTrust;
+  /** Rate limits around sign-in and refresh (src/rate-limit). */
+  limits: AuthRateLimits;
 }
 
 export interface GatewayContext {

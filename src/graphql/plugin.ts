@@ -5,8 +5,11 @@ import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyPluginAsync } from 'fastify';
 import type { GraphQLSchema } from 'graphql';
 import { ROUTER_SECRET_HEADER } from '../federation/router-trust.js';
+import type { Config } from '../config/index.js';
+import { rateLimitStatusPlugin } from '../rate-limit/http-status.js';
 import { buildContext, type GatewayContext, type GatewayServices } from './context.js';
 import { makeFormatError } from './format-error.js';
+import { graphqlLimits } from './limits.js';
 
 /** The header with which a router asks a subgraph for an inline trace (`ftv1`). */
 const TRACE_HEADER = 'apollo-federation-include-trace';
@@ -17,6 +20,8 @@ export interface GraphqlPluginOptions {
   production: boolean;
   /** Answer inline-trace requests (ftv1) from the trusted router; false: never trace. */
   inlineTracing: boolean;
+  /** Depth, aliases, tokens, cost (src/graphql/limits.ts). */
+  limits: Config['graphql'];
 }
 
 /** POST/GET `/graphql`: Apollo Server on Fastify. Owns the Apollo server's start and stop. */
@@ -33,10 +38,13 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     introspection: !opts.production,
     includeStacktraceInErrorResponses: !opts.production,
     formatError: makeFormatError({ production: opts.production, log: app.log }),
+    // Apollo's own messages go to our structured log (its default logger writes to the console).
+    logger: app.log,
+    ...graphqlLimits(opts.limits, opts.production),
     // Apollo turns inline tracing on by itself for a subgraph, for any caller who asks. We
     // decide instead: on only with a trusted router (errors in traces stay masked, Apollo's
     // default), and the hook below hides the request header from everyone else.
-    plugins: [opts.inlineTracing ? ApolloServerPluginInlineTrace() : ApolloServerPluginInlineTraceDisabled()],
+    plugins: [opts.inlineTracing ? ApolloServerPluginInlineTrace() : ApolloServerPluginInlineTraceDisabled(), rateLimitStatusPlugin],
   });
   await apollo.start();
   // Fastify drains the HTTP server itself on close(); Apollo stops after it. (Apollo's

@@ -147,6 +147,32 @@ export interface LockStore {
   release(name: string): Promise<void>;
 }
 
+/** What a rate-limit call decided. */
+export interface RateLimitDecision {
+  allowed: boolean;
+  /** Further events allowed right now (after this one, for `hit`). */
+  remaining: number;
+  /** When refused: ms until one more event would be allowed; 0 when allowed. */
+  retryAfterMs: number;
+}
+
+/**
+ * Rate limits shared by every instance (GCRA, see src/store/gcra.ts): at most `limit` events
+ * at once, refilling one every `windowMs / limit`, so never more than `limit` per window on
+ * average and a full reset `windowMs` after the last event. Each call is atomic and one
+ * round trip; a (kind, subject) pair is one key with a TTL of at most `windowMs`.
+ *
+ * `kind` is a short name (`[a-z0-9-]`), `subject` a short token (`[A-Za-z0-9_-]`, at most 64
+ * characters): callers hash anything a client chooses (src/rate-limit/subjects.ts), so keys
+ * stay bounded whatever is sent. Anything else is a programming error (TypeError).
+ */
+export interface RateLimitStore {
+  /** Counts one event when allowed; a refused event counts nothing. */
+  hit(kind: string, subject: string, limit: number, windowMs: number, now: number): Promise<RateLimitDecision>;
+  /** Whether `hit` would be allowed now; counts nothing. */
+  peek(kind: string, subject: string, limit: number, windowMs: number, now: number): Promise<RateLimitDecision>;
+}
+
 export interface Stores {
   readonly kind: 'redis' | 'memory';
   readonly accounts: AccountStore;
@@ -154,6 +180,7 @@ export interface Stores {
   readonly googleKeys: GoogleKeyCache;
   readonly signingKeys: SigningKeyStore;
   readonly locks: LockStore;
+  readonly rateLimits: RateLimitStore;
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -28,7 +28,7 @@ const ENTITIES = `query Entities($r: [_Any!]!) { _entities(representations: $r) 
 async function gqlAt<T = Record<string, unknown>>(url: string, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResponse<T>> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
   const raw = await res.text();
-  return { status: res.status, body: JSON.parse(raw), raw };
+  return { status: res.status, body: JSON.parse(raw), raw, headers: res.headers };
 }
 
 const userRef = (id: string) => ({ __typename: 'User', id });

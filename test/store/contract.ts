@@ -558,6 +558,108 @@ export function storeContract(name: string, make: StoreFactory): void {
       });
     });
 
+    describe('rateLimits (GCRA)', () => {
+      const subject = () => randomBytes(12).toString('base64url');
+
+      it('allows a burst of `limit`, then refuses with the exact wait, counting nothing refused', async () => {
+        const s = subject();
+        const t = 1_700_000_000_000;
+        const seen = [];
+        for (let i = 0; i < 4; i++) seen.push(await stores.rateLimits.hit('test', s, 3, 60_000, t));
+        expect(seen).toEqual([
+          { allowed: true, remaining: 2, retryAfterMs: 0 },
+          { allowed: true, remaining: 1, retryAfterMs: 0 },
+          { allowed: true, remaining: 0, retryAfterMs: 0 },
+          // One event every 60 s / 3 = 20 s: the next is allowed 20 s after the burst.
+          { allowed: false, remaining: 0, retryAfterMs: 20_000 },
+        ]);
+        // Refused calls count nothing: still 20 s, and 5 s later 15 s.
+        expect(await stores.rateLimits.hit('test', s, 3, 60_000, t)).toEqual({ allowed: false, remaining: 0, retryAfterMs: 20_000 });
+        expect(await stores.rateLimits.hit('test', s, 3, 60_000, t + 5_000)).toEqual({ allowed: false, remaining: 0, retryAfterMs: 15_000 });
+      });
+
+      it('refills one event per interval and resets fully after the window', async () => {
+        const s = subject();
+        const t = 1_700_000_000_000;
+        for (let i = 0; i < 3; i++) await stores.rateLimits.hit('test', s, 3, 60_000, t);
+        expect((await stores.rateLimits.hit('test', s, 3, 60_000, t + 19_999)).allowed).toBe(false);
+        expect(await stores.rateLimits.hit('test', s, 3, 60_000, t + 20_000)).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
+        expect(await stores.rateLimits.hit('test', s, 3, 60_000, t + 20_000)).toEqual({ allowed: false, remaining: 0, retryAfterMs: 20_000 });
+        // A window after the last event: a full burst again.
+        expect(await stores.rateLimits.peek('test', s, 3, 60_000, t + 80_000)).toEqual({ allowed: true, remaining: 3, retryAfterMs: 0 });
+        expect(await stores.rateLimits.hit('test', s, 3, 60_000, t + 80_000)).toEqual({ allowed: true, remaining: 2, retryAfterMs: 0 });
+      });
+
+      it('peek tells whether a hit would pass and counts nothing', async () => {
+        const s = subject();
+        const t = 1_700_000_000_000;
+        expect(await stores.rateLimits.peek('test', s, 2, 10_000, t)).toEqual({ allowed: true, remaining: 2, retryAfterMs: 0 });
+        expect(await stores.rateLimits.peek('test', s, 2, 10_000, t)).toEqual({ allowed: true, remaining: 2, retryAfterMs: 0 });
+        await stores.rateLimits.hit('test', s, 2, 10_000, t);
+        expect(await stores.rateLimits.peek('test', s, 2, 10_000, t)).toEqual({ allowed: true, remaining: 1, retryAfterMs: 0 });
+        await stores.rateLimits.hit('test', s, 2, 10_000, t);
+        expect(await stores.rateLimits.peek('test', s, 2, 10_000, t + 1_000)).toEqual({ allowed: false, remaining: 0, retryAfterMs: 4_000 });
+      });
+
+      it('keeps kinds and subjects apart', async () => {
+        const s = subject();
+        const other = subject();
+        const t = 1_700_000_000_000;
+        expect((await stores.rateLimits.hit('a', s, 1, 60_000, t)).allowed).toBe(true);
+        expect((await stores.rateLimits.hit('a', s, 1, 60_000, t)).allowed).toBe(false);
+        expect((await stores.rateLimits.hit('b', s, 1, 60_000, t)).allowed).toBe(true);
+        expect((await stores.rateLimits.hit('a', other, 1, 60_000, t)).allowed).toBe(true);
+      });
+
+      it('rounds the interval up to whole milliseconds, never allowing more than the limit per window', async () => {
+        const s = subject();
+        const t = 1_700_000_000_000;
+        // 7 per 60 s: interval ceil(60000 / 7) = 8572 ms; a burst of exactly 7.
+        const burst = [];
+        for (let i = 0; i < 8; i++) burst.push((await stores.rateLimits.hit('test', s, 7, 60_000, t)).allowed);
+        expect(burst).toEqual([true, true, true, true, true, true, true, false]);
+        expect((await stores.rateLimits.hit('test', s, 7, 60_000, t + 8_571)).allowed).toBe(false);
+        expect((await stores.rateLimits.hit('test', s, 7, 60_000, t + 8_572)).allowed).toBe(true);
+      });
+
+      it('is atomic: concurrent hits allow exactly `limit`', async () => {
+        const s = subject();
+        const t = Date.now();
+        const results = await Promise.all(Array.from({ length: 50 }, () => stores.rateLimits.hit('test', s, 20, 60_000, t)));
+        expect(results.filter((r) => r.allowed)).toHaveLength(20);
+        expect(results.filter((r) => !r.allowed).every((r) => r.retryAfterMs === 3_000)).toBe(true);
+      });
+
+      it('forgets a subject when its window has passed by the real clock (TTL)', async () => {
+        const s = subject();
+        const t = Date.now();
+        expect((await stores.rateLimits.hit('test', s, 1, 1_000, t)).allowed).toBe(true);
+        expect((await stores.rateLimits.hit('test', s, 1, 1_000, t)).allowed).toBe(false);
+        await sleep(1_100);
+        // Same `now`: only the expiry of the record can explain the reset.
+        expect((await stores.rateLimits.hit('test', s, 1, 1_000, t)).allowed).toBe(true);
+      });
+
+      it('refuses unbounded or malformed keys and arguments (programming errors)', async () => {
+        const t = Date.now();
+        const bad: [string, string, number, number, number][] = [
+          ['test', 'x'.repeat(65), 1, 1_000, t],
+          ['test', 'has space', 1, 1_000, t],
+          ['test', '', 1, 1_000, t],
+          ['Test', 'ok', 1, 1_000, t],
+          ['test:x', 'ok', 1, 1_000, t],
+          ['test', 'ok', 0, 1_000, t],
+          ['test', 'ok', 1.5, 1_000, t],
+          ['test', 'ok', 10, 5, t],
+          ['test', 'ok', 1, 1_000, t + 0.5],
+        ];
+        for (const args of bad) {
+          await expect(stores.rateLimits.hit(...args)).rejects.toThrow(TypeError);
+          await expect(stores.rateLimits.peek(...args)).rejects.toThrow(TypeError);
+        }
+      });
+    });
+
     describe('ping', () => {
       it('resolves while the store answers', async () => {
         await expect(stores.ping()).resolves.toBeUndefined();

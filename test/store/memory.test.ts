@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { createMemoryStores } from '../../src/store/memory/index.js';
+import { createMemoryStores, MemoryRateLimitStore } from '../../src/store/memory/index.js';
 import { storeContract } from './contract.js';
 
 storeContract('memory', async () => {
@@ -23,5 +23,15 @@ describe('memory store', () => {
     expect(await b.locks.acquire('x', 10_000)).toBe(true);
     expect(await a.accounts.linkIdentity('google', 's', 'u1')).toBe('u1');
     expect(await b.accounts.linkIdentity('google', 's', 'u2')).toBe('u2');
+  });
+
+  it('sweeps expired rate-limit records, so many distinct subjects cannot grow it for long', async () => {
+    const rl = new MemoryRateLimitStore();
+    const t = Date.now();
+    for (let i = 0; i < 2048; i++) await rl.hit('test', `a${i}`, 1, 1_000, t);
+    expect(rl.size).toBe(2048);
+    await new Promise((r) => setTimeout(r, 1_100));
+    for (let i = 0; i < 1024; i++) await rl.hit('test', `b${i}`, 1, 1_000, t);
+    expect(rl.size).toBe(1024);
   });
 });

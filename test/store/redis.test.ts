@@ -50,6 +50,7 @@ describe('redis store', () => {
     expect(k.googleJwks()).toBe('ag:jwks:google');
     expect(k.signingKeys()).toBe('ag:keys:signing');
     expect(k.lock('jwks-fetch')).toBe('ag:lock:jwks-fetch');
+    expect(k.rateLimit('sign-in-addr', 'abc')).toBe('ag:rl:sign-in-addr:abc');
     expect(keyLayout().user('u1')).toBe('ag:user:{u1}');
     expect(() => k.user('a}b')).toThrow(TypeError);
     expect(() => k.session('', 's')).toThrow(TypeError);
@@ -77,6 +78,7 @@ describe('redis store', () => {
     await stores.googleKeys.put({ jwks: { keys: [] }, fetchedAt: now, expiresAt: now + 1000 }, 60_000);
     await stores.signingKeys.add({ kid: 'k', privateJwk: {}, publicJwk: {}, createdAt: now, activatesAt: now, retiresAt: null });
     await stores.locks.acquire('ttl-check', 30_000);
+    for (let i = 0; i < 3; i++) await stores.rateLimits.hit('ttl-check', 'subject', 4, 60_000, now);
 
     const k = keys();
     const pttl = (key: string) => raw.pttl(key);
@@ -97,6 +99,12 @@ describe('redis store', () => {
     expect(lock).toBeGreaterThan(25_000);
     expect(lock).toBeLessThanOrEqual(30_000);
     expect(await raw.zscore(k.sessionIndex(uid), s2.id)).toBe(String(now + 600_000));
+    // Three of four per minute used: 45 s of debt, the key lives that long (never past the window).
+    expect(k.rateLimit('ttl-check', 'subject')).toBe(`${prefix}rl:ttl-check:subject`);
+    expect(await raw.get(k.rateLimit('ttl-check', 'subject'))).toBe(String(now + 45_000));
+    const rl = await pttl(k.rateLimit('ttl-check', 'subject'));
+    expect(rl).toBeGreaterThan(43_000);
+    expect(rl).toBeLessThanOrEqual(45_000);
 
     // Every key this store wrote: durable ones have no TTL, all others have one.
     const durable = new Set([k.user(uid), k.identity('google', `sub-${uid}`), k.signingKeys()]);
@@ -106,7 +114,7 @@ describe('redis store', () => {
       all.push(...batch);
       if ((cursor = next) === '0') break;
     }
-    expect(all.length).toBe(9);
+    expect(all.length).toBe(10);
     for (const key of all) {
       const t = await pttl(key);
       if (durable.has(key)) expect([key, t]).toEqual([key, -1]);

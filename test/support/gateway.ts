@@ -7,6 +7,7 @@ export interface GqlResponse<T = Record<string, unknown>> {
   status: number;
   body: { data?: T | null; errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }> };
   raw: string;
+  headers: Headers;
 }
 
 export interface TestGateway {
@@ -19,8 +20,20 @@ export interface TestGateway {
 }
 
 /**
+ * Rate limits for tests that are not about rate limits: high enough that a suite signing in
+ * hundreds of times from 127.0.0.1 is never refused. test/e2e/rate-limits.test.ts sets its own.
+ */
+export const RELAXED_RATE_LIMITS: Record<string, string> = {
+  RATE_LIMIT_SIGN_IN_PER_ADDRESS: '10000/1m',
+  RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: '10000/1m',
+  RATE_LIMIT_SIGN_IN_PER_ACCOUNT: '10000/1m',
+  RATE_LIMIT_REFRESH_PER_SESSION: '10000/1m',
+};
+
+/**
  * A real gateway (production mode, Redis store) listening on a free loopback port and
- * trusting the fake Google issuer. Tests talk to it over HTTP only.
+ * trusting the fake Google issuer. Tests talk to it over HTTP only. Rate limits are
+ * RELAXED_RATE_LIMITS unless `env` sets them.
  */
 export async function startTestGateway(opts: {
   redisUrl: string;
@@ -40,6 +53,7 @@ export async function startTestGateway(opts: {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
     AUTH_ISSUER: 'https://auth.gateway.test',
+    ...RELAXED_RATE_LIMITS,
     ...opts.env,
   });
   const logs: string[] = [];
@@ -56,7 +70,7 @@ export async function startTestGateway(opts: {
         body: JSON.stringify({ query, variables }),
       });
       const raw = await res.text();
-      return { status: res.status, body: JSON.parse(raw), raw };
+      return { status: res.status, body: JSON.parse(raw), raw, headers: res.headers };
     },
     close: () => gateway.close(),
   };

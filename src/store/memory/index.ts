@@ -15,8 +15,9 @@ import { TtlMap } from './ttl-map.js';
 import { boundedMetadata } from '../limits.js';
 import { MemoryLockStore } from './locks.js';
 import { MemoryGoogleKeyCache } from './google-keys.js';
+import { MemoryRateLimitStore } from './rate-limits.js';
 
-export { MemoryLockStore, MemoryGoogleKeyCache, TtlMap };
+export { MemoryLockStore, MemoryGoogleKeyCache, MemoryRateLimitStore, TtlMap };
 
 /**
  * Embedded store for development: the same semantics as the Redis one (the contract suite
@@ -234,6 +235,7 @@ export function createMemoryStores(): Stores {
     googleKeys: new MemoryGoogleKeyCache(),
     signingKeys: new MemorySigningKeyStore(state),
     locks: new MemoryLockStore(),
+    rateLimits: new MemoryRateLimitStore(),
     async ping() {
       if (closed) throw new Error('memory store is closed');
     },

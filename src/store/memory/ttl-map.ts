@@ -48,6 +48,11 @@ export class TtlMap<V> {
     for (const [k, e] of this.entries) if (e.expiresAt !== null && e.expiresAt <= now) this.entries.delete(k);
   }
 
+  /** Entries held, including expired ones not yet removed. */
+  get size(): number {
+    return this.entries.size;
+  }
+
   clear(): void {
     this.entries.clear();
   }

@@ -114,10 +114,33 @@ end
 return {'mismatch'}
 `;
 
+/**
+ * KEYS: the rate-limit key. ARGV: now, intervalMs, capacityMs, consume ('1' | '0').
+ * GCRA, exactly as src/store/gcra.ts describes and `gcra()` computes: one stored number (the
+ * theoretical arrival time), one round trip, atomic. Returns {allowed 0|1, remaining, retryAfterMs}.
+ * `%.0f` keeps the stored time an exact integer (tostring would round past 14 digits).
+ */
+const RATE_LIMIT = `
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local capacity = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat or tat < now then tat = now end
+local debt = tat + interval - now
+if debt > capacity then return {0, 0, debt - capacity} end
+local used = tat - now
+if ARGV[4] == '1' then
+  redis.call('SET', KEYS[1], string.format('%.0f', tat + interval), 'PX', string.format('%.0f', debt))
+  used = debt
+end
+return {1, math.floor((capacity - used) / interval), 0}
+`;
+
 export const SCRIPTS = {
   agReleaseLock: { numberOfKeys: 1, lua: RELEASE_LOCK },
   agSignIn: { numberOfKeys: 3, lua: SIGN_IN },
   agRotate: { numberOfKeys: 3, lua: ROTATE },
+  agRateLimit: { numberOfKeys: 1, lua: RATE_LIMIT },
 } as const;
 
 export interface ScriptCommands {
@@ -135,6 +158,7 @@ export interface ScriptCommands {
     nextRefreshExpiresAt: string,
     sessionId: string,
   ): Promise<[string, string[]?, string?]>;
+  agRateLimit(key: string, now: string, intervalMs: string, capacityMs: string, consume: '1' | '0'): Promise<[number, number, number]>;
 }
 
 export type ScriptedRedis = Redis & ScriptCommands;

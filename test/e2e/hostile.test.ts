@@ -1,0 +1,219 @@
+import { createHash } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { FakeGoogle } from '../support/fake-google.js';
+import { uniquePrefix, usePrivateRedis } from '../support/env.js';
+import { bearer, ME, REFRESH, SIGN_IN, SIGN_OUT, startTestGateway, type AuthPayloadShape, type TestGateway } from '../support/gateway.js';
+import { applyMutations, ID_TOKEN_REASONS, mutation, randomToken, sameSignedToken } from '../support/token-fuzz.js';
+
+/**
+ * What an anonymous client can throw at the public surface, over HTTP: fuzzed tokens, odd
+ * bodies, JSON and GraphQL bombs. Nothing may produce INTERNAL_SERVER_ERROR or a 5xx, stall
+ * the process, or leave a secret in the log. The last test scans everything both gateways
+ * logged while this file ran (including a rate-limited instance) for every token, refresh
+ * token, nonce and ID-token payload the file sent or received.
+ */
+const redis = usePrivateRedis();
+let google: FakeGoogle;
+let gw: TestGateway;
+let strict: TestGateway;
+/** Every secret this file handled; none may appear in a log line. */
+const secrets = new Set<string>();
+/** Event-loop delay per test (client and server share this process), reported, not asserted. */
+const eventLoop = monitorEventLoopDelay({ resolution: 10 });
+const delays: string[] = [];
+
+function remember(...values: (string | null | undefined)[]) {
+  for (const v of values) if (typeof v === 'string' && v.length >= 12) secrets.add(v);
+}
+
+/** A token and the parts of it that would betray it in a log. */
+function rememberToken(token: string) {
+  remember(token);
+  for (const part of token.split('.')) {
+    if (part.length < 16) continue;
+    remember(part);
+    const decoded = Buffer.from(part, 'base64url').toString('utf8');
+    if (decoded.startsWith('{') && decoded.length >= 16) remember(decoded);
+  }
+}
+
+function expectClientError(status: number, raw: string) {
+  expect(status).toBeLessThan(500);
+  expect(raw).not.toContain('INTERNAL_SERVER_ERROR');
+}
+
+beforeAll(async () => {
+  google = await FakeGoogle.start();
+  const prefix = uniquePrefix();
+  gw = await startTestGateway({ redisUrl: redis.url, prefix, google });
+  strict = await startTestGateway({
+    redisUrl: redis.url,
+    prefix,
+    google,
+    env: { TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_IN_PER_ADDRESS: '3/1m', RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: '2/1m', RATE_LIMIT_REFRESH_PER_SESSION: '1/1m' },
+  });
+  eventLoop.enable();
+});
+afterEach(() => {
+  delays.push(`${(eventLoop.max / 1e6).toFixed(0)} ms`);
+  eventLoop.reset();
+});
+afterAll(async () => {
+  eventLoop.disable();
+  process.stdout.write(`hostile HTTP: longest event-loop delay per test: ${delays.join(', ')}\n`);
+  await gw?.close();
+  await strict?.close();
+  await google?.close();
+});
+
+describe('hostile clients over HTTP', () => {
+  it('fuzzed ID tokens and nonces: always UNAUTHENTICATED with a listed reason, never anything else', async () => {
+    const genuine = [await google.mint(), await google.mint({ nonce: 'fuzz-nonce-0001', hd: 'example.com' })];
+    genuine.forEach(rememberToken);
+    const hostile = fc.oneof(
+      randomToken,
+      fc.tuple(fc.constantFrom(...genuine), fc.array(mutation, { minLength: 1, maxLength: 3 })).map(([t, m]) => applyMutations(t, m, genuine)),
+    );
+    await fc.assert(
+      fc.asyncProperty(hostile, fc.option(fc.string({ maxLength: 30 })), async (idToken, nonce) => {
+        fc.pre(!genuine.includes(idToken));
+        rememberToken(idToken);
+        const r = await gw.gql(SIGN_IN, { idToken, nonce });
+        expectClientError(r.status, r.raw);
+        expect(r.status).toBe(200);
+        expect(r.body.data).toBeNull();
+        expect(r.body.errors).toHaveLength(1);
+        const ext = r.body.errors![0]!.extensions!;
+        expect(ext.code).toBe('UNAUTHENTICATED');
+        expect(ID_TOKEN_REASONS).toContain(ext.reason);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('fuzzed refresh tokens and Authorization headers: typed refusals only', async () => {
+    const signIn = await gw.gql<{ signInWithGoogle: AuthPayloadShape }>(SIGN_IN, { idToken: await google.mint({ sub: 'hostile-refresh' }) });
+    const { refreshToken, accessToken } = signIn.body.data!.signInWithGoogle;
+    remember(refreshToken, accessToken);
+    rememberToken(accessToken);
+    const near = (t: string) => fc.array(mutation, { minLength: 1, maxLength: 2 }).map((m) => applyMutations(t, m, []));
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(randomToken, near(refreshToken)), async (token) => {
+        fc.pre(token !== refreshToken);
+        const r = await gw.gql(REFRESH, { refreshToken: token });
+        expectClientError(r.status, r.raw);
+        expect(r.body.errors?.map((e) => e.extensions)).toEqual([{ code: 'UNAUTHENTICATED', reason: 'invalid_refresh_token' }]);
+      }),
+      { numRuns: 100 },
+    );
+    // Header values fetch() can send (no CR/LF/NUL): junk, and mutations of a real access token.
+    const headerSafe = (s: string) => s.replace(/[\r\n\0]/g, '').replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(randomToken, near(accessToken), near(`Bearer ${accessToken}`)), async (value) => {
+        const header = headerSafe(value.startsWith('Bearer') ? value : `Bearer ${value}`);
+        fc.pre(header.replace(/^bearer[ \t]+/i, '').trim() !== accessToken);
+        const r = await gw.gql(ME, undefined, { authorization: header });
+        expectClientError(r.status, r.raw);
+        if (r.body.errors) expect(r.body.errors.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+        else if ((r.body.data as { me: unknown }).me !== null) {
+          // Accepted: only a spelling of the real token (base64 padding or spare bits in the
+          // signature's last character decode to the same signature).
+          expect(sameSignedToken(accessToken, header.replace(/^bearer[ \t]+/i, '').trim().replace(/=+$/, ''))).toBe(true);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('odd request bodies and variables: client errors, never a 5xx', async () => {
+    const post = (body: string, contentType = 'application/json') =>
+      fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': contentType }, body }).then(async (r) => ({ status: r.status, raw: await r.text() }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
+          fc.record({ query: fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom(SIGN_IN, REFRESH, ME, SIGN_OUT)), variables: fc.jsonValue({ maxDepth: 3 }) }).map((v) => JSON.stringify(v)),
+          fc.record({ query: fc.constant(SIGN_IN), variables: fc.record({ idToken: fc.jsonValue({ maxDepth: 3 }), nonce: fc.jsonValue({ maxDepth: 2 }) }) }).map((v) => JSON.stringify(v)),
+          fc.record({ query: fc.constant(ME), operationName: fc.jsonValue({ maxDepth: 1 }), extensions: fc.jsonValue({ maxDepth: 3 }) }).map((v) => JSON.stringify(v)),
+          fc.string({ unit: 'binary', maxLength: 200 }),
+        ),
+        async (body) => {
+          const r = await post(body);
+          expectClientError(r.status, r.raw);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('JSON and GraphQL bombs are refused cheaply and the process keeps answering', async () => {
+    const post = (body: string) =>
+      fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(async (r) => ({ status: r.status, raw: await r.text() }));
+    const cases: Array<[string, string]> = [
+      ['deep array in variables', `{"query":"{ me { id } }","variables":{"x":${'['.repeat(30_000)}${']'.repeat(30_000)}}}`],
+      ['deep object as the token', `{"query":${JSON.stringify(SIGN_IN)},"variables":{"idToken":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}}`],
+      ['deep query', JSON.stringify({ query: `${'{ me '.repeat(10_000)}${'}'.repeat(10_000)}` })],
+      ['prototype pollution', `{"query":"{ me { id } }","variables":{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}}`],
+      ['many variables', JSON.stringify({ query: '{ me { id } }', variables: Object.fromEntries(Array.from({ length: 4000 }, (_, i) => [`v${i}`, i])) })],
+      ['long string literal', JSON.stringify({ query: `mutation { signInWithGoogle(idToken: "${'a'.repeat(60_000)}") { accessToken } }` })],
+      ['long name', JSON.stringify({ query: `{ ${'a'.repeat(60_000)} }` })],
+      ['many operations', JSON.stringify({ query: Array.from({ length: 900 }, (_, i) => `query Q${i} { me { id } }`).join(' '), operationName: 'Q1' })],
+      ['unterminated string', `{"query":"{ me { id } }","variables":{"idToken":"${'a'.repeat(50_000)}`],
+      ['body over the limit', JSON.stringify({ query: ME, variables: { pad: 'x'.repeat(70_000) } })],
+    ];
+    for (const [name, body] of cases) {
+      const r = await post(body);
+      expect({ name, status: r.status < 500, internal: r.raw.includes('INTERNAL_SERVER_ERROR') }).toEqual({ name, status: true, internal: false });
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+  });
+
+  it('a GET carrying tokens in its query string is refused, and the tokens stay out of the log', async () => {
+    const idToken = await google.mint({ sub: 'get-leak' });
+    rememberToken(idToken);
+    const params = new URLSearchParams({ query: SIGN_IN, variables: JSON.stringify({ idToken, nonce: 'get-nonce-secret-1' }) });
+    remember('get-nonce-secret-1');
+    const r = await fetch(`${gw.url}/graphql?${params}`, { headers: { 'apollo-require-preflight': 'true' } });
+    const raw = await r.text();
+    expect(r.status).toBe(405);
+    expectClientError(r.status, raw);
+  });
+
+  it('the whole flow, rate-limited or not, leaves no token, refresh token, nonce or ID-token payload in the log', async () => {
+    // Legitimate flow with a nonce, refresh, reuse (revokes), sign-out, on both instances.
+    const nonce = 'log-scan-nonce-7d1c0a';
+    remember(nonce, createHash('sha256').update(nonce).digest('hex'));
+    const idToken = await google.mint({ sub: 'log-scan', nonce });
+    rememberToken(idToken);
+    const s = (await gw.gql<{ signInWithGoogle: AuthPayloadShape }>(SIGN_IN, { idToken, nonce })).body.data!.signInWithGoogle;
+    remember(s.accessToken, s.refreshToken);
+    rememberToken(s.accessToken);
+    const r1 = (await strict.gql<{ refreshSession: AuthPayloadShape }>(REFRESH, { refreshToken: s.refreshToken }, { 'x-forwarded-for': '192.0.2.99' })).body.data!.refreshSession;
+    remember(r1.accessToken, r1.refreshToken);
+    const limited = await strict.gql(REFRESH, { refreshToken: r1.refreshToken }, { 'x-forwarded-for': '192.0.2.99' });
+    expect(limited.status).toBe(429);
+    await gw.gql(ME, undefined, bearer(r1.accessToken));
+    await gw.gql(SIGN_OUT, undefined, bearer(r1.accessToken));
+    // Hostile tokens against the strict instance until it rate-limits.
+    for (const make of [() => google.hostile.algNone(), () => google.hostile.hs256WithPublicKey(), () => google.hostile.wrongKey(), () => google.hostile.tamperedPayload(), () => google.hostile.unknownKid()]) {
+      const token = await make();
+      rememberToken(token);
+      const r = await strict.gql(SIGN_IN, { idToken: token, nonce }, { 'x-forwarded-for': '192.0.2.98' });
+      expect(['UNAUTHENTICATED', 'RATE_LIMITED']).toContain(r.body.errors?.[0]?.extensions?.code);
+    }
+
+    const logs = [...gw.logs, ...strict.logs].join('');
+    expect(secrets.size).toBeGreaterThan(300);
+    const leaked = [...secrets].filter((secret) => logs.includes(secret));
+    expect(leaked).toEqual([]);
+    expect(logs).toContain('rate limited'); // the scan covered the rate-limited path too
+    expect(logs).toContain('"path":"/graphql"'); // request lines carry the path only
+    // Nothing shaped like one either (a JWT, a refresh token).
+    expect(logs).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/);
+    expect(logs).not.toMatch(/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}/);
+    for (const line of logs.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+  });
+});
