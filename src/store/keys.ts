@@ -15,6 +15,8 @@
  *   P jwks:google           string  Google key set JSON (PX = ttl given to put)
  *   P keys:signing          hash    kid → signing key JSON (durable)
  *   P lock:<name>           string  lock token (SET NX PX)
+ *   P nonce:<hash>          string  server-issued sign-in nonce → its expiry (PX = 10 min)
+ *   P idt:<hash>            string  an ID token already used to sign in (PX = until it expires)
  */
 export const DEFAULT_KEY_PREFIX = 'ag:';
 
@@ -28,6 +30,8 @@ export interface KeyLayout {
   googleJwks(): string;
   signingKeys(): string;
   lock(name: string): string;
+  nonce(nonceHash: string): string;
+  usedIdToken(tokenHash: string): string;
 }
 
 /**
@@ -52,5 +56,7 @@ export function keyLayout(prefix: string = DEFAULT_KEY_PREFIX): KeyLayout {
     googleJwks: () => `${p}jwks:google`,
     signingKeys: () => `${p}keys:signing`,
     lock: (name: string) => `${p}lock:${name}`,
+    nonce: (nonceHash: string) => `${p}nonce:${nonceHash}`,
+    usedIdToken: (tokenHash: string) => `${p}idt:${tokenHash}`,
   });
 }

@@ -8,9 +8,10 @@ import { RedisSessionStore } from './sessions.js';
 import { RedisGoogleKeyCache } from './google-keys.js';
 import { RedisSigningKeyStore } from './signing-keys.js';
 import { RedisLockStore } from './locks.js';
+import { RedisSignInGuardStore } from './sign-in-guards.js';
 
 export { createRedisClient, whenReady } from './client.js';
-export { RedisAccountStore, RedisSessionStore, RedisGoogleKeyCache, RedisSigningKeyStore, RedisLockStore };
+export { RedisAccountStore, RedisSessionStore, RedisGoogleKeyCache, RedisSigningKeyStore, RedisLockStore, RedisSignInGuardStore };
 
 export interface RedisStoresOptions {
   client: Redis;
@@ -29,6 +30,7 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
     googleKeys: new RedisGoogleKeyCache(client, keys),
     signingKeys: new RedisSigningKeyStore(client, keys),
     locks: new RedisLockStore(client, keys),
+    signInGuards: new RedisSignInGuardStore(client, keys),
     /**
      * The client rejects commands while not connected (no offline queue), so a ping right
      * after start-up or during a reconnect would fail even though Redis is about to answer.
