@@ -10,7 +10,9 @@ import { healthRoutes } from './http/health.js';
 import { wellKnownRoutes } from './http/well-known.js';
 import { AccessTokens } from './sessions/access-token.js';
 import { SessionService } from './sessions/session-service.js';
+import { SignInGuards } from './sessions/sign-in-guards.js';
 import { SigningKeys } from './sessions/signing-keys.js';
+import { AccountService } from './users/account-service.js';
 import { createStores } from './store/index.js';
 import type { Stores } from './store/types.js';
 
@@ -59,7 +61,14 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
 
   await waitForStore(stores, app.log);
 
-  const keys = new SigningKeys({ store: stores.signingKeys, locks: stores.locks, accessTokenTtlMs: config.tokens.accessTtlMs, now });
+  const keys = new SigningKeys({
+    store: stores.signingKeys,
+    locks: stores.locks,
+    accessTokenTtlMs: config.tokens.accessTtlMs,
+    rotationIntervalMs: config.signingKeys.rotationIntervalMs,
+    publishAheadMs: config.signingKeys.publishAheadMs,
+    now,
+  });
   await keys.maintain();
   const accessTokens = new AccessTokens({
     keys,
@@ -68,9 +77,16 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     ttlMs: config.tokens.accessTtlMs,
     now,
   });
-  const sessions = new SessionService(stores, accessTokens, config.tokens, app.log, now);
+  const sessions = new SessionService(stores, accessTokens, { ...config.tokens, maxSessionsPerUser: config.sessions.maxPerUser }, app.log, now);
   const verifyIdToken = await buildGoogleVerifier(config, { stores, log: app.log, now, fetch: opts.fetch });
-  const services: GatewayServices = { sessions, verifyIdToken };
+  const signInGuards = new SignInGuards({
+    store: stores.signInGuards,
+    requireNonce: config.signIn.requireNonce,
+    rejectReplayedIdTokens: config.signIn.rejectReplayedIdTokens,
+    log: app.log,
+    now,
+  });
+  const services: GatewayServices = { sessions, verifyIdToken, signInGuards, accounts: new AccountService(stores, app.log) };
 
   // Keys rotate on a schedule and other instances may rotate them: re-read the shared list.
   const reload = setInterval(() => {
@@ -84,7 +100,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       return keys.ready;
     },
   });
-  await app.register(wellKnownRoutes, { keys });
+  await app.register(wellKnownRoutes, { keys, issuer: config.tokens.issuer });
   await app.register(graphqlRoutes, { schema: await buildGatewaySchema(), services, production: config.production });
 
   app.addHook('onClose', async () => {

@@ -1,6 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { AuthError } from '../errors.js';
 import type { Principal, RequestMeta, SessionService } from '../sessions/session-service.js';
+import type { SignInGuards } from '../sessions/sign-in-guards.js';
+import type { AccountService } from '../users/account-service.js';
 import type { GoogleProfile } from '../store/types.js';
 
 /** Verifies a Google ID token against our policy (src/google); throws AuthError. */
@@ -9,6 +11,8 @@ export type VerifyIdToken = (idToken: string, nonce: string | null) => Promise<G
 export interface GatewayServices {
   sessions: SessionService;
   verifyIdToken: VerifyIdToken;
+  signInGuards: SignInGuards;
+  accounts: AccountService;
 }
 
 export interface GatewayContext {
