@@ -10,7 +10,8 @@
  */
 import { ConfigError, loadConfig } from '../config/index.js';
 import { isRandomId } from '../sessions/ids.js';
-import { createRedisClient, createRedisStores, whenReady } from '../store/redis/index.js';
+import type { Redis } from 'ioredis';
+import { createRedisClient, createRedisStores } from '../store/redis/index.js';
 import type { Stores } from '../store/types.js';
 
 const USAGE = 'usage: npm run user -- <disable|enable|show> <user-id>';
@@ -45,11 +46,10 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
   }
 
   const client = createRedisClient(config.redis.url);
-  // ioredis would keep retrying in the background and log to stderr; we report once instead.
-  client.on('error', () => undefined);
+  client.on('error', () => undefined); // ioredis would otherwise print every retry
   let stores: Stores | null = null;
   try {
-    await whenReady(client, CONNECT_TIMEOUT_MS);
+    await connected(client);
     stores = createRedisStores({ client, keyPrefix: config.redis.keyPrefix, ownsClient: true });
     switch (command) {
       case 'disable':
@@ -99,6 +99,21 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
     if (stores) await stores.close();
     else client.disconnect();
   }
+}
+
+/** Ready, or the first connection error: an operator command does not wait for Redis to come back. */
+function connected(client: Redis): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+    client.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.once('error', (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
 }
 
 /** A REDIS_URL may carry a password: never print it. */
