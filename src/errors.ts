@@ -31,6 +31,11 @@ export const AuthReason = {
   MISSING_CLAIM: 'missing_claim',
   HOSTED_DOMAIN_NOT_ALLOWED: 'hosted_domain_not_allowed',
   NONCE_MISMATCH: 'nonce_mismatch',
+  // Sign-in policy (server-issued nonces, single-use ID tokens, disabled accounts)
+  NONCE_REQUIRED: 'nonce_required',
+  INVALID_NONCE: 'invalid_nonce',
+  REPLAYED: 'replayed',
+  ACCOUNT_DISABLED: 'account_disabled',
   // Our access token / session
   INVALID_TOKEN: 'invalid_token',
   TOKEN_EXPIRED: 'token_expired',
@@ -67,6 +72,10 @@ const MESSAGES: Record<AuthReason, string> = {
   missing_claim: 'The token lacks a required claim.',
   hosted_domain_not_allowed: 'The account does not belong to an allowed domain.',
   nonce_mismatch: 'The token nonce does not match.',
+  nonce_required: 'Sign-in needs a nonce from createSignInNonce.',
+  invalid_nonce: 'The sign-in nonce is unknown, expired or already used.',
+  replayed: 'This ID token was already used to sign in.',
+  account_disabled: 'The account is disabled.',
   invalid_token: 'The access token is invalid.',
   token_expired: 'The access token has expired.',
   session_revoked: 'The session has ended.',

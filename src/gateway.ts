@@ -14,7 +14,9 @@ import { wellKnownRoutes } from './http/well-known.js';
 import { AuthRateLimits } from './rate-limit/auth-limits.js';
 import { AccessTokens } from './sessions/access-token.js';
 import { SessionService } from './sessions/session-service.js';
+import { SignInGuards } from './sessions/sign-in-guards.js';
 import { SigningKeys } from './sessions/signing-keys.js';
+import { AccountService } from './users/account-service.js';
 import { createStores } from './store/index.js';
 import type { Stores } from './store/types.js';
 
@@ -72,7 +74,14 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
 
   await waitForStore(stores, app.log);
 
-  const keys = new SigningKeys({ store: stores.signingKeys, locks: stores.locks, accessTokenTtlMs: config.tokens.accessTtlMs, now });
+  const keys = new SigningKeys({
+    store: stores.signingKeys,
+    locks: stores.locks,
+    accessTokenTtlMs: config.tokens.accessTtlMs,
+    rotationIntervalMs: config.signingKeys.rotationIntervalMs,
+    publishAheadMs: config.signingKeys.publishAheadMs,
+    now,
+  });
   await keys.maintain();
   const accessTokens = new AccessTokens({
     keys,
@@ -81,13 +90,22 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     ttlMs: config.tokens.accessTtlMs,
     now,
   });
-  const sessions = new SessionService(stores, accessTokens, config.tokens, app.log, now);
+  const sessions = new SessionService(stores, accessTokens, { ...config.tokens, maxSessionsPerUser: config.sessions.maxPerUser }, app.log, now);
   const verifyIdToken = await buildGoogleVerifier(config, { stores, log: app.log, now, fetch: opts.fetch });
   const limits = new AuthRateLimits({ store: stores.rateLimits, rules: config.rateLimits, now, log: app.log });
+  const signInGuards = new SignInGuards({
+    store: stores.signInGuards,
+    requireNonce: config.signIn.requireNonce,
+    rejectReplayedIdTokens: config.signIn.rejectReplayedIdTokens,
+    log: app.log,
+    now,
+  });
   const services: GatewayServices = {
     sessions,
     verifyIdToken,
     limits,
+    signInGuards,
+    accounts: new AccountService(stores, app.log),
     loadUsers: (ids) => guardStore(stores.accounts.getUsers(ids), (err) => app.log.error({ err }, 'store call failed')),
     isTrustedRouter: routerTrust(config.federation.routerSecret),
   };
@@ -104,7 +122,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       return keys.ready;
     },
   });
-  await app.register(wellKnownRoutes, { keys });
+  await app.register(wellKnownRoutes, { keys, issuer: config.tokens.issuer });
   await app.register(graphqlRoutes, {
     schema: await buildGatewaySchema(),
     services,

@@ -1,4 +1,5 @@
 import { bool, cleanEnv, makeValidator, port, str, EnvError, EnvMissingError } from 'envalid';
+import { DEFAULT_PUBLISH_AHEAD_MS, DEFAULT_ROTATION_INTERVAL_MS } from '../sessions/signing-keys.js';
 import { parseDuration } from './duration.js';
 import { parseRateLimitRule, type RateLimitRule } from './rate-limit-rule.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
@@ -55,6 +56,27 @@ const boundedInt = (max: number) =>
     return Number(input);
   });
 
+/** Whole number in [min, max]. */
+const intIn = (min: number, max: number) =>
+  makeValidator<number>((input) => {
+    if (!/^\s*\d{1,9}\s*$/.test(input)) throw new EnvError(`expected a whole number from ${min} to ${max}, got "${input}"`);
+    const n = Number(input);
+    if (n < min || n > max) throw new EnvError(`expected a whole number from ${min} to ${max}, got "${input}"`);
+    return n;
+  });
+
+/**
+ * Sessions per user when MAX_SESSIONS_PER_USER is unset. A backstop rather than a policy: no
+ * one has a hundred devices, but without a cap one reusable ID token could open sessions
+ * (and grow a user's session index) without bound.
+ */
+export const DEFAULT_MAX_SESSIONS_PER_USER = 100;
+/** Eviction reads each session's creation time inside one Lua script: keep it small. */
+const MAX_SESSIONS_PER_USER_LIMIT = 1000;
+/** A successor key must outlive a cached JWKS (max-age 5 min) plus an instance's key reload (1 min). */
+const MIN_PUBLISH_AHEAD_MS = 10 * 60_000;
+const MIN_ROTATION_INTERVAL_MS = 3_600_000;
+
 const logLevel = str({ choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' });
 
 const specs = {
@@ -71,6 +93,11 @@ const specs = {
   REFRESH_TOKEN_TTL: duration({ default: parseDuration('30d') }),
   SESSION_MAX_LIFETIME: duration({ default: parseDuration('90d') }),
   REFRESH_GRACE_PERIOD: duration({ default: parseDuration('10s') }),
+  MAX_SESSIONS_PER_USER: intIn(1, MAX_SESSIONS_PER_USER_LIMIT)({ default: DEFAULT_MAX_SESSIONS_PER_USER }),
+  REQUIRE_SIGN_IN_NONCE: bool({ default: false }),
+  REJECT_REPLAYED_ID_TOKENS: bool({ default: false }),
+  SIGNING_KEY_ROTATION_INTERVAL: duration({ default: DEFAULT_ROTATION_INTERVAL_MS }),
+  SIGNING_KEY_PUBLISH_AHEAD: duration({ default: DEFAULT_PUBLISH_AHEAD_MS }),
   AUTH_ISSUER: str({ default: '', desc: 'iss of our access tokens; default http://localhost:<PORT>' }),
   AUTH_AUDIENCE: str({ default: 'graphql-auth-gateway' }),
   DEV_ISSUER: bool({ default: true }),
@@ -111,6 +138,22 @@ export interface Config {
     /** `iss` of our access tokens (and of the OpenID discovery document). Every instance must agree. */
     readonly issuer: string;
     readonly audience: string;
+  };
+  readonly sessions: {
+    /** At most this many live sessions per user; a new sign-in ends the oldest (by creation). */
+    readonly maxPerUser: number;
+  };
+  readonly signIn: {
+    /** Every sign-in must present a nonce from `createSignInNonce`. */
+    readonly requireNonce: boolean;
+    /** An ID token signs in once; a second sign-in with it is refused (`replayed`). */
+    readonly rejectReplayedIdTokens: boolean;
+  };
+  /** Rotation schedule of the gateway's own signing keys (src/sessions/signing-keys.ts). */
+  readonly signingKeys: {
+    readonly rotationIntervalMs: number;
+    /** How long a new key is published before it signs anything. */
+    readonly publishAheadMs: number;
   };
   /** Development issuer (Google-shaped tokens signed by a local key); never on in production. */
   readonly devIssuer: { readonly enabled: boolean; readonly dir: string };
@@ -191,6 +234,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!problems.ROUTER_SHARED_SECRET && e.ROUTER_SHARED_SECRET && e.ROUTER_SHARED_SECRET.length < MIN_ROUTER_SECRET_LENGTH) {
     problems.ROUTER_SHARED_SECRET = `must be at least ${MIN_ROUTER_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 48\`)`;
   }
+  if (!problems.SIGNING_KEY_PUBLISH_AHEAD && e.SIGNING_KEY_PUBLISH_AHEAD < MIN_PUBLISH_AHEAD_MS) {
+    problems.SIGNING_KEY_PUBLISH_AHEAD = 'must be at least 10m (a cached JWKS must see a new key before it signs)';
+  }
+  if (!problems.SIGNING_KEY_ROTATION_INTERVAL && e.SIGNING_KEY_ROTATION_INTERVAL < MIN_ROTATION_INTERVAL_MS) {
+    problems.SIGNING_KEY_ROTATION_INTERVAL = 'must be at least 1h';
+  } else if (
+    !problems.SIGNING_KEY_ROTATION_INTERVAL &&
+    !problems.SIGNING_KEY_PUBLISH_AHEAD &&
+    e.SIGNING_KEY_ROTATION_INTERVAL <= e.SIGNING_KEY_PUBLISH_AHEAD
+  ) {
+    problems.SIGNING_KEY_ROTATION_INTERVAL = 'must be longer than SIGNING_KEY_PUBLISH_AHEAD';
+  }
   if (Object.keys(problems).length > 0) throw new ConfigError(problems);
 
   const devIssuer = !production && e.DEV_ISSUER;
@@ -213,6 +268,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       issuer: e.AUTH_ISSUER || `http://localhost:${e.PORT}`,
       audience: e.AUTH_AUDIENCE,
     },
+    sessions: { maxPerUser: e.MAX_SESSIONS_PER_USER },
+    signIn: { requireNonce: e.REQUIRE_SIGN_IN_NONCE, rejectReplayedIdTokens: e.REJECT_REPLAYED_ID_TOKENS },
+    signingKeys: { rotationIntervalMs: e.SIGNING_KEY_ROTATION_INTERVAL, publishAheadMs: e.SIGNING_KEY_PUBLISH_AHEAD },
     devIssuer: { enabled: devIssuer, dir: e.DEV_DIR },
     federation: { routerSecret: e.ROUTER_SHARED_SECRET || null },
     trustProxy: e.TRUST_PROXY,

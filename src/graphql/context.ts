@@ -5,6 +5,8 @@ import type { AuthRateLimits } from '../rate-limit/auth-limits.js';
 import type { Principal, RequestMeta, SessionService } from '../sessions/session-service.js';
 import type { GoogleProfile, UserRecord } from '../store/types.js';
 import { BatchLoader } from './batch-loader.js';
+import type { SignInGuards } from '../sessions/sign-in-guards.js';
+import type { AccountService } from '../users/account-service.js';
 
 /** Verifies a Google ID token against our policy (src/google); throws AuthError. */
 export type VerifyIdToken = (idToken: string, nonce: string | null) => Promise<GoogleProfile>;
@@ -18,6 +20,8 @@ export interface GatewayServices {
   isTrustedRouter: RouterTrust;
   /** Rate limits around sign-in and refresh (src/rate-limit). */
   limits: AuthRateLimits;
+  signInGuards: SignInGuards;
+  accounts: AccountService;
 }
 
 export interface GatewayContext {

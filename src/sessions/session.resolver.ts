@@ -8,7 +8,10 @@ class SignInWithGoogleArgs {
   @Field(() => String, { description: 'The ID token from Google Sign-In on the device.' })
   idToken!: string;
 
-  @Field(() => String, { nullable: true, description: "When sent, the token's nonce must equal it or its SHA-256 hex digest." })
+  @Field(() => String, {
+    nullable: true,
+    description: "When sent, the token's nonce must equal it or its SHA-256 hex digest. A nonce from `createSignInNonce` is consumed (single use).",
+  })
   nonce?: string | null;
 }
 
@@ -18,7 +21,13 @@ export class SessionResolver {
     description: 'Verifies a Google ID token, creates the account on first use, and opens a session.',
   })
   async signInWithGoogle(@Args(() => SignInWithGoogleArgs) { idToken, nonce }: SignInWithGoogleArgs, @Ctx() ctx: GatewayContext): Promise<AuthPayload> {
-    const profile = await ctx.services.limits.signIn(ctx.meta.clientAddress, () => ctx.services.verifyIdToken(idToken, nonce ?? null));
+    const profile = await ctx.services.limits.signIn(ctx.meta.clientAddress, async () => {
+      // Inside the limiter: a missing, unknown or reused nonce and a replayed token count as failures.
+      ctx.services.signInGuards.checkNonce(nonce ?? null);
+      const verified = await ctx.services.verifyIdToken(idToken, nonce ?? null);
+      await ctx.services.signInGuards.afterVerification(idToken, nonce ?? null);
+      return verified;
+    });
     return toAuthPayload(await ctx.services.sessions.signIn(profile, ctx.meta));
   }
 

@@ -32,8 +32,9 @@ export interface SigningKeyOptions {
   reloadIntervalMs?: number;
 }
 
-const DEFAULT_ROTATION_INTERVAL_MS = 30 * 86_400_000;
-const DEFAULT_PUBLISH_AHEAD_MS = 3_600_000;
+/** Defaults of SIGNING_KEY_ROTATION_INTERVAL and SIGNING_KEY_PUBLISH_AHEAD (src/config). */
+export const DEFAULT_ROTATION_INTERVAL_MS = 30 * 86_400_000;
+export const DEFAULT_PUBLISH_AHEAD_MS = 3_600_000;
 const DEFAULT_RELOAD_INTERVAL_MS = 60_000;
 /** Covers clock skew and an instance that reloads late (reloads happen every minute). */
 const RETIRE_SLACK_MS = 5 * 60_000;

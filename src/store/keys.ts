@@ -17,6 +17,8 @@
  *   P lock:<name>           string  lock token (SET NX PX)
  *   P rl:<kind>:<subject>   string  rate-limit TAT, epoch ms (PX ≤ the limit's window); the
  *                                   subject is a hash, never an address or a token
+ *   P nonce:<hash>          string  server-issued sign-in nonce → its expiry (PX = 10 min)
+ *   P idt:<hash>            string  an ID token already used to sign in (PX = until it expires)
  */
 export const DEFAULT_KEY_PREFIX = 'ag:';
 
@@ -31,6 +33,8 @@ export interface KeyLayout {
   signingKeys(): string;
   lock(name: string): string;
   rateLimit(kind: string, subject: string): string;
+  nonce(nonceHash: string): string;
+  usedIdToken(tokenHash: string): string;
 }
 
 /**
@@ -56,5 +60,7 @@ export function keyLayout(prefix: string = DEFAULT_KEY_PREFIX): KeyLayout {
     signingKeys: () => `${p}keys:signing`,
     lock: (name: string) => `${p}lock:${name}`,
     rateLimit: (kind: string, subject: string) => `${p}rl:${kind}:${subject}`,
+    nonce: (nonceHash: string) => `${p}nonce:${nonceHash}`,
+    usedIdToken: (tokenHash: string) => `${p}idt:${tokenHash}`,
   });
 }

@@ -78,6 +78,15 @@ export type RotateOutcome =
   | { kind: 'mismatch' }
   | { kind: 'not_found' };
 
+/** Limits applied inside the sign-in transaction. */
+export interface SignInLimits {
+  /**
+   * Most live sessions the user may hold, the new one included; the oldest (by creation) end
+   * first. 0 = no limit.
+   */
+  maxSessions: number;
+}
+
 export interface AccountStore {
   /**
    * Returns the user id linked to (provider, subject), linking `candidateId` atomically when
@@ -87,11 +96,31 @@ export interface AccountStore {
   /**
    * Creates or refreshes the user's profile and writes the new session (record + the
    * user's session index) in one transaction. `isNewUser` is true when the user record did
-   * not exist before.
+   * not exist before. A disabled user is returned as it is (`disabled: true`) and nothing is
+   * written: no session, no profile update. With `limits`, the user's oldest sessions beyond
+   * `maxSessions` end in the same transaction.
    */
-  signIn(userId: string, profile: GoogleProfile, session: NewSession): Promise<{ user: UserRecord; isNewUser: boolean }>;
+  signIn(
+    userId: string,
+    profile: GoogleProfile,
+    session: NewSession,
+    limits?: SignInLimits,
+  ): Promise<{ user: UserRecord; isNewUser: boolean }>;
   /** Users by id, in order, null where absent. One round trip. */
   getUsers(ids: readonly string[]): Promise<(UserRecord | null)[]>;
+  /** The user id linked to (provider, subject), or null. Never links. */
+  getIdentity(provider: 'google', subject: string): Promise<string | null>;
+  /**
+   * Sets or clears the user's `disabled` flag. Disabling also ends every session of the user
+   * in the same transaction. `found` is false (and nothing changes) for an unknown user.
+   */
+  setDisabled(userId: string, disabled: boolean): Promise<{ found: boolean; sessionsEnded: number }>;
+  /**
+   * Deletes the account: its identity link (only while it still points to this user), then
+   * the user record, every session, grace box and the session index. Leaves no key of the
+   * user behind. True when the user record existed.
+   */
+  deleteAccount(userId: string): Promise<boolean>;
 }
 
 export interface SessionStore {
@@ -103,6 +132,29 @@ export interface SessionStore {
   revokeSession(userId: string, sessionId: string): Promise<boolean>;
   /** The user's live sessions (expired index entries are pruned), newest first. */
   listSessions(userId: string, now: number): Promise<SessionRecord[]>;
+  /**
+   * Ends every session of the user except `keepSessionId` (null: all of them), atomically.
+   * Returns how many sessions ended.
+   */
+  revokeAllSessions(userId: string, keepSessionId: string | null): Promise<number>;
+  /**
+   * Records activity: lastSeenAt becomes `now` unless it is already later. A session that no
+   * longer exists is not recreated. Callers throttle this (it is a write).
+   */
+  touchSession(userId: string, sessionId: string, now: number): Promise<void>;
+}
+
+/**
+ * Single-use records that guard sign-in. Keyed by hashes (never the nonce or token itself).
+ * Every record expires; `now`/`expiresAt` decide validity so tests can control the clock.
+ */
+export interface SignInGuardStore {
+  /** Remembers a server-issued nonce until `expiresAt`. */
+  putNonce(nonceHash: string, expiresAt: number, now: number): Promise<void>;
+  /** Removes the nonce; true only if it existed and had not expired (single use). */
+  consumeNonce(nonceHash: string, now: number): Promise<boolean>;
+  /** Records an ID token as used until `expiresAt`; false when it was already recorded. */
+  markIdTokenUsed(tokenHash: string, expiresAt: number, now: number): Promise<boolean>;
 }
 
 /** Google's key set as cached (shared by every instance). */
@@ -181,6 +233,7 @@ export interface Stores {
   readonly signingKeys: SigningKeyStore;
   readonly locks: LockStore;
   readonly rateLimits: RateLimitStore;
+  readonly signInGuards: SignInGuardStore;
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

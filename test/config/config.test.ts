@@ -53,6 +53,47 @@ describe('configuration', () => {
     expect(() => loadConfig({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL/);
   });
 
+  it('has defaults for the session and sign-in policies and the key rotation schedule', () => {
+    const c = loadConfig({});
+    expect(c.sessions).toEqual({ maxPerUser: 100 });
+    expect(c.signIn).toEqual({ requireNonce: false, rejectReplayedIdTokens: false });
+    expect(c.signingKeys).toEqual({ rotationIntervalMs: 30 * 86_400_000, publishAheadMs: 3_600_000 });
+    expect(c.tokens.sessionMaxLifetimeMs).toBe(90 * 86_400_000);
+    const set = loadConfig({
+      MAX_SESSIONS_PER_USER: '5',
+      REQUIRE_SIGN_IN_NONCE: 'true',
+      REJECT_REPLAYED_ID_TOKENS: 'true',
+      SIGNING_KEY_ROTATION_INTERVAL: '7d',
+      SIGNING_KEY_PUBLISH_AHEAD: '2h',
+    });
+    expect(set.sessions.maxPerUser).toBe(5);
+    expect(set.signIn).toEqual({ requireNonce: true, rejectReplayedIdTokens: true });
+    expect(set.signingKeys).toEqual({ rotationIntervalMs: 7 * 86_400_000, publishAheadMs: 7_200_000 });
+  });
+
+  it('refuses bad session and key-rotation settings, naming each', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return {};
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+    };
+    for (const v of ['0', '-1', '1001', 'many', '2.5']) expect(Object.keys(problems({ MAX_SESSIONS_PER_USER: v }))).toEqual(['MAX_SESSIONS_PER_USER']);
+    expect(Object.keys(problems({ REQUIRE_SIGN_IN_NONCE: 'maybe', REJECT_REPLAYED_ID_TOKENS: 'yes please' })).sort()).toEqual([
+      'REJECT_REPLAYED_ID_TOKENS',
+      'REQUIRE_SIGN_IN_NONCE',
+    ]);
+    expect(problems({ SIGNING_KEY_PUBLISH_AHEAD: '5m' })).toEqual({ SIGNING_KEY_PUBLISH_AHEAD: expect.stringContaining('at least 10m') });
+    expect(problems({ SIGNING_KEY_ROTATION_INTERVAL: '30m' })).toEqual({ SIGNING_KEY_ROTATION_INTERVAL: expect.stringContaining('at least 1h') });
+    expect(problems({ SIGNING_KEY_ROTATION_INTERVAL: '2h', SIGNING_KEY_PUBLISH_AHEAD: '2h' })).toEqual({
+      SIGNING_KEY_ROTATION_INTERVAL: expect.stringContaining('longer than SIGNING_KEY_PUBLISH_AHEAD'),
+    });
+    expect(Object.keys(problems({ SIGNING_KEY_ROTATION_INTERVAL: 'weekly' }))).toEqual(['SIGNING_KEY_ROTATION_INTERVAL']);
+    expect(loadConfig({ MAX_SESSIONS_PER_USER: '1000' }).sessions.maxPerUser).toBe(1000);
+  });
+
   it('stops the real entry point with one clear message, exit code 1 and no stack trace', () => {
     const r = spawnSync(process.execPath, ['dist/main.js'], {
       env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: 'abc' },

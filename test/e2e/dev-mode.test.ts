@@ -60,6 +60,29 @@ describe('development mode: the README walkthrough', () => {
     expect(me).toEqual({ data: { me: { id: signIn.data.signInWithGoogle.user.id, email: 'you@example.com', name: 'You' } } });
   });
 
+  it('runs the session and account lifecycle on the embedded store too', async () => {
+    const post = (query: string, variables?: object, headers: Record<string, string> = {}) =>
+      fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) }).then((r) => r.json() as Promise<any>);
+    const token = (nonce?: string) => {
+      const args = ['dist/dev/token-cli.js', '--email', 'life@example.com', ...(nonce ? ['--nonce', nonce] : [])];
+      const r = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      return r.stdout.trim();
+    };
+    const nonce = (await post('mutation { createSignInNonce { nonce } }')).data.createSignInNonce.nonce;
+    const first = (await post(SIGN_IN, { idToken: token(nonce), nonce })).data.signInWithGoogle;
+    expect((await post(SIGN_IN, { idToken: token(nonce), nonce })).errors[0].extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'invalid_nonce' });
+    const second = (await post(SIGN_IN, { idToken: token() })).data.signInWithGoogle;
+    const listed = await post('{ mySessions { id current } }', undefined, bearer(second.accessToken));
+    expect(listed.data.mySessions.map((s: { current: boolean }) => s.current)).toEqual([true, false]);
+    expect(await post('mutation { signOutOtherSessions }', undefined, bearer(second.accessToken))).toEqual({ data: { signOutOtherSessions: 1 } });
+    expect((await post(ME, undefined, bearer(first.accessToken))).errors[0].extensions.reason).toBe('session_revoked');
+    expect(await post('mutation { deleteMyAccount }', undefined, bearer(second.accessToken))).toEqual({ data: { deleteMyAccount: true } });
+    const again = (await post(SIGN_IN, { idToken: token() })).data.signInWithGoogle;
+    expect(again.isNewUser).toBe(true);
+    expect(again.user.id).not.toBe(second.user.id);
+  });
+
   it('stops on SIGTERM with exit code 0', async () => {
     const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
     proc.kill('SIGTERM');

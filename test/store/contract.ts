@@ -11,7 +11,8 @@ export type StoreFactory = () => Promise<{ stores: Stores; cleanup(): Promise<vo
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export const id = () => randomUUID();
-export const hash = () => randomBytes(32).toString('base64url');
+/** Shaped like a stored refresh-token hash (src/sessions/refresh-token.ts: 192 bits, base64url). */
+export const hash = () => randomBytes(24).toString('base64url');
 
 const HOUR = 3_600_000;
 

@@ -1,8 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { createMemoryStores, MemoryRateLimitStore } from '../../src/store/memory/index.js';
 import { storeContract } from './contract.js';
+import { lifecycleContract } from './contract-lifecycle.js';
 
 storeContract('memory', async () => {
+  const stores = createMemoryStores();
+  return { stores, cleanup: () => stores.close() };
+});
+
+lifecycleContract('memory', async () => {
   const stores = createMemoryStores();
   return { stores, cleanup: () => stores.close() };
 });

@@ -7,6 +7,7 @@ import type { Stores } from '../../src/store/types.js';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
 import { RoundTripProxy } from './round-trip-proxy.js';
 import { hash, id, newSession, profile, rotateInput, sleep, storeContract } from './contract.js';
+import { lifecycleContract } from './contract-lifecycle.js';
 
 // The slot function ioredis itself routes Cluster commands with (an ioredis dependency).
 const calculateSlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
@@ -20,6 +21,11 @@ async function makeStores(prefix = uniquePrefix(), url = redis.url): Promise<Sto
 }
 
 storeContract('redis', async () => {
+  const stores = await makeStores();
+  return { stores, cleanup: () => stores.close() };
+});
+
+lifecycleContract('redis', async () => {
   const stores = await makeStores();
   return { stores, cleanup: () => stores.close() };
 });
@@ -131,6 +137,7 @@ describe('redis store', () => {
     const picture = 'https://lh3.googleusercontent.com/a/ACg8ocKxZ3Xq1cQm8Qz2l9v0T7bW4Yf2Qp6N1sJrUuHkLmN0pQrS=s96-c';
     await stores.accounts.signIn(uid, profile('109876543210987654321', { picture, email: 'ada.lovelace@example.com', hostedDomain: 'example.com' }), s);
     await stores.sessions.rotateRefreshToken(uid, s.id, rotateInput(now, s.refreshHash)); // adds ph and rt
+    await stores.sessions.touchSession(uid, s.id, now + 120_000); // adds ls (lastSeenAt between refreshes)
     const k = keys();
     const session = Number(await raw.call('MEMORY', 'USAGE', k.session(uid, s.id), 'SAMPLES', '0'));
     const user = Number(await raw.call('MEMORY', 'USAGE', k.user(uid), 'SAMPLES', '0'));

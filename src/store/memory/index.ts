@@ -6,6 +6,8 @@ import type {
   RotateOutcome,
   SessionRecord,
   SessionStore,
+  SignInGuardStore,
+  SignInLimits,
   SigningKeyStore,
   StoredSigningKey,
   Stores,
@@ -59,6 +61,26 @@ function index(state: MemoryState, uid: string): Map<string, number> {
   return idx;
 }
 
+/** Ends one session (record, grace box, index entry); true when the record was live. */
+function endSession(state: MemoryState, uid: string, sid: string): boolean {
+  const key = sk(uid, sid);
+  const existed = state.sessions.delete(key);
+  state.grace.delete(key);
+  const idx = state.indexes.get(uid);
+  idx?.delete(sid);
+  if (idx?.size === 0) state.indexes.delete(uid);
+  return existed;
+}
+
+/** Ends every indexed session of the user but `keep`; returns how many were live. */
+function endAll(state: MemoryState, uid: string, keep: string | null): number {
+  let ended = 0;
+  for (const sid of [...(state.indexes.get(uid)?.keys() ?? [])]) {
+    if (sid !== keep && endSession(state, uid, sid)) ended++;
+  }
+  return ended;
+}
+
 function pruneIndex(state: MemoryState, uid: string, now: number): void {
   const idx = state.indexes.get(uid);
   if (!idx) return;
@@ -77,10 +99,16 @@ class MemoryAccountStore implements AccountStore {
     return candidateId;
   }
 
-  async signIn(userId: string, profile: GoogleProfile, session: NewSession): Promise<{ user: UserRecord; isNewUser: boolean }> {
+  async signIn(
+    userId: string,
+    profile: GoogleProfile,
+    session: NewSession,
+    limits: SignInLimits = { maxSessions: 0 },
+  ): Promise<{ user: UserRecord; isNewUser: boolean }> {
     const now = assertTime('createdAt', session.createdAt);
     const end = Math.min(assertTime('expiresAt', session.expiresAt), assertTime('refreshExpiresAt', session.refreshExpiresAt));
     const prev = this.s.users.get(userId);
+    if (prev?.disabled) return { user: structuredClone(prev), isNewUser: false };
     // Field by field (not a spread) so nothing but the listed claims is ever stored.
     const user: UserRecord = {
       id: userId,
@@ -119,6 +147,19 @@ class MemoryAccountStore implements AccountStore {
     );
     index(this.s, userId).set(session.id, end);
     pruneIndex(this.s, userId, now);
+    const max = Math.max(0, Math.floor(limits.maxSessions));
+    const idx = this.s.indexes.get(userId);
+    if (max > 0 && idx && idx.size > max) {
+      const others: { createdAt: number; sid: string }[] = [];
+      for (const sid of [...idx.keys()]) {
+        if (sid === session.id) continue;
+        const stored = this.s.sessions.get(sk(userId, sid));
+        if (stored) others.push({ createdAt: stored.record.createdAt, sid });
+        else idx.delete(sid);
+      }
+      others.sort((a, b) => a.createdAt - b.createdAt || (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
+      for (const o of others.slice(0, Math.max(0, others.length - (max - 1)))) endSession(this.s, userId, o.sid);
+    }
     return { user: structuredClone(user), isNewUser: !prev };
   }
 
@@ -127,6 +168,28 @@ class MemoryAccountStore implements AccountStore {
       const u = this.s.users.get(id);
       return u ? structuredClone(u) : null;
     });
+  }
+
+  async getIdentity(provider: 'google', subject: string): Promise<string | null> {
+    return this.s.identities.get(`${provider}:${subject}`) ?? null;
+  }
+
+  async setDisabled(userId: string, disabled: boolean): Promise<{ found: boolean; sessionsEnded: number }> {
+    const user = this.s.users.get(userId);
+    if (!user) return { found: false, sessionsEnded: 0 };
+    user.disabled = disabled;
+    return { found: true, sessionsEnded: disabled ? endAll(this.s, userId, null) : 0 };
+  }
+
+  async deleteAccount(userId: string): Promise<boolean> {
+    const user = this.s.users.get(userId);
+    if (user) {
+      const key = `google:${user.googleSub}`;
+      if (this.s.identities.get(key) === userId) this.s.identities.delete(key);
+    }
+    endAll(this.s, userId, null);
+    this.s.indexes.delete(userId);
+    return this.s.users.delete(userId);
   }
 }
 
@@ -151,7 +214,7 @@ class MemorySessionStore implements SessionStore {
     if (input.presentedHash === stored.refreshHash) {
       const end = Math.min(input.nextRefreshExpiresAt, rec.expiresAt);
       const next: StoredSession = {
-        record: { ...rec, lastSeenAt: now, refreshExpiresAt: end },
+        record: { ...rec, lastSeenAt: Math.max(rec.lastSeenAt, now), refreshExpiresAt: end },
         refreshHash: input.nextHash,
         previousHash: stored.refreshHash,
         rotatedAt: now,
@@ -201,6 +264,42 @@ class MemorySessionStore implements SessionStore {
     if (idx.size === 0) this.s.indexes.delete(userId);
     return live.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
+
+  async revokeAllSessions(userId: string, keepSessionId: string | null): Promise<number> {
+    return endAll(this.s, userId, keepSessionId);
+  }
+
+  async touchSession(userId: string, sessionId: string, now: number): Promise<void> {
+    assertTime('now', now);
+    const stored = this.s.sessions.get(sk(userId, sessionId));
+    if (stored && stored.record.lastSeenAt < now) stored.record.lastSeenAt = now;
+  }
+}
+
+/** Values are expiry times by the caller's clock; entries also expire by the real clock, like Redis keys. */
+class MemorySignInGuardStore implements SignInGuardStore {
+  private readonly nonces = new TtlMap<number>();
+  private readonly usedIdTokens = new TtlMap<true>();
+
+  async putNonce(nonceHash: string, expiresAt: number, now: number): Promise<void> {
+    assertTime('expiresAt', expiresAt);
+    this.nonces.set(nonceHash, expiresAt, Date.now() + Math.max(1, expiresAt - assertTime('now', now)));
+  }
+
+  async consumeNonce(nonceHash: string, now: number): Promise<boolean> {
+    assertTime('now', now);
+    const expiresAt = this.nonces.get(nonceHash);
+    this.nonces.delete(nonceHash);
+    return expiresAt !== undefined && expiresAt > now;
+  }
+
+  async markIdTokenUsed(tokenHash: string, expiresAt: number, now: number): Promise<boolean> {
+    assertTime('expiresAt', expiresAt);
+    assertTime('now', now);
+    if (this.usedIdTokens.has(tokenHash)) return false;
+    this.usedIdTokens.set(tokenHash, true, Date.now() + Math.max(1, expiresAt - now));
+    return true;
+  }
 }
 
 class MemorySigningKeyStore implements SigningKeyStore {
@@ -236,6 +335,7 @@ export function createMemoryStores(): Stores {
     signingKeys: new MemorySigningKeyStore(state),
     locks: new MemoryLockStore(),
     rateLimits: new MemoryRateLimitStore(),
+    signInGuards: new MemorySignInGuardStore(),
     async ping() {
       if (closed) throw new Error('memory store is closed');
     },

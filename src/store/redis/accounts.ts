@@ -1,4 +1,4 @@
-import type { AccountStore, GoogleProfile, NewSession, UserRecord } from '../types.js';
+import type { AccountStore, GoogleProfile, NewSession, SignInLimits, UserRecord } from '../types.js';
 import type { KeyLayout } from '../keys.js';
 import type { ScriptedRedis } from './scripts.js';
 import { PROFILE_FIELDS, assertTime, decodeUser, encodeProfile, encodeSession, pairs } from './codec.js';
@@ -21,7 +21,12 @@ export class RedisAccountStore implements AccountStore {
   }
 
   /** One Lua script over user, session and index keys (same `{uid}` slot): all or nothing. */
-  async signIn(userId: string, profile: GoogleProfile, session: NewSession): Promise<{ user: UserRecord; isNewUser: boolean }> {
+  async signIn(
+    userId: string,
+    profile: GoogleProfile,
+    session: NewSession,
+    limits: SignInLimits = { maxSessions: 0 },
+  ): Promise<{ user: UserRecord; isNewUser: boolean }> {
     const now = assertTime('createdAt', session.createdAt);
     const end = Math.min(assertTime('expiresAt', session.expiresAt), assertTime('refreshExpiresAt', session.refreshExpiresAt));
     const set = encodeProfile(profile);
@@ -32,6 +37,9 @@ export class RedisAccountStore implements AccountStore {
       String(now),
       String(end),
       session.id,
+      String(Math.max(0, Math.floor(limits.maxSessions))),
+      sessionPrefix(this.keys, userId),
+      gracePrefix(this.keys, userId),
       String(set.length / 2),
       ...set,
       String(PROFILE_FIELDS.length),
@@ -60,4 +68,49 @@ export class RedisAccountStore implements AccountStore {
     }
     return ids.map((id, i) => decodeUser(id, replies[i] as Record<string, string>));
   }
+
+  async getIdentity(provider: 'google', subject: string): Promise<string | null> {
+    return this.client.get(this.keys.identity(provider, subject));
+  }
+
+  /** One Lua script over the user record and the session index (same `{uid}` slot). */
+  async setDisabled(userId: string, disabled: boolean): Promise<{ found: boolean; sessionsEnded: number }> {
+    const [found, ended] = await this.client.agSetDisabled(
+      this.keys.user(userId),
+      this.keys.sessionIndex(userId),
+      disabled ? '1' : '0',
+      sessionPrefix(this.keys, userId),
+      gracePrefix(this.keys, userId),
+    );
+    return { found: found === 1, sessionsEnded: ended };
+  }
+
+  /**
+   * The identity key lives in another Cluster slot than the user's keys, so this is two
+   * atomic steps, identity first: from then on no new sign-in can reach this user id (a
+   * concurrent sign-in links a fresh id). Unlinking only while the link still names this user
+   * keeps a fresh account that was linked in between. A sign-in that looked the link up just
+   * before and writes just after is caught by the session service (see SessionService.signIn).
+   */
+  async deleteAccount(userId: string): Promise<boolean> {
+    const [user] = await this.getUsers([userId]);
+    if (user) await this.client.agDeleteIfEquals(this.keys.identity('google', user.googleSub), userId);
+    const existed = await this.client.agDeleteUser(
+      this.keys.user(userId),
+      this.keys.sessionIndex(userId),
+      sessionPrefix(this.keys, userId),
+      gracePrefix(this.keys, userId),
+    );
+    return existed === 1;
+  }
+}
+
+/** `<prefix>sess:{uid}:`: session keys are this plus the session id (same hash tag as the user). */
+export function sessionPrefix(keys: KeyLayout, userId: string): string {
+  return keys.session(userId, '');
+}
+
+/** `<prefix>grace:{uid}:` */
+export function gracePrefix(keys: KeyLayout, userId: string): string {
+  return keys.grace(userId, '');
 }

@@ -8,13 +8,15 @@ import { METADATA_CHUNKS, utf8Chunks } from '../limits.js';
  * compact listpack encoding (see ../limits.ts). Field names never end in a digit, so a
  * piece's base name is its name without trailing digits.
  *
- * `lastSeenAt` is not stored: it only changes on rotation, so it is `rt` (last rotation) or
- * `c` (creation). One field less keeps a session under 512 bytes.
+ * `lastSeenAt` is the latest of `c` (creation), `rt` (last refresh) and `ls` (last request,
+ * written at most once a minute by the session service): `ls` appears only once a session was
+ * used more than a minute after its last refresh, and refreshes do not write it at all.
  */
 export const SessionField = {
   refreshHash: 'rh',
   previousHash: 'ph',
   rotatedAt: 'rt',
+  lastSeenAt: 'ls',
   createdAt: 'c',
   expiresAt: 'e',
   refreshExpiresAt: 'r',
@@ -132,12 +134,13 @@ export function decodeUser(id: string, h: Record<string, string>): UserRecord | 
 export function decodeSession(userId: string, sessionId: string, h: Record<string, string>): SessionRecord | null {
   if (h[SessionField.refreshHash] === undefined) return null;
   const createdAt = Number(h[SessionField.createdAt]);
-  const rotatedAt = h[SessionField.rotatedAt];
+  const rotatedAt = Number(h[SessionField.rotatedAt] ?? createdAt);
+  const touchedAt = Number(h[SessionField.lastSeenAt] ?? createdAt);
   return {
     id: sessionId,
     userId,
     createdAt,
-    lastSeenAt: rotatedAt === undefined ? createdAt : Number(rotatedAt),
+    lastSeenAt: Math.max(createdAt, rotatedAt, touchedAt),
     expiresAt: Number(h[SessionField.expiresAt]),
     refreshExpiresAt: Number(h[SessionField.refreshExpiresAt]),
     userAgent: readPieces(h, SessionField.userAgent),

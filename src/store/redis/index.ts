@@ -9,9 +9,10 @@ import { RedisGoogleKeyCache } from './google-keys.js';
 import { RedisSigningKeyStore } from './signing-keys.js';
 import { RedisLockStore } from './locks.js';
 import { RedisRateLimitStore } from './rate-limits.js';
+import { RedisSignInGuardStore } from './sign-in-guards.js';
 
 export { createRedisClient, whenReady } from './client.js';
-export { RedisAccountStore, RedisSessionStore, RedisGoogleKeyCache, RedisSigningKeyStore, RedisLockStore, RedisRateLimitStore };
+export { RedisAccountStore, RedisSessionStore, RedisGoogleKeyCache, RedisSigningKeyStore, RedisLockStore, RedisRateLimitStore, RedisSignInGuardStore };
 
 export interface RedisStoresOptions {
   client: Redis;
@@ -31,6 +32,7 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
     signingKeys: new RedisSigningKeyStore(client, keys),
     locks: new RedisLockStore(client, keys),
     rateLimits: new RedisRateLimitStore(client, keys),
+    signInGuards: new RedisSignInGuardStore(client, keys),
     /**
      * The client rejects commands while not connected (no offline queue), so a ping right
      * after start-up or during a reconnect would fail even though Redis is about to answer.

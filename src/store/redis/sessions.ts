@@ -3,6 +3,7 @@ import type { KeyLayout } from '../keys.js';
 import type { ScriptedRedis } from './scripts.js';
 import { assertTime, decodeSession, decodeUser, pairs } from './codec.js';
 import { unwrap } from './exec.js';
+import { gracePrefix, sessionPrefix } from './accounts.js';
 
 export class RedisSessionStore implements SessionStore {
   constructor(
@@ -91,5 +92,20 @@ export class RedisSessionStore implements SessionStore {
     });
     if (dead.length > 0) await this.client.zrem(index, ...dead);
     return live.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** One Lua script: the index is read and its sessions deleted atomically. */
+  async revokeAllSessions(userId: string, keepSessionId: string | null): Promise<number> {
+    return this.client.agRevokeAll(
+      this.keys.sessionIndex(userId),
+      sessionPrefix(this.keys, userId),
+      gracePrefix(this.keys, userId),
+      keepSessionId ?? '',
+    );
+  }
+
+  /** One single-key Lua script (a plain HSET would recreate a session that was just revoked). */
+  async touchSession(userId: string, sessionId: string, now: number): Promise<void> {
+    await this.client.agTouch(this.keys.session(userId, sessionId), String(assertTime('now', now)));
   }
 }

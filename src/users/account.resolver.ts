@@ -1,0 +1,13 @@
+import { Ctx, Mutation, Resolver } from 'type-graphql';
+import { requirePrincipal, type GatewayContext } from '../graphql/context.js';
+
+@Resolver()
+export class AccountResolver {
+  @Mutation(() => Boolean, {
+    description:
+      'Deletes the caller\'s account at once: profile, Google link and every session. Signing in again with the same Google account creates a new account.',
+  })
+  async deleteMyAccount(@Ctx() ctx: GatewayContext): Promise<boolean> {
+    return ctx.services.accounts.deleteAccount(await requirePrincipal(ctx));
+  }
+}
