@@ -14,6 +14,8 @@ import { addressUnit, hashSubject } from './subjects.js';
  *   sign-in-account  verified sign-ins per Google account (`sub`): bounds how many sessions a
  *                    stolen ID token can open before it expires
  *   refresh-session  successful refreshes per session
+ *   nonce-addr       server-issued sign-in nonces per client address (each one is a key in the
+ *                    store for 10 minutes; same rule as sign-in attempts, its own count)
  *
  * What is counted *before* we know the caller is honest is keyed only by what the caller
  * cannot choose freely (its address). Limits keyed by an account or a session count only
@@ -25,6 +27,7 @@ export const RateLimitKind = {
   AUTH_FAILURES_PER_ADDRESS: 'auth-fail-addr',
   SIGN_IN_PER_ACCOUNT: 'sign-in-account',
   REFRESH_PER_SESSION: 'refresh-session',
+  NONCE_PER_ADDRESS: 'nonce-addr',
 } as const;
 export type RateLimitKind = (typeof RateLimitKind)[keyof typeof RateLimitKind];
 
@@ -33,6 +36,7 @@ const MESSAGES: Record<RateLimitKind, string> = {
   'auth-fail-addr': 'Too many rejected tokens from this network; retry later.',
   'sign-in-account': 'Too many sign-ins to this account; retry later.',
   'refresh-session': 'This session is refreshed too often; retry later.',
+  'nonce-addr': 'Too many sign-in nonces requested from this network; retry later.',
 };
 
 export interface AuthRateLimitsOptions {
@@ -55,7 +59,14 @@ export class AuthRateLimits {
       'auth-fail-addr': opts.rules.authFailuresPerAddress,
       'sign-in-account': opts.rules.signInPerAccount,
       'refresh-session': opts.rules.refreshPerSession,
+      'nonce-addr': opts.rules.signInPerAddress,
     };
+  }
+
+  /** `createSignInNonce`: anonymous and writes a key, so it is counted per address like sign-in attempts. */
+  async nonce(clientAddress: string | null): Promise<void> {
+    const address = hashSubject(addressUnit(clientAddress));
+    await this.enforce([[RateLimitKind.NONCE_PER_ADDRESS, this.call('hit', RateLimitKind.NONCE_PER_ADDRESS, address, this.now())]]);
   }
 
   /**

@@ -93,6 +93,17 @@ describe('rate limits on real Redis, shared by two instances', () => {
     expectRefused(await signIn(a, addr), 15);
   });
 
+  it('server-issued nonces per address: same rule as sign-in attempts, their own count', async () => {
+    const addr = '203.0.113.30';
+    const NONCE = 'mutation { createSignInNonce { nonce expiresAt } }';
+    for (const gw of [a, b, a, b]) expectOk(await gw.gql(NONCE, undefined, from(addr)));
+    expectRefused(await a.gql(NONCE, undefined, from(addr)), 15);
+    // Sign-in attempts from that address are counted separately and still allowed.
+    expectOk(await signIn(b, addr));
+    clock.advance(15_000);
+    expectOk(await b.gql(NONCE, undefined, from(addr)));
+  });
+
   it('failed verifications per address: stricter, and once spent even a valid token is refused unverified', async () => {
     const addr = '203.0.113.20';
     for (const gw of [a, b]) {
@@ -199,7 +210,7 @@ describe('rate limits on real Redis, shared by two instances', () => {
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(60_000);
     }
-    expect([...kinds].sort()).toEqual(['auth-fail-addr', 'refresh-session', 'sign-in-account', 'sign-in-addr']);
+    expect([...kinds].sort()).toEqual(['auth-fail-addr', 'nonce-addr', 'refresh-session', 'sign-in-account', 'sign-in-addr']);
     expect(keys.join('\n')).not.toMatch(/203\.0\.113|2001:db8|not-an-address/);
   });
 });
