@@ -93,6 +93,8 @@ export interface GoogleKeySourceOptions extends Partial<KeySourceTunables> {
    * Each needs a `kid`. Never pass these in production.
    */
   staticKeys?: readonly JWK[];
+  /** Called each time one of `stats` is incremented (metrics count at the source). */
+  onEvent?: (event: keyof KeySourceStats) => void;
 }
 
 export interface KeySourceStats {
@@ -149,6 +151,7 @@ export class GoogleKeySource {
   readonly #now: () => number;
   readonly #fetch: typeof globalThis.fetch;
   readonly #staticJwks: readonly JWK[];
+  readonly #onEvent: ((event: keyof KeySourceStats) => void) | undefined;
 
   #static: Promise<Map<string, CryptoKey>> | null = null;
   #local: KeySet | null = null;
@@ -180,6 +183,7 @@ export class GoogleKeySource {
     const fetchImpl = options.fetch ?? globalThis.fetch;
     this.#fetch = (input, init) => fetchImpl(input, init);
     this.#staticJwks = options.staticKeys ?? [];
+    this.#onEvent = options.onEvent;
     this.stats = this.#stats;
   }
 
@@ -198,7 +202,7 @@ export class GoogleKeySource {
       if (staleKey) {
         // Stale-while-revalidate: within the grace period the key is still Google's; refresh in
         // the background (unless a failure is remembered) instead of making this request wait.
-        this.#stats.staleServed++;
+        this.#count('staleServed');
         if (!this.#inflight && this.#now() >= this.#failedUntil) this.#refresh(false).catch(() => undefined);
         return staleKey;
       }
@@ -227,6 +231,11 @@ export class GoogleKeySource {
   /** Resolves when no refresh is in flight (tests; graceful shutdown). */
   async settled(): Promise<void> {
     while (this.#inflight) await this.#inflight.catch(() => undefined);
+  }
+
+  #count(event: keyof KeySourceStats): void {
+    this.#stats[event]++;
+    this.#onEvent?.(event);
   }
 
   // --- freshness -------------------------------------------------------------------------
@@ -258,7 +267,7 @@ export class GoogleKeySource {
       const cached = await this.#readShared();
       if (cached) await this.#adoptIfNewer(cached);
       if (this.#local && this.#isFresh(this.#local)) {
-        this.#stats.sharedCacheHits++;
+        this.#count('sharedCacheHits');
         return this.#local;
       }
     }
@@ -288,7 +297,7 @@ export class GoogleKeySource {
       await this.#writeShared(record);
       return set;
     } catch (err) {
-      this.#stats.fetchFailures++;
+      this.#count('fetchFailures');
       this.#failedUntil = this.#now() + this.#o.failureBackoffMs;
       const usable = this.#local && this.#isUsable(this.#local) ? this.#local : null;
       this.#logger.warn(
@@ -311,7 +320,7 @@ export class GoogleKeySource {
   #fallback(): KeySet {
     const local = this.#local;
     if (local && this.#isUsable(local)) return local;
-    this.#stats.unavailable++;
+    this.#count('unavailable');
     throw new ServiceUnavailableError(UnavailableReason.KEYS_UNAVAILABLE);
   }
 
@@ -321,7 +330,7 @@ export class GoogleKeySource {
     if (!cached || cached.fetchedAt <= baseline || !this.#isUsable(cached)) return null;
     const set = await this.#adoptIfNewer(cached);
     if (set && set.fetchedAt > baseline) {
-      this.#stats.sharedCacheHits++;
+      this.#count('sharedCacheHits');
       return set;
     }
     return null;
@@ -342,7 +351,7 @@ export class GoogleKeySource {
       if (cached && this.#isUsable(cached) && (cached.fetchedAt > set.fetchedAt || rsaKeysOf(cached.jwks).some((k) => k.kid === kid))) {
         const adopted = await this.#adoptIfNewer(cached, true);
         if (adopted?.keys.has(kid)) {
-          this.#stats.sharedCacheHits++;
+          this.#count('sharedCacheHits');
           return adopted;
         }
       }
@@ -352,7 +361,7 @@ export class GoogleKeySource {
     if (this.#now() - this.#lastUnknownKidFetchAt < this.#o.cooldownMs) return latest;
     this.#lastUnknownKidFetchAt = this.#now();
     if (!(await this.#acquire(COOLDOWN_LOCK, this.#o.cooldownMs, true))) return this.#local ?? latest;
-    this.#stats.unknownKidRefetches++;
+    this.#count('unknownKidRefetches');
     try {
       return await this.#refresh(true);
     } catch {
@@ -363,7 +372,7 @@ export class GoogleKeySource {
   // --- Google ----------------------------------------------------------------------------
 
   async #fetchFromGoogle(): Promise<CachedKeySet> {
-    this.#stats.fetches++;
+    this.#count('fetches');
     const res = await this.#fetch(this.#uri, {
       method: 'GET',
       redirect: 'error',

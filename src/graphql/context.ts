@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { AuthError } from '../errors.js';
+import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { Principal, RequestMeta, SessionService } from '../sessions/session-service.js';
 import type { GoogleProfile } from '../store/types.js';
 
@@ -9,6 +10,7 @@ export type VerifyIdToken = (idToken: string, nonce: string | null) => Promise<G
 export interface GatewayServices {
   sessions: SessionService;
   verifyIdToken: VerifyIdToken;
+  metrics: Pick<GatewayMetrics, 'observeSignIn' | 'observeRefresh'>;
 }
 
 export interface GatewayContext {

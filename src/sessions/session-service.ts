@@ -42,6 +42,8 @@ export class SessionService {
     private readonly policy: SessionPolicy,
     private readonly log: { error(obj: object, msg: string): void },
     now?: () => number,
+    /** Told of every session that obtains an access token (the active-sessions metric). */
+    private readonly activity?: { record(sessionId: string): void },
   ) {
     this.now = now ?? Date.now;
   }
@@ -70,6 +72,7 @@ export class SessionService {
       }),
     );
     const access = await this.accessTokens.sign(userId, sessionId);
+    this.activity?.record(sessionId);
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,
@@ -125,6 +128,7 @@ export class SessionService {
     const [user] = await this.guard(this.stores.accounts.getUsers([ids.userId]));
     if (!user) throw new AuthError('account_not_found');
     const access = await this.accessTokens.sign(ids.userId, ids.sessionId);
+    this.activity?.record(ids.sessionId);
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,

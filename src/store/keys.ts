@@ -15,6 +15,8 @@
  *   P jwks:google           string  Google key set JSON (PX = ttl given to put)
  *   P keys:signing          hash    kid → signing key JSON (durable)
  *   P lock:<name>           string  lock token (SET NX PX)
+ *   P active:{sessions}:<n> HLL     session ids seen in time bucket n (PEXPIREAT; one tag so
+ *                                   one PFCOUNT can merge the buckets on Cluster)
  */
 export const DEFAULT_KEY_PREFIX = 'ag:';
 
@@ -28,6 +30,7 @@ export interface KeyLayout {
   googleJwks(): string;
   signingKeys(): string;
   lock(name: string): string;
+  activity(bucket: number): string;
 }
 
 /**
@@ -52,5 +55,6 @@ export function keyLayout(prefix: string = DEFAULT_KEY_PREFIX): KeyLayout {
     googleJwks: () => `${p}jwks:google`,
     signingKeys: () => `${p}keys:signing`,
     lock: (name: string) => `${p}lock:${name}`,
+    activity: (bucket: number) => `${p}active:{sessions}:${bucket}`,
   });
 }

@@ -18,11 +18,12 @@ export interface TestGateway {
 }
 
 /**
- * A real gateway (production mode, Redis store) listening on a free loopback port and
- * trusting the fake Google issuer. Tests talk to it over HTTP only.
+ * A real gateway (production mode, Redis store: a single node, Sentinel or Cluster) listening
+ * on a free loopback port and trusting the fake Google issuer. Tests talk to it over HTTP only.
  */
 export async function startTestGateway(opts: {
-  redisUrl: string;
+  /** REDIS_URL; leave out and pass REDIS_SENTINELS or REDIS_CLUSTER_NODES in `env` instead. */
+  redisUrl?: string;
   prefix: string;
   google: FakeGoogle;
   env?: Record<string, string>;
@@ -30,7 +31,7 @@ export async function startTestGateway(opts: {
 }): Promise<TestGateway> {
   const config = loadConfig({
     NODE_ENV: 'production',
-    REDIS_URL: opts.redisUrl,
+    ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
     REDIS_KEY_PREFIX: opts.prefix,
     GOOGLE_CLIENT_IDS: opts.google.clientId,
     GOOGLE_JWKS_URI: opts.google.jwksUri,
@@ -55,7 +56,9 @@ export async function startTestGateway(opts: {
       const raw = await res.text();
       return { status: res.status, body: JSON.parse(raw), raw };
     },
-    close: () => gateway.close(),
+    async close() {
+      await gateway.close();
+    },
   };
 }
 

@@ -15,6 +15,7 @@ import { TtlMap } from './ttl-map.js';
 import { boundedMetadata } from '../limits.js';
 import { MemoryLockStore } from './locks.js';
 import { MemoryGoogleKeyCache } from './google-keys.js';
+import { MemorySessionActivityStore } from './activity.js';
 
 export { MemoryLockStore, MemoryGoogleKeyCache, TtlMap };
 
@@ -234,6 +235,7 @@ export function createMemoryStores(): Stores {
     googleKeys: new MemoryGoogleKeyCache(),
     signingKeys: new MemorySigningKeyStore(state),
     locks: new MemoryLockStore(),
+    activity: new MemorySessionActivityStore(),
     async ping() {
       if (closed) throw new Error('memory store is closed');
     },

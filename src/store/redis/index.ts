@@ -1,19 +1,21 @@
-import type { Redis } from 'ioredis';
 import type { Stores } from '../types.js';
 import { keyLayout } from '../keys.js';
 import { withScripts } from './scripts.js';
-import { whenReady } from './client.js';
+import { whenReady, type RedisClient } from './client.js';
 import { RedisAccountStore } from './accounts.js';
 import { RedisSessionStore } from './sessions.js';
 import { RedisGoogleKeyCache } from './google-keys.js';
 import { RedisSigningKeyStore } from './signing-keys.js';
 import { RedisLockStore } from './locks.js';
+import { RedisSessionActivityStore } from './activity.js';
 
-export { createRedisClient, whenReady } from './client.js';
-export { RedisAccountStore, RedisSessionStore, RedisGoogleKeyCache, RedisSigningKeyStore, RedisLockStore };
+export { createRedisClient, createRedisConnection, whenReady, type RedisClient } from './client.js';
+export { instrumentRedis, type RedisObserver } from './instrument.js';
+export { RedisAccountStore, RedisSessionStore, RedisGoogleKeyCache, RedisSigningKeyStore, RedisLockStore, RedisSessionActivityStore };
 
 export interface RedisStoresOptions {
-  client: Redis;
+  /** A single-node (or Sentinel) client or a Cluster client. */
+  client: RedisClient;
   keyPrefix: string;
   /** Close the client in `close()` (true when the stores created it). Default false. */
   ownsClient?: boolean;
@@ -29,11 +31,13 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
     googleKeys: new RedisGoogleKeyCache(client, keys),
     signingKeys: new RedisSigningKeyStore(client, keys),
     locks: new RedisLockStore(client, keys),
+    activity: new RedisSessionActivityStore(client, keys),
     /**
      * The client rejects commands while not connected (no offline queue), so a ping right
      * after start-up or during a reconnect would fail even though Redis is about to answer.
      * Wait for `ready` up to 2 s first: a probe that resolves when Redis answers within 2 s
-     * and rejects (within ~2 s) while it is down.
+     * and rejects (within ~2 s) while it is down. On Cluster, PING goes to one node: a
+     * cluster with one shard lost still reports ready (the other shards' users are served).
      */
     async ping() {
       if (client.status === 'end') throw new Error('Redis connection is closed');

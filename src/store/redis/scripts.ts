@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 
 /**
  * Lua scripts, registered with `defineCommand` (EVALSHA, falling back to EVAL on NOSCRIPT).
@@ -137,10 +137,10 @@ export interface ScriptCommands {
   ): Promise<[string, string[]?, string?]>;
 }
 
-export type ScriptedRedis = Redis & ScriptCommands;
+export type ScriptedRedis = RedisClient & ScriptCommands;
 
 /** Registers the scripts on the client (idempotent) and returns it with the script methods typed. */
-export function withScripts(client: Redis): ScriptedRedis {
+export function withScripts(client: RedisClient): ScriptedRedis {
   for (const [name, def] of Object.entries(SCRIPTS)) {
     if (typeof (client as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, def);
   }
