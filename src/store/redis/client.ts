@@ -38,10 +38,15 @@ export function createRedisClient(url: string): Redis {
 
 /**
  * Sentinel: ioredis asks the Sentinels (in turn) for the current master of `name`, connects
- * to it and checks its role; after a failover the connection drops and the next reconnect
- * asks the Sentinels again, so the client follows the new master by itself. The fail-fast
- * settings above apply unchanged (commands during the switch-over fail with
- * SERVICE_UNAVAILABLE instead of waiting).
+ * to it and checks its role; each reconnect asks again, so the client follows a failover by
+ * itself. The fail-fast settings above apply unchanged: commands during the switch-over fail
+ * with SERVICE_UNAVAILABLE instead of waiting.
+ *
+ * `failoverDetector`: subscribe to the Sentinels' `+switch-master` and drop the connection the
+ * moment a replica is promoted. Without it the client stays on the old master until the
+ * Sentinels get round to demoting it (seconds later in a planned `SENTINEL FAILOVER`), and
+ * every write it takes meanwhile (sign-ins, refreshes) is discarded when it resyncs as a
+ * replica: sessions that were acknowledged would vanish. The test suite shows both cases.
  */
 function createSentinelClient(t: Extract<RedisTopology, { kind: 'sentinel' }>): Redis {
   return new Redis({
@@ -51,8 +56,6 @@ function createSentinelClient(t: Extract<RedisTopology, { kind: 'sentinel' }>): 
     sentinelPassword: t.sentinelPassword ?? undefined,
     username: t.username ?? undefined,
     password: t.password ?? undefined,
-    // Subscribe to the Sentinels' +switch-master so a failover is noticed at once, not
-    // only when the old master's connection breaks.
     failoverDetector: true,
     sentinelCommandTimeout: 1000,
     enableOfflineQueue: false,

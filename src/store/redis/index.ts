@@ -49,8 +49,11 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
       try {
         await client.quit();
       } catch {
-        client.disconnect();
+        // Not connected: nothing to say goodbye to.
       }
+      // quit() leaves the Sentinel failover detector's connections open (ioredis 5.11), which
+      // would keep the process alive; disconnect() closes them (a no-op otherwise).
+      client.disconnect();
     },
   };
 }
