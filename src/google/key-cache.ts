@@ -42,6 +42,12 @@ export const COOLDOWN_LOCK = 'google-jwks-cooldown';
 export const KEY_SOURCE_DEFAULTS = Object.freeze({
   /** Abort a JWKS request (headers and body) after this long. */
   timeoutMs: 5_000,
+  /**
+   * With no usable keys, a verification waits at most this long for the fetch in flight, then
+   * fails with `keys_unavailable`; the fetch goes on and serves later requests. Keeps sign-in
+   * failing fast while Google hangs, instead of every request waiting out `timeoutMs`.
+   */
+  keyWaitMs: 2_000,
   /** Freshness when Google sends no usable `Cache-Control: max-age`. */
   defaultTtlMs: 3_600_000,
   /** Lower bound on freshness, whatever `max-age` says (0 or tiny values would refetch constantly). */
@@ -206,7 +212,7 @@ export class GoogleKeySource {
         if (!this.#inflight && this.#now() >= this.#failedUntil) this.#refresh(false).catch(() => undefined);
         return staleKey;
       }
-      set = await this.#refresh(false);
+      set = await this.#waitForRefresh();
     }
     const key = set.keys.get(kid) ?? (await this.#refreshForUnknownKid(set, kid)).keys.get(kid);
     if (key) return key;
@@ -249,6 +255,22 @@ export class GoogleKeySource {
   }
 
   // --- refresh ---------------------------------------------------------------------------
+
+  /** The shared refresh, waited for at most `keyWaitMs` (see there). */
+  async #waitForRefresh(): Promise<KeySet> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.#count('unavailable');
+        reject(new ServiceUnavailableError(UnavailableReason.KEYS_UNAVAILABLE));
+      }, this.#o.keyWaitMs);
+    });
+    try {
+      return await Promise.race([this.#refresh(false), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   /** Single-flight: concurrent callers in this process share one refresh. */
   #refresh(force: boolean): Promise<KeySet> {

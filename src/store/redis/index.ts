@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import type { Stores } from '../types.js';
 import { keyLayout } from '../keys.js';
 import { withScripts } from './scripts.js';
@@ -49,11 +50,11 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
       try {
         await client.quit();
       } catch {
-        // Not connected: nothing to say goodbye to.
+        client.disconnect();
       }
       // quit() leaves the Sentinel failover detector's connections open (ioredis 5.11), which
-      // would keep the process alive; disconnect() closes them (a no-op otherwise).
-      client.disconnect();
+      // would keep the process alive; disconnect() closes them.
+      if (client instanceof Redis && client.options.sentinels?.length) client.disconnect();
     },
   };
 }
