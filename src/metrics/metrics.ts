@@ -22,7 +22,7 @@ export type AttemptOutcome = 'success' | 'rejected' | 'unavailable' | 'rate_limi
 export type KeySourceEvent = keyof KeySourceStats;
 
 /** Bounded, lower-case label values only. */
-const LABEL_VALUE = /^[a-z0-9_]{1,40}$/;
+const LABEL_VALUE = /^[a-z0-9_-]{1,40}$/;
 
 export interface GatewayMetricsOptions {
   /** Default: a new registry (one per gateway). */
@@ -195,7 +195,7 @@ export class GatewayMetrics {
     }
   };
 
-  /** Call once per request refused by a rate limit; `kind` names the limit (e.g. `sign_in_ip`). */
+  /** Call once per request refused by a rate limit; `kind` names the limit (e.g. `sign-in-addr`). */
   readonly rateLimitHit = (kind: string): void => {
     this.#rateLimitHits.inc({ kind: LABEL_VALUE.test(kind) ? kind : 'other' });
   };

@@ -223,4 +223,18 @@ describe('rolling restart of one of two instances under steady load', () => {
     expect(logsA.find((l) => l.msg === 'shutdown complete')?.forced).toBe(false);
     expect(a!.stderr).toBe('');
   }, 60_000);
+
+  it('a second signal during the shutdown exits at once, with code 1', async () => {
+    const gw = await GatewayProcess.start({ ...base, SHUTDOWN_DELAY: '10s' });
+    gateways.push(gw);
+    gw.signal('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(gw.alive).toBe(true); // draining through SHUTDOWN_DELAY
+    expect((await fetch(`${gw.url}/readyz`)).status).toBe(503);
+    const t0 = Date.now();
+    gw.signal('SIGINT');
+    expect(await gw.exited).toEqual({ code: 1, signal: null });
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(gw.logs().some((l) => l.msg === 'second stop signal: exiting now')).toBe(true);
+  });
 });

@@ -106,11 +106,11 @@ describe('GET /metrics, two instances in one process', () => {
   });
 
   it('counts rate-limit hits by kind through rateLimitHit()', async () => {
-    a.gateway.metrics.rateLimitHit('sign_in_ip');
-    a.gateway.metrics.rateLimitHit('sign_in_ip');
+    a.gateway.metrics.rateLimitHit('sign-in-addr');
+    a.gateway.metrics.rateLimitHit('sign-in-addr');
     a.gateway.metrics.rateLimitHit('Not A Label!'); // never a client-chosen label value
     const text = await scrape(a);
-    expect(sample(text, 'authgw_rate_limit_hits_total', '{kind="sign_in_ip"}')).toBe(2);
+    expect(sample(text, 'authgw_rate_limit_hits_total', '{kind="sign-in-addr"}')).toBe(2);
     expect(sample(text, 'authgw_rate_limit_hits_total', '{kind="other"}')).toBe(1);
   });
 });

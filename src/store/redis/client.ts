@@ -46,7 +46,8 @@ export function createRedisClient(url: string): Redis {
  * moment a replica is promoted. Without it the client stays on the old master until the
  * Sentinels get round to demoting it (seconds later in a planned `SENTINEL FAILOVER`), and
  * every write it takes meanwhile (sign-ins, refreshes) is discarded when it resyncs as a
- * replica: sessions that were acknowledged would vanish. The test suite shows both cases.
+ * replica: sessions that were acknowledged would vanish (the planned-failover test in
+ * test/cluster/sentinel.test.ts fails without it).
  */
 function createSentinelClient(t: Extract<RedisTopology, { kind: 'sentinel' }>): Redis {
   return new Redis({
