@@ -17,7 +17,13 @@ RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 4000
+# Liveness, not readiness: an orchestrator restarts an unhealthy container, and restarting the
+# gateway because Redis or Google is down would not help (it reconnects by itself). Load
+# balancers should route on /readyz instead.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# SIGTERM starts the graceful shutdown (README "Operations"): allow SHUTDOWN_DELAY +
+# SHUTDOWN_TIMEOUT before a SIGKILL (docker stop -t, stop_grace_period, terminationGracePeriodSeconds).
+STOPSIGNAL SIGTERM
 # Run node directly (not `npm start`, which builds): signals reach the process and the image has no compiler.
 CMD ["node", "dist/main.js"]

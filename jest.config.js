@@ -8,6 +8,9 @@ export default {
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // Real-process fault suites and the Cluster/Sentinel suites run with `npm run test:faults`
+  // (jest.faults.config.js): they take about a minute and a half on their own.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/', '<rootDir>/test/cluster/'],
   testTimeout: 20000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
 };

@@ -9,7 +9,9 @@ import type { GatewayServices } from './graphql/context.js';
 import { graphqlRoutes } from './graphql/plugin.js';
 import { buildGatewaySchema } from './graphql/schema.js';
 import { healthRoutes } from './http/health.js';
-import { serializeRequestForLog } from './http/log-request.js';
+import { Lifecycle } from './http/lifecycle.js';
+import { GatewayLogController, REDACT_PATHS, installRequestIdHeader, requestIdFor, serializeRequest } from './http/request-log.js';
+import { GatewayMetrics, SessionActivity, metricsRoutes } from './metrics/index.js';
 import { wellKnownRoutes } from './http/well-known.js';
 import { AuthRateLimits } from './rate-limit/auth-limits.js';
 import { AccessTokens } from './sessions/access-token.js';
@@ -33,15 +35,25 @@ export interface GatewayOptions {
   fetch?: typeof fetch;
   /** Where log lines go (tests capture them); default stdout. */
   logStream?: { write(line: string): unknown };
+  /** Metrics (and their registry) to use; default a new set per gateway. */
+  metrics?: GatewayMetrics;
 }
 
 export interface Gateway {
   readonly app: FastifyInstance;
   readonly stores: Stores;
   readonly keys: SigningKeys;
+  readonly metrics: GatewayMetrics;
+  /** True once shutdown has started (/readyz answers 503). */
+  readonly draining: boolean;
   /** Listens on config host/port (or the given port, 0 = any free port); returns the base URL. */
   listen(port?: number): Promise<string>;
-  close(): Promise<void>;
+  /**
+   * Graceful shutdown (src/http/lifecycle.ts): readiness 503, SHUTDOWN_DELAY, stop accepting,
+   * in-flight requests finish (at most SHUTDOWN_TIMEOUT), Redis closed. Idempotent.
+   * `forced`: some connections had to be cut at the timeout.
+   */
+  close(): Promise<{ forced: boolean }>;
 }
 
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -59,17 +71,30 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     logger: {
       level: config.logLevel,
       // Belt and braces: nothing we log carries these, but a future log line must not either.
-      redact: { paths: ['req.headers.authorization', '*.idToken', '*.refreshToken', '*.accessToken', '*.nonce'], censor: '[redacted]' },
-      serializers: { req: serializeRequestForLog },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { req: serializeRequest },
       ...(opts.logStream ? { stream: opts.logStream } : {}),
     },
     bodyLimit: BODY_LIMIT_BYTES,
     requestTimeout: REQUEST_TIMEOUT_MS,
     // Who may set the client address through X-Forwarded-For (TRUST_PROXY; src/config/trust-proxy.ts).
     trustProxy: fastifyTrustProxy(config.trustProxy),
+    // Request ids: the caller's X-Request-Id when valid, else generated (src/http/request-log.ts).
+    genReqId: requestIdFor,
+    requestIdHeader: false,
+    // One line per request (src/http/request-log.ts).
+    logController: new GatewayLogController(),
   });
+  installRequestIdHeader(app);
+  const lifecycle = new Lifecycle();
+  lifecycle.install(app);
+  const metrics = opts.metrics ?? new GatewayMetrics();
   const ownsStores = !opts.stores;
-  const stores = opts.stores ?? createStores(config);
+  const stores =
+    opts.stores ??
+    createStores(config, {
+      observe: { command: metrics.redisCommand, log: app.log, ready: (isReady) => metrics.watchRedis(isReady) },
+    });
   const now = opts.now ?? Date.now;
 
   await waitForStore(stores, app.log);
@@ -90,9 +115,17 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     ttlMs: config.tokens.accessTtlMs,
     now,
   });
-  const sessions = new SessionService(stores, accessTokens, { ...config.tokens, maxSessionsPerUser: config.sessions.maxPerUser }, app.log, now);
-  const verifyIdToken = await buildGoogleVerifier(config, { stores, log: app.log, now, fetch: opts.fetch });
-  const limits = new AuthRateLimits({ store: stores.rateLimits, rules: config.rateLimits, now, log: app.log });
+  const activity = new SessionActivity({
+    store: stores.activity,
+    windowMs: config.tokens.accessTtlMs,
+    now,
+    // Already counted as a Redis command error; the metric is an estimate anyway.
+    onError: () => undefined,
+  });
+  metrics.watchActiveSessions(() => activity.estimate());
+  const sessions = new SessionService(stores, accessTokens, { ...config.tokens, maxSessionsPerUser: config.sessions.maxPerUser }, app.log, now, activity);
+  const verifyIdToken = await buildGoogleVerifier(config, { stores, log: app.log, now, fetch: opts.fetch, onKeySourceEvent: metrics.keySourceEvent });
+  const limits = new AuthRateLimits({ store: stores.rateLimits, rules: config.rateLimits, now, log: app.log, onLimited: metrics.rateLimitHit });
   const signInGuards = new SignInGuards({
     store: stores.signInGuards,
     requireNonce: config.signIn.requireNonce,
@@ -102,7 +135,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   });
   const services: GatewayServices = {
     sessions,
-    verifyIdToken,
+    verifyIdToken: metrics.timeVerification(verifyIdToken),
+    metrics,
     limits,
     signInGuards,
     accounts: new AccountService(stores, app.log),
@@ -118,11 +152,13 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
 
   await app.register(healthRoutes, {
     ready: async () => {
+      if (lifecycle.draining) return false;
       await guardStore(stores.ping());
       return keys.ready;
     },
   });
   await app.register(wellKnownRoutes, { keys, issuer: config.tokens.issuer });
+  await app.register(metricsRoutes, { metrics });
   await app.register(graphqlRoutes, {
     schema: await buildGatewaySchema(),
     services,
@@ -140,10 +176,14 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     app,
     stores,
     keys,
+    metrics,
+    get draining() {
+      return lifecycle.draining;
+    },
     async listen(port = config.port) {
       return app.listen({ port, host: config.host });
     },
-    close: () => app.close(),
+    close: () => lifecycle.shutdown(app, { delayMs: config.shutdown.delayMs, timeoutMs: config.shutdown.timeoutMs, log: app.log }),
   };
 }
 

@@ -86,6 +86,12 @@ const specs = {
   LOG_LEVEL: logLevel,
   REDIS_URL: str({ default: '', desc: 'unset: embedded in-memory store (development only)' }),
   REDIS_KEY_PREFIX: str({ default: 'ag:' }),
+  REDIS_SENTINELS: list({ default: [], desc: 'host:port of each Sentinel (instead of REDIS_URL)' }),
+  REDIS_SENTINEL_NAME: str({ default: '', desc: 'the master name the Sentinels monitor' }),
+  REDIS_SENTINEL_PASSWORD: str({ default: '', desc: 'password of the Sentinels themselves' }),
+  REDIS_CLUSTER_NODES: list({ default: [], desc: 'host:port of some Cluster nodes (instead of REDIS_URL)' }),
+  REDIS_USERNAME: str({ default: '', desc: 'ACL user of the data nodes (Sentinel, Cluster)' }),
+  REDIS_PASSWORD: str({ default: '', desc: 'password of the data nodes (Sentinel, Cluster)' }),
   GOOGLE_CLIENT_IDS: list({ default: [] }),
   GOOGLE_JWKS_URI: str({ default: GOOGLE_JWKS_URI_DEFAULT }),
   GOOGLE_HOSTED_DOMAINS: list({ default: [] }),
@@ -113,14 +119,42 @@ const specs = {
   GRAPHQL_MAX_ALIASES: boundedInt(1000)({ default: 15 }),
   GRAPHQL_MAX_TOKENS: boundedInt(100_000)({ default: 1000 }),
   GRAPHQL_MAX_COST: boundedInt(10_000_000)({ default: 5000 }),
+  SHUTDOWN_DELAY: duration({ default: 0, desc: 'after a stop signal, keep serving (readyz 503) this long before closing the listener' }),
+  SHUTDOWN_TIMEOUT: duration({ default: parseDuration('10s'), desc: 'bound on waiting for in-flight requests once the listener is closed' }),
 };
+
+/** A Sentinel or Cluster node address. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** How to reach Redis. `username`/`password` are the data nodes' credentials (in the URL for `standalone`). */
+export type RedisTopology =
+  | { readonly kind: 'standalone'; readonly url: string }
+  | {
+      readonly kind: 'sentinel';
+      readonly sentinels: readonly HostPort[];
+      /** The master name the Sentinels monitor. */
+      readonly name: string;
+      readonly sentinelPassword: string | null;
+      readonly username: string | null;
+      readonly password: string | null;
+    }
+  | { readonly kind: 'cluster'; readonly nodes: readonly HostPort[]; readonly username: string | null; readonly password: string | null };
 
 export interface Config {
   readonly production: boolean;
   readonly port: number;
   readonly host: string;
   readonly logLevel: string;
-  readonly redis: { readonly url: string | null; readonly keyPrefix: string };
+  readonly redis: {
+    /** REDIS_URL (null with Sentinel, Cluster or the embedded store). */
+    readonly url: string | null;
+    readonly keyPrefix: string;
+    /** null: the embedded store (development only). */
+    readonly topology: RedisTopology | null;
+  };
   readonly google: {
     readonly clientIds: readonly string[];
     readonly jwksUri: string;
@@ -183,6 +217,13 @@ export interface Config {
     readonly maxTokens: number;
     readonly maxCost: number;
   };
+  /** Graceful shutdown (src/http/lifecycle.ts). */
+  readonly shutdown: {
+    /** After a stop signal, /readyz answers 503 but requests are still served for this long (load balancers notice). */
+    readonly delayMs: number;
+    /** Then the listener closes and in-flight requests get at most this long to finish. */
+    readonly timeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -213,7 +254,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   });
   // Cross-variable rules run even when some variable was bad, so one message names them all.
   const production = e.NODE_ENV === 'production';
-  if (production && !e.REDIS_URL && !problems.REDIS_URL) problems.REDIS_URL = 'is required when NODE_ENV=production (the embedded store is for development only)';
+  const topologies = [e.REDIS_URL && 'REDIS_URL', e.REDIS_SENTINELS?.length && 'REDIS_SENTINELS', e.REDIS_CLUSTER_NODES?.length && 'REDIS_CLUSTER_NODES'].filter(Boolean);
+  if (production && topologies.length === 0 && !problems.REDIS_URL && !problems.REDIS_SENTINELS && !problems.REDIS_CLUSTER_NODES) {
+    problems.REDIS_URL = 'is required when NODE_ENV=production (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES; the embedded store is for development only)';
+  }
+  if (topologies.length > 1) problems[String(topologies[1])] = `set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (${topologies.join(' and ')} are set)`;
+  const sentinels = parseHostPorts(e.REDIS_SENTINELS ?? [], 'REDIS_SENTINELS', problems);
+  const clusterNodes = parseHostPorts(e.REDIS_CLUSTER_NODES ?? [], 'REDIS_CLUSTER_NODES', problems);
+  if (sentinels.length > 0 && !e.REDIS_SENTINEL_NAME && !problems.REDIS_SENTINEL_NAME) problems.REDIS_SENTINEL_NAME = 'is required with REDIS_SENTINELS (the master name the Sentinels monitor)';
+  if (e.REDIS_URL && (e.REDIS_USERNAME || e.REDIS_PASSWORD)) {
+    problems[e.REDIS_PASSWORD ? 'REDIS_PASSWORD' : 'REDIS_USERNAME'] = 'applies to REDIS_SENTINELS and REDIS_CLUSTER_NODES; with REDIS_URL put the credentials in the URL (redis://user:password@host:port)';
+  }
   if (production && !e.GOOGLE_CLIENT_IDS?.length && !problems.GOOGLE_CLIENT_IDS) problems.GOOGLE_CLIENT_IDS = 'is required when NODE_ENV=production (comma-separated OAuth client ids)';
   if (!problems.REDIS_URL && e.REDIS_URL && !/^rediss?:\/\//.test(e.REDIS_URL)) problems.REDIS_URL = 'expected a redis:// or rediss:// URL';
   if (!problems.GOOGLE_JWKS_URI) {
@@ -246,7 +297,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   ) {
     problems.SIGNING_KEY_ROTATION_INTERVAL = 'must be longer than SIGNING_KEY_PUBLISH_AHEAD';
   }
+  if (!problems.SHUTDOWN_TIMEOUT && e.SHUTDOWN_TIMEOUT < 1_000) problems.SHUTDOWN_TIMEOUT = 'must be at least 1s';
   if (Object.keys(problems).length > 0) throw new ConfigError(problems);
+
+  const credentials = { username: e.REDIS_USERNAME || null, password: e.REDIS_PASSWORD || null };
+  const topology: RedisTopology | null = e.REDIS_URL
+    ? { kind: 'standalone', url: e.REDIS_URL }
+    : sentinels.length > 0
+      ? { kind: 'sentinel', sentinels, name: e.REDIS_SENTINEL_NAME, sentinelPassword: e.REDIS_SENTINEL_PASSWORD || null, ...credentials }
+      : clusterNodes.length > 0
+        ? { kind: 'cluster', nodes: clusterNodes, ...credentials }
+        : null;
 
   const devIssuer = !production && e.DEV_ISSUER;
   return Object.freeze({
@@ -254,7 +315,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
-    redis: { url: e.REDIS_URL || null, keyPrefix: e.REDIS_KEY_PREFIX },
+    redis: { url: e.REDIS_URL || null, keyPrefix: e.REDIS_KEY_PREFIX, topology },
     google: {
       clientIds: e.GOOGLE_CLIENT_IDS.length > 0 ? e.GOOGLE_CLIENT_IDS : devIssuer ? [DEV_CLIENT_ID] : [],
       jwksUri: e.GOOGLE_JWKS_URI,
@@ -286,5 +347,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxTokens: e.GRAPHQL_MAX_TOKENS,
       maxCost: e.GRAPHQL_MAX_COST,
     },
+    shutdown: { delayMs: e.SHUTDOWN_DELAY, timeoutMs: e.SHUTDOWN_TIMEOUT },
   });
+}
+
+/** `host:port` or `[ipv6]:port` items; a bad one is reported under `name`. */
+function parseHostPorts(items: readonly string[], name: string, problems: Record<string, string>): HostPort[] {
+  const out: HostPort[] = [];
+  for (const item of items) {
+    const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(item);
+    const port = m ? Number(m[3]) : 0;
+    if (!m || port < 1 || port > 65_535) {
+      problems[name] ??= `expected host:port items separated by commas, got "${item}"`;
+      continue;
+    }
+    out.push({ host: m[1] ?? m[2]!, port });
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 import type { Config } from '../config/index.js';
 import { loadDevIssuer } from '../dev/dev-issuer.js';
 import type { GoogleProfile, Stores } from '../store/types.js';
-import { GoogleKeySource, type KeySourceLogger } from './key-cache.js';
+import { GoogleKeySource, type GoogleKeySourceOptions, type KeySourceLogger } from './key-cache.js';
 import { GoogleIdTokenVerifier } from './verify-id-token.js';
 
 export { GoogleKeySource, KEY_SOURCE_DEFAULTS, STALE_GRACE_MS, FETCH_LOCK, COOLDOWN_LOCK } from './key-cache.js';
@@ -15,6 +15,8 @@ export interface GoogleVerifierDeps {
   now?: () => number;
   /** `fetch` for Google's key set (tests). */
   fetch?: typeof fetch;
+  /** See `GoogleKeySourceOptions.onEvent` (metrics). */
+  onKeySourceEvent?: GoogleKeySourceOptions['onEvent'];
 }
 
 export interface GoogleVerification {
@@ -43,6 +45,7 @@ export async function createGoogleVerification(config: Config, deps: GoogleVerif
     now: deps.now,
     fetch: deps.fetch,
     staticKeys,
+    onEvent: deps.onKeySourceEvent,
   });
   // In production, load Google's keys before the first sign-in (in the background: start-up
   // must not depend on Google). Elsewhere they load on the first Google-signed token.

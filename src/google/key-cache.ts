@@ -42,6 +42,12 @@ export const COOLDOWN_LOCK = 'google-jwks-cooldown';
 export const KEY_SOURCE_DEFAULTS = Object.freeze({
   /** Abort a JWKS request (headers and body) after this long. */
   timeoutMs: 5_000,
+  /**
+   * With no usable keys, a verification waits at most this long for the fetch in flight, then
+   * fails with `keys_unavailable`; the fetch goes on and serves later requests. Keeps sign-in
+   * failing fast while Google hangs, instead of every request waiting out `timeoutMs`.
+   */
+  keyWaitMs: 2_000,
   /** Freshness when Google sends no usable `Cache-Control: max-age`. */
   defaultTtlMs: 3_600_000,
   /** Lower bound on freshness, whatever `max-age` says (0 or tiny values would refetch constantly). */
@@ -93,6 +99,8 @@ export interface GoogleKeySourceOptions extends Partial<KeySourceTunables> {
    * Each needs a `kid`. Never pass these in production.
    */
   staticKeys?: readonly JWK[];
+  /** Called each time one of `stats` is incremented (metrics count at the source). */
+  onEvent?: (event: keyof KeySourceStats) => void;
 }
 
 export interface KeySourceStats {
@@ -149,6 +157,7 @@ export class GoogleKeySource {
   readonly #now: () => number;
   readonly #fetch: typeof globalThis.fetch;
   readonly #staticJwks: readonly JWK[];
+  readonly #onEvent: ((event: keyof KeySourceStats) => void) | undefined;
 
   #static: Promise<Map<string, CryptoKey>> | null = null;
   #local: KeySet | null = null;
@@ -180,6 +189,7 @@ export class GoogleKeySource {
     const fetchImpl = options.fetch ?? globalThis.fetch;
     this.#fetch = (input, init) => fetchImpl(input, init);
     this.#staticJwks = options.staticKeys ?? [];
+    this.#onEvent = options.onEvent;
     this.stats = this.#stats;
   }
 
@@ -198,11 +208,11 @@ export class GoogleKeySource {
       if (staleKey) {
         // Stale-while-revalidate: within the grace period the key is still Google's; refresh in
         // the background (unless a failure is remembered) instead of making this request wait.
-        this.#stats.staleServed++;
+        this.#count('staleServed');
         if (!this.#inflight && this.#now() >= this.#failedUntil) this.#refresh(false).catch(() => undefined);
         return staleKey;
       }
-      set = await this.#refresh(false);
+      set = await this.#waitForRefresh();
     }
     const key = set.keys.get(kid) ?? (await this.#refreshForUnknownKid(set, kid)).keys.get(kid);
     if (key) return key;
@@ -229,6 +239,11 @@ export class GoogleKeySource {
     while (this.#inflight) await this.#inflight.catch(() => undefined);
   }
 
+  #count(event: keyof KeySourceStats): void {
+    this.#stats[event]++;
+    this.#onEvent?.(event);
+  }
+
   // --- freshness -------------------------------------------------------------------------
 
   #isFresh(set: { expiresAt: number }): boolean {
@@ -240,6 +255,22 @@ export class GoogleKeySource {
   }
 
   // --- refresh ---------------------------------------------------------------------------
+
+  /** The shared refresh, waited for at most `keyWaitMs` (see there). */
+  async #waitForRefresh(): Promise<KeySet> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.#count('unavailable');
+        reject(new ServiceUnavailableError(UnavailableReason.KEYS_UNAVAILABLE));
+      }, this.#o.keyWaitMs);
+    });
+    try {
+      return await Promise.race([this.#refresh(false), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   /** Single-flight: concurrent callers in this process share one refresh. */
   #refresh(force: boolean): Promise<KeySet> {
@@ -258,7 +289,7 @@ export class GoogleKeySource {
       const cached = await this.#readShared();
       if (cached) await this.#adoptIfNewer(cached);
       if (this.#local && this.#isFresh(this.#local)) {
-        this.#stats.sharedCacheHits++;
+        this.#count('sharedCacheHits');
         return this.#local;
       }
     }
@@ -289,7 +320,7 @@ export class GoogleKeySource {
       await this.#writeShared(record);
       return built.set;
     } catch (err) {
-      this.#stats.fetchFailures++;
+      this.#count('fetchFailures');
       this.#failedUntil = this.#now() + this.#o.failureBackoffMs;
       const usable = this.#local && this.#isUsable(this.#local) ? this.#local : null;
       this.#logger.warn(
@@ -312,7 +343,7 @@ export class GoogleKeySource {
   #fallback(): KeySet {
     const local = this.#local;
     if (local && this.#isUsable(local)) return local;
-    this.#stats.unavailable++;
+    this.#count('unavailable');
     throw new ServiceUnavailableError(UnavailableReason.KEYS_UNAVAILABLE);
   }
 
@@ -322,7 +353,7 @@ export class GoogleKeySource {
     if (!cached || cached.fetchedAt <= baseline || !this.#isUsable(cached)) return null;
     const set = await this.#adoptIfNewer(cached);
     if (set && set.fetchedAt > baseline) {
-      this.#stats.sharedCacheHits++;
+      this.#count('sharedCacheHits');
       return set;
     }
     return null;
@@ -343,7 +374,7 @@ export class GoogleKeySource {
       if (cached && this.#isUsable(cached) && (cached.fetchedAt > set.fetchedAt || rsaKeysOf(cached.jwks).some((k) => k.kid === kid))) {
         const adopted = await this.#adoptIfNewer(cached, true);
         if (adopted?.keys.has(kid)) {
-          this.#stats.sharedCacheHits++;
+          this.#count('sharedCacheHits');
           return adopted;
         }
       }
@@ -353,7 +384,7 @@ export class GoogleKeySource {
     if (this.#now() - this.#lastUnknownKidFetchAt < this.#o.cooldownMs) return latest;
     this.#lastUnknownKidFetchAt = this.#now();
     if (!(await this.#acquire(COOLDOWN_LOCK, this.#o.cooldownMs, true))) return this.#local ?? latest;
-    this.#stats.unknownKidRefetches++;
+    this.#count('unknownKidRefetches');
     try {
       return await this.#refresh(true);
     } catch {
@@ -364,7 +395,7 @@ export class GoogleKeySource {
   // --- Google ----------------------------------------------------------------------------
 
   async #fetchFromGoogle(): Promise<CachedKeySet> {
-    this.#stats.fetches++;
+    this.#count('fetches');
     const res = await this.#fetch(this.#uri, {
       method: 'GET',
       redirect: 'error',

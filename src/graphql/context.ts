@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { AuthError } from '../errors.js';
 import type { RouterTrust } from '../federation/router-trust.js';
 import type { AuthRateLimits } from '../rate-limit/auth-limits.js';
+import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { Principal, RequestMeta, SessionService } from '../sessions/session-service.js';
 import type { GoogleProfile, UserRecord } from '../store/types.js';
 import { BatchLoader } from './batch-loader.js';
@@ -22,6 +23,7 @@ export interface GatewayServices {
   limits: AuthRateLimits;
   signInGuards: SignInGuards;
   accounts: AccountService;
+  metrics: Pick<GatewayMetrics, 'observeSignIn' | 'observeRefresh'>;
 }
 
 export interface GatewayContext {

@@ -2,7 +2,9 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
-import type { FastifyPluginAsync } from 'fastify';
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { annotateRequest } from '../http/request-log.js';
 import type { GraphQLSchema } from 'graphql';
 import { ROUTER_SECRET_HEADER } from '../federation/router-trust.js';
 import type { Config } from '../config/index.js';
@@ -44,7 +46,7 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     // Apollo turns inline tracing on by itself for a subgraph, for any caller who asks. We
     // decide instead: on only with a trusted router (errors in traces stay masked, Apollo's
     // default), and the hook below hides the request header from everyone else.
-    plugins: [opts.inlineTracing ? ApolloServerPluginInlineTrace() : ApolloServerPluginInlineTraceDisabled(), rateLimitStatusPlugin],
+    plugins: [opts.inlineTracing ? ApolloServerPluginInlineTrace() : ApolloServerPluginInlineTraceDisabled(), rateLimitStatusPlugin, requestLogPlugin],
   });
   await apollo.start();
   // Fastify drains the HTTP server itself on close(); Apollo stops after it. (Apollo's
@@ -64,7 +66,38 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     }
   });
   const handler = fastifyApolloHandler(apollo, {
-    context: async (request) => buildContext(request, opts.services),
+    // Apollo shallow-copies the context per operation: the request rides along as a symbol-keyed property.
+    context: async (request) => Object.assign(buildContext(request, opts.services), { [REQUEST]: request }),
   });
   app.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler });
+};
+
+/** The Fastify request behind each GraphQL context, for the request's log line. */
+const REQUEST = Symbol('fastify request');
+const MAX_LOGGED_ERRORS = 5;
+
+/**
+ * Adds the operation name and the error codes (`CODE` or `CODE:reason`) to the request's log
+ * line (src/http/request-log.ts). Both come from our schema and src/errors.ts, never from the
+ * client's variables, so they hold no secret.
+ */
+const requestLogPlugin: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ contextValue, operationName, response }) {
+        const request = (contextValue as GatewayContext & { [REQUEST]?: FastifyRequest })[REQUEST];
+        if (!request) return;
+        const errors = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
+        const codes = [
+          ...new Set(
+            errors.map((e) => {
+              const { code, reason } = e.extensions ?? {};
+              return typeof reason === 'string' ? `${String(code)}:${reason}` : String(code);
+            }),
+          ),
+        ].slice(0, MAX_LOGGED_ERRORS);
+        annotateRequest(request, { graphql: { operation: operationName?.slice(0, 100) ?? null, ...(codes.length > 0 ? { errors: codes } : {}) } });
+      },
+    };
+  },
 };

@@ -44,6 +44,8 @@ export interface AuthRateLimitsOptions {
   rules: Config['rateLimits'];
   now?: () => number;
   log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  /** Called once per refusal with the limit that refused (the `rate_limit_hits_total` metric). */
+  onLimited?: (kind: RateLimitKind) => void;
 }
 
 type Check = [RateLimitKind, Promise<RateLimitDecision>];
@@ -127,6 +129,7 @@ export class AuthRateLimits {
     if (kind === null) return;
     const retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
     this.opts.log.info({ limit: kind, retryAfter }, 'rate limited');
+    this.opts.onLimited?.(kind);
     throw new RateLimitedError(retryAfter, MESSAGES[kind]);
   }
 

@@ -51,6 +51,8 @@ export class SessionService {
     private readonly policy: SessionPolicy,
     private readonly log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void },
     now?: () => number,
+    /** Told of every session that obtains an access token (the active-sessions metric). */
+    private readonly activity?: { record(sessionId: string): void },
   ) {
     this.now = now ?? Date.now;
   }
@@ -107,6 +109,7 @@ export class SessionService {
 
   private async issue(user: UserRecord, sessionId: string, refreshToken: string, refreshExpiresAt: number, isNewUser: boolean): Promise<AuthResult> {
     const access = await this.accessTokens.sign(user.id, sessionId);
+    this.activity?.record(sessionId);
     return {
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt,

@@ -21,19 +21,23 @@ export class SessionResolver {
     description: 'Verifies a Google ID token, creates the account on first use, and opens a session.',
   })
   async signInWithGoogle(@Args(() => SignInWithGoogleArgs) { idToken, nonce }: SignInWithGoogleArgs, @Ctx() ctx: GatewayContext): Promise<AuthPayload> {
-    const profile = await ctx.services.limits.signIn(ctx.meta.clientAddress, async () => {
-      // Inside the limiter: a missing, unknown or reused nonce and a replayed token count as failures.
-      ctx.services.signInGuards.checkNonce(nonce ?? null);
-      const verified = await ctx.services.verifyIdToken(idToken, nonce ?? null);
-      await ctx.services.signInGuards.afterVerification(idToken, nonce ?? null);
-      return verified;
+    return ctx.services.metrics.observeSignIn(async () => {
+      const profile = await ctx.services.limits.signIn(ctx.meta.clientAddress, async () => {
+        // Inside the limiter: a missing, unknown or reused nonce and a replayed token count as failures.
+        ctx.services.signInGuards.checkNonce(nonce ?? null);
+        const verified = await ctx.services.verifyIdToken(idToken, nonce ?? null);
+        await ctx.services.signInGuards.afterVerification(idToken, nonce ?? null);
+        return verified;
+      });
+      return toAuthPayload(await ctx.services.sessions.signIn(profile, ctx.meta));
     });
-    return toAuthPayload(await ctx.services.sessions.signIn(profile, ctx.meta));
   }
 
   @Mutation(() => AuthPayload, { description: 'Exchanges a refresh token for a new pair; the old refresh token is spent.' })
   async refreshSession(@Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: GatewayContext): Promise<AuthPayload> {
-    return toAuthPayload(await ctx.services.limits.refresh(ctx.meta.clientAddress, refreshToken, () => ctx.services.sessions.refresh(refreshToken)));
+    return ctx.services.metrics.observeRefresh(async () =>
+      toAuthPayload(await ctx.services.limits.refresh(ctx.meta.clientAddress, refreshToken, () => ctx.services.sessions.refresh(refreshToken))),
+    );
   }
 
   @Mutation(() => Boolean, { description: "Ends the caller's session; its tokens stop working at once." })

@@ -19,6 +19,8 @@
  *                                   subject is a hash, never an address or a token
  *   P nonce:<hash>          string  server-issued sign-in nonce → its expiry (PX = 10 min)
  *   P idt:<hash>            string  an ID token already used to sign in (PX = until it expires)
+ *   P active:{sessions}:<n> HLL     session ids seen in time bucket n (PEXPIREAT; one tag so
+ *                                   one PFCOUNT can merge the buckets on Cluster)
  */
 export const DEFAULT_KEY_PREFIX = 'ag:';
 
@@ -35,6 +37,7 @@ export interface KeyLayout {
   rateLimit(kind: string, subject: string): string;
   nonce(nonceHash: string): string;
   usedIdToken(tokenHash: string): string;
+  activity(bucket: number): string;
 }
 
 /**
@@ -62,5 +65,6 @@ export function keyLayout(prefix: string = DEFAULT_KEY_PREFIX): KeyLayout {
     rateLimit: (kind: string, subject: string) => `${p}rl:${kind}:${subject}`,
     nonce: (nonceHash: string) => `${p}nonce:${nonceHash}`,
     usedIdToken: (tokenHash: string) => `${p}idt:${tokenHash}`,
+    activity: (bucket: number) => `${p}active:{sessions}:${bucket}`,
   });
 }

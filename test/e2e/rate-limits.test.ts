@@ -79,6 +79,11 @@ describe('rate limits on real Redis, shared by two instances', () => {
     expectOk(await signIn(b, addr));
     expectRefused(await signIn(a, addr), 15);
     expectRefused(await signIn(b, addr), 15);
+    // Each refusal is counted in the instance's metrics.
+    for (const gw of [a, b]) {
+      const text = await (await fetch(`${gw.url}/metrics`)).text();
+      expect(text).toMatch(/^authgw_rate_limit_hits_total\{kind="sign-in-addr"\} 1$/m);
+    }
     // Another address is not affected.
     expectOk(await signIn(b, '203.0.113.11'));
     // One more every 15 s.

@@ -31,12 +31,13 @@ export const RELAXED_RATE_LIMITS: Record<string, string> = {
 };
 
 /**
- * A real gateway (production mode, Redis store) listening on a free loopback port and
- * trusting the fake Google issuer. Tests talk to it over HTTP only. Rate limits are
+ * A real gateway (production mode, Redis store: a single node, Sentinel or Cluster) listening
+ * on a free loopback port and trusting the fake Google issuer. Tests talk to it over HTTP only. Rate limits are
  * RELAXED_RATE_LIMITS unless `env` sets them.
  */
 export async function startTestGateway(opts: {
-  redisUrl: string;
+  /** REDIS_URL; leave out and pass REDIS_SENTINELS or REDIS_CLUSTER_NODES in `env` instead. */
+  redisUrl?: string;
   prefix: string;
   google: FakeGoogle;
   env?: Record<string, string>;
@@ -46,7 +47,7 @@ export async function startTestGateway(opts: {
 }): Promise<TestGateway> {
   const config = loadConfig({
     NODE_ENV: 'production',
-    REDIS_URL: opts.redisUrl,
+    ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
     REDIS_KEY_PREFIX: opts.prefix,
     GOOGLE_CLIENT_IDS: opts.google.clientId,
     GOOGLE_JWKS_URI: opts.google.jwksUri,
@@ -72,7 +73,9 @@ export async function startTestGateway(opts: {
       const raw = await res.text();
       return { status: res.status, body: JSON.parse(raw), raw, headers: res.headers };
     },
-    close: () => gateway.close(),
+    async close() {
+      await gateway.close();
+    },
   };
 }
 

@@ -72,7 +72,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitForPing(port: number): Promise<void> {
+export async function waitForPing(port: number): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (!(await pingOnce(port))) {
     if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer`);

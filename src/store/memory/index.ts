@@ -18,6 +18,7 @@ import { boundedMetadata } from '../limits.js';
 import { MemoryLockStore } from './locks.js';
 import { MemoryGoogleKeyCache } from './google-keys.js';
 import { MemoryRateLimitStore } from './rate-limits.js';
+import { MemorySessionActivityStore } from './activity.js';
 
 export { MemoryLockStore, MemoryGoogleKeyCache, MemoryRateLimitStore, TtlMap };
 
@@ -336,6 +337,7 @@ export function createMemoryStores(): Stores {
     locks: new MemoryLockStore(),
     rateLimits: new MemoryRateLimitStore(),
     signInGuards: new MemorySignInGuardStore(),
+    activity: new MemorySessionActivityStore(),
     async ping() {
       if (closed) throw new Error('memory store is closed');
     },

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { CachedKeySet, GoogleKeyCache } from '../types.js';
 import type { KeyLayout } from '../keys.js';
 import { ttlPx } from './locks.js';
@@ -6,7 +6,7 @@ import { ttlPx } from './locks.js';
 /** One JSON string shared by every instance; Redis drops it after `ttlMs`. */
 export class RedisGoogleKeyCache implements GoogleKeyCache {
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly keys: KeyLayout,
   ) {}
 

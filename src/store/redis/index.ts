@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { Stores } from '../types.js';
 import { keyLayout } from '../keys.js';
 import { withScripts } from './scripts.js';
-import { whenReady } from './client.js';
+import { whenReady, type RedisClient } from './client.js';
 import { RedisAccountStore } from './accounts.js';
 import { RedisSessionStore } from './sessions.js';
 import { RedisGoogleKeyCache } from './google-keys.js';
@@ -10,12 +10,24 @@ import { RedisSigningKeyStore } from './signing-keys.js';
 import { RedisLockStore } from './locks.js';
 import { RedisRateLimitStore } from './rate-limits.js';
 import { RedisSignInGuardStore } from './sign-in-guards.js';
+import { RedisSessionActivityStore } from './activity.js';
 
-export { createRedisClient, whenReady } from './client.js';
-export { RedisAccountStore, RedisSessionStore, RedisGoogleKeyCache, RedisSigningKeyStore, RedisLockStore, RedisRateLimitStore, RedisSignInGuardStore };
+export { createRedisClient, createRedisConnection, whenReady, type RedisClient } from './client.js';
+export { instrumentRedis, type RedisObserver } from './instrument.js';
+export {
+  RedisAccountStore,
+  RedisSessionStore,
+  RedisGoogleKeyCache,
+  RedisSigningKeyStore,
+  RedisLockStore,
+  RedisRateLimitStore,
+  RedisSignInGuardStore,
+  RedisSessionActivityStore,
+};
 
 export interface RedisStoresOptions {
-  client: Redis;
+  /** A single-node (or Sentinel) client or a Cluster client. */
+  client: RedisClient;
   keyPrefix: string;
   /** Close the client in `close()` (true when the stores created it). Default false. */
   ownsClient?: boolean;
@@ -33,11 +45,13 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
     locks: new RedisLockStore(client, keys),
     rateLimits: new RedisRateLimitStore(client, keys),
     signInGuards: new RedisSignInGuardStore(client, keys),
+    activity: new RedisSessionActivityStore(client, keys),
     /**
      * The client rejects commands while not connected (no offline queue), so a ping right
      * after start-up or during a reconnect would fail even though Redis is about to answer.
      * Wait for `ready` up to 2 s first: a probe that resolves when Redis answers within 2 s
-     * and rejects (within ~2 s) while it is down.
+     * and rejects (within ~2 s) while it is down. On Cluster, PING goes to one node: a
+     * cluster with one shard lost still reports ready (the other shards' users are served).
      */
     async ping() {
       if (client.status === 'end') throw new Error('Redis connection is closed');
@@ -51,6 +65,9 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
       } catch {
         client.disconnect();
       }
+      // quit() leaves the Sentinel failover detector's connections open (ioredis 5.11), which
+      // would keep the process alive; disconnect() closes them.
+      if (client instanceof Redis && client.options.sentinels?.length) client.disconnect();
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 
 /**
  * Lua scripts, registered with `defineCommand` (EVALSHA, falling back to EVAL on NOSCRIPT).
@@ -275,10 +275,10 @@ export interface ScriptCommands {
   agDeleteIfEquals(key: string, value: string): Promise<number>;
 }
 
-export type ScriptedRedis = Redis & ScriptCommands;
+export type ScriptedRedis = RedisClient & ScriptCommands;
 
 /** Registers the scripts on the client (idempotent) and returns it with the script methods typed. */
-export function withScripts(client: Redis): ScriptedRedis {
+export function withScripts(client: RedisClient): ScriptedRedis {
   for (const [name, def] of Object.entries(SCRIPTS)) {
     if (typeof (client as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, def);
   }

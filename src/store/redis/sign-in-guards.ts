@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ScriptedRedis } from './scripts.js';
 import type { SignInGuardStore } from '../types.js';
 import type { KeyLayout } from '../keys.js';
 import { assertTime } from './codec.js';
@@ -11,7 +11,7 @@ import { ttlPx } from './locks.js';
  */
 export class RedisSignInGuardStore implements SignInGuardStore {
   constructor(
-    private readonly client: Redis,
+    private readonly client: ScriptedRedis,
     private readonly keys: KeyLayout,
   ) {}
 

@@ -1,11 +1,11 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { SigningKeyStore, StoredSigningKey } from '../types.js';
 import type { KeyLayout } from '../keys.js';
 
 /** One durable hash kid → JSON. A handful of keys, so HGETALL is fine. */
 export class RedisSigningKeyStore implements SigningKeyStore {
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly keys: KeyLayout,
   ) {}
 

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+
+/**
+ * Structured request logging on Fastify's own pino logger: one JSON line per request, when
+ * it completes, carrying the request id that the response also carries.
+ *
+ * Fastify's default is two lines per request ("incoming request", "request completed"), a
+ * third for a 4xx it handles itself (body too large, bad JSON, not found), and it logs the
+ * full URL. We write one line, at completion (it has everything: status, time, the error),
+ * and only the path: a GraphQL GET carries its variables in the query string, and those may
+ * hold an ID token or a refresh token.
+ */
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/**
+ * An incoming `X-Request-Id` is kept (so a request can be followed from the load balancer
+ * through our logs) only when it is short and made of characters that are safe in a log line
+ * and a header: UUIDs, hex/base64 ids, ULIDs, `Root=1-…` trace ids. Anything else is replaced.
+ */
+const VALID_REQUEST_ID = /^[A-Za-z0-9._:+/=@-]{1,128}$/;
+
+/** Fastify `genReqId`: the caller's id when valid, else a new UUID. */
+export function requestIdFor(req: IncomingMessage): string {
+  const header = req.headers[REQUEST_ID_HEADER];
+  return typeof header === 'string' && VALID_REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+/**
+ * Every path a log line may reach that could hold a secret. Nothing we log carries these
+ * today; this keeps a future log line (or an error object) from leaking one. ioredis attaches
+ * the failed command with its arguments (keys, profile data, token hashes) to reply errors.
+ */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  '*.idToken',
+  '*.refreshToken',
+  '*.accessToken',
+  '*.nonce',
+  '*.password',
+  'err.command.args',
+  '*.err.command.args',
+];
+
+/** Routes polled by probes and scrapers: logged at debug, so they do not drown the rest. */
+const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+const MAX_PATH_LENGTH = 200;
+
+/** The URL without its query string, bounded. */
+export function pathOf(url: string): string {
+  return url.split('?', 1)[0]!.slice(0, MAX_PATH_LENGTH);
+}
+
+/** pino serializer for any `req` a log line carries: never the query string, never headers. */
+export function serializeRequest(req: { method?: string; url?: string; ip?: string; socket?: { remoteAddress?: string } }) {
+  return { method: req.method, path: pathOf(req.url ?? ''), remoteAddress: req.ip ?? req.socket?.remoteAddress };
+}
+
+/** Extra fields for a request's log line (the GraphQL plugin adds the operation and error codes). */
+const annotations = new WeakMap<FastifyRequest, Record<string, unknown>>();
+
+export function annotateRequest(request: FastifyRequest, fields: Record<string, unknown>): void {
+  annotations.set(request, { ...annotations.get(request), ...fields });
+}
+
+/**
+ * Fastify's hook for its own per-request log lines (Fastify ≥ 5.12). Fields of the line:
+ * `reqId`, `method`, `path`, `statusCode`, `responseTimeMs`, `remoteAddress`, and for GraphQL
+ * `graphql.operation` / `graphql.errors`, or `error` for a request Fastify refused itself.
+ */
+export class GatewayLogController extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ method: request.method, path: pathOf(request.url) }, 'request received');
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const path = pathOf(request.url);
+    const fields = {
+      method: request.method,
+      path,
+      statusCode: reply.statusCode,
+      responseTimeMs: Math.round(reply.elapsedTime * 100) / 100,
+      remoteAddress: request.ip,
+      ...annotations.get(request),
+    };
+    if (error) request.log.error({ ...fields, err: error }, 'request failed');
+    else if (QUIET_ROUTES.has(path)) request.log.debug(fields, 'request completed');
+    else request.log.info(fields, 'request completed');
+  }
+
+  /** A 4xx Fastify answered itself becomes a field of the completion line; a 5xx is a bug: logged in full. */
+  override defaultErrorLog(error: Error, request: FastifyRequest, reply: FastifyReply): void {
+    if (reply.statusCode >= 500) {
+      request.log.error({ err: error }, 'unhandled error');
+      return;
+    }
+    const code = (error as { code?: unknown }).code;
+    annotateRequest(request, { error: typeof code === 'string' ? code : error.message.slice(0, 200) });
+  }
+
+  /** The completion line says 404 (Fastify's own line would carry the query string). */
+  override routeNotFound(): void {}
+
+  override writeHeadError(error: Error, request: FastifyRequest): void {
+    request.log.warn({ err: error }, error.message);
+  }
+}
+
+/** Returns each response's request id in `X-Request-Id`. Call on the root instance before routes. */
+export function installRequestIdHeader(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
+}

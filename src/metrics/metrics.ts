@@ -1,0 +1,247 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AuthError, BadUserInputError, RateLimitedError, ServiceUnavailableError } from '../errors.js';
+import type { KeySourceStats } from '../google/key-cache.js';
+
+/**
+ * The gateway's Prometheus metrics, served at GET /metrics (src/metrics/routes.ts).
+ *
+ * One registry per gateway instance (tests run several in one process; prom-client's global
+ * registry would make them collide). Counters are incremented where things happen (the key
+ * source, the Redis client, the resolvers) through the small methods below, so no part of
+ * the gateway depends on prom-client itself. The README's metric list mirrors this file.
+ *
+ * Label values are closed sets (outcomes, error reasons from src/errors.ts, Redis command
+ * names the stores use), never anything a client chooses, so the number of series is bounded.
+ */
+export const METRIC_PREFIX = 'authgw_';
+
+/** How a sign-in or refresh ended. */
+export type AttemptOutcome = 'success' | 'rejected' | 'unavailable' | 'rate_limited' | 'error';
+
+/** What the key source reports (src/google/key-cache.ts `onEvent`). */
+export type KeySourceEvent = keyof KeySourceStats;
+
+/** Bounded, lower-case label values only. */
+const LABEL_VALUE = /^[a-z0-9_-]{1,40}$/;
+
+export interface GatewayMetricsOptions {
+  /** Default: a new registry (one per gateway). */
+  registry?: Registry;
+  /** Node.js process metrics (CPU, memory, event loop lag, GC, handles). Default true. */
+  defaultMetrics?: boolean;
+}
+
+export class GatewayMetrics {
+  readonly registry: Registry;
+
+  readonly #signIns: Counter<'outcome' | 'reason'>;
+  readonly #refreshes: Counter<'outcome' | 'reason'>;
+  readonly #verification: Histogram<'outcome'>;
+  readonly #keyFetches: Counter;
+  readonly #keyFetchFailures: Counter;
+  readonly #keyEvents: Counter<'event'>;
+  readonly #rateLimitHits: Counter<'kind'>;
+  readonly #redisErrors: Counter<'kind'>;
+  readonly #redisDuration: Histogram<'command'>;
+  readonly #redisUp: Gauge;
+  readonly #activeSessions: Gauge;
+  #redisStatus: (() => boolean) | null = null;
+  #activeSource: (() => Promise<number>) | null = null;
+
+  constructor(opts: GatewayMetricsOptions = {}) {
+    const registers = [(this.registry = opts.registry ?? new Registry())];
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    const self = this;
+
+    this.#signIns = new Counter({
+      name: `${METRIC_PREFIX}sign_ins_total`,
+      help: 'signInWithGoogle calls by outcome (success, rejected, unavailable, rate_limited, error) and reason (new_user/returning_user, or the error reason)',
+      labelNames: ['outcome', 'reason'],
+      registers,
+    });
+    this.#refreshes = new Counter({
+      name: `${METRIC_PREFIX}refreshes_total`,
+      help: 'refreshSession calls by outcome and reason (refresh_token_reused means a stolen or replayed token: the session was revoked)',
+      labelNames: ['outcome', 'reason'],
+      registers,
+    });
+    this.#verification = new Histogram({
+      name: `${METRIC_PREFIX}id_token_verification_seconds`,
+      help: 'Google ID-token verification time, including any wait for Google keys, by outcome (valid, rejected, unavailable, error)',
+      labelNames: ['outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#keyFetches = new Counter({
+      name: `${METRIC_PREFIX}google_key_fetches_total`,
+      help: "HTTP requests to Google's key set (GOOGLE_JWKS_URI), successful or not",
+      registers,
+    });
+    this.#keyFetchFailures = new Counter({
+      name: `${METRIC_PREFIX}google_key_fetch_failures_total`,
+      help: "Failed fetches of Google's key set (network, HTTP status, timeout, unusable body)",
+      registers,
+    });
+    this.#keyEvents = new Counter({
+      name: `${METRIC_PREFIX}google_key_cache_events_total`,
+      help: 'Key cache events: shared_cache_hit (keys another instance fetched), unknown_kid_refetch, stale_served (keys past their freshness used while Google is unreachable), unavailable (no usable keys: keys_unavailable)',
+      labelNames: ['event'],
+      registers,
+    });
+    this.#rateLimitHits = new Counter({
+      name: `${METRIC_PREFIX}rate_limit_hits_total`,
+      help: 'Requests refused with RATE_LIMITED, by limit kind',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.#redisErrors = new Counter({
+      name: `${METRIC_PREFIX}redis_command_errors_total`,
+      help: 'Redis commands that failed, by kind: connection (not connected, connection lost), timeout (no answer within 2 s), reply (an error reply from Redis), other',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.#redisDuration = new Histogram({
+      name: `${METRIC_PREFIX}redis_command_duration_seconds`,
+      help: 'Redis command time as the gateway sees it (network round trip included), by command',
+      labelNames: ['command'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.#redisUp = new Gauge({
+      name: `${METRIC_PREFIX}redis_up`,
+      help: '1 while the Redis client is connected and ready, else 0 (absent with the embedded store)',
+      registers,
+      collect() {
+        if (self.#redisStatus) this.set(self.#redisStatus() ? 1 : 0);
+      },
+    });
+    this.#activeSessions = new Gauge({
+      name: `${METRIC_PREFIX}active_sessions`,
+      help: 'Estimated distinct sessions that signed in or refreshed within the last access-token lifetime, i.e. that may hold a usable access token (HyperLogLog in Redis, about 1% error)',
+      registers,
+      async collect() {
+        if (!self.#activeSource) return;
+        try {
+          this.set(await self.#activeSource());
+        } catch {
+          // Redis is down: keep the last value rather than failing the whole scrape
+          // (authgw_redis_up says why it is stale).
+        }
+      },
+    });
+  }
+
+  /** Runs a sign-in and counts its outcome; the result or error passes through unchanged. */
+  async observeSignIn<T extends { isNewUser: boolean }>(work: () => Promise<T>): Promise<T> {
+    try {
+      const result = await work();
+      this.#signIns.inc({ outcome: 'success', reason: result.isNewUser ? 'new_user' : 'returning_user' });
+      return result;
+    } catch (err) {
+      this.#signIns.inc(classify(err));
+      throw err;
+    }
+  }
+
+  /** Runs a refresh and counts its outcome. */
+  async observeRefresh<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      const result = await work();
+      this.#refreshes.inc({ outcome: 'success', reason: 'rotated' });
+      return result;
+    } catch (err) {
+      this.#refreshes.inc(classify(err));
+      throw err;
+    }
+  }
+
+  /** Wraps an ID-token verifier so every call is timed. */
+  timeVerification<A extends unknown[], R>(verify: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+    return async (...args: A) => {
+      const end = this.#verification.startTimer();
+      try {
+        const result = await verify(...args);
+        end({ outcome: 'valid' });
+        return result;
+      } catch (err) {
+        const { outcome } = classify(err);
+        end({ outcome });
+        throw err;
+      }
+    };
+  }
+
+  /** For `GoogleKeySource`'s `onEvent`. */
+  readonly keySourceEvent = (event: KeySourceEvent): void => {
+    switch (event) {
+      case 'fetches':
+        this.#keyFetches.inc();
+        return;
+      case 'fetchFailures':
+        this.#keyFetchFailures.inc();
+        return;
+      case 'sharedCacheHits':
+        this.#keyEvents.inc({ event: 'shared_cache_hit' });
+        return;
+      case 'unknownKidRefetches':
+        this.#keyEvents.inc({ event: 'unknown_kid_refetch' });
+        return;
+      case 'staleServed':
+        this.#keyEvents.inc({ event: 'stale_served' });
+        return;
+      case 'unavailable':
+        this.#keyEvents.inc({ event: 'unavailable' });
+        return;
+    }
+  };
+
+  /** Call once per request refused by a rate limit; `kind` names the limit (e.g. `sign-in-addr`). */
+  readonly rateLimitHit = (kind: string): void => {
+    this.#rateLimitHits.inc({ kind: LABEL_VALUE.test(kind) ? kind : 'other' });
+  };
+
+  /** For the Redis client instrumentation (src/store/redis/instrument.ts). */
+  readonly redisCommand = (command: string, seconds: number, error: unknown): void => {
+    this.#redisDuration.observe({ command: LABEL_VALUE.test(command) ? command : 'other' }, seconds);
+    if (error !== null && error !== undefined) this.#redisErrors.inc({ kind: redisErrorKind(error) });
+  };
+
+  /** Where `authgw_redis_up` comes from (the Redis client's status). */
+  watchRedis(isReady: () => boolean): void {
+    this.#redisStatus = isReady;
+  }
+
+  /** Where `authgw_active_sessions` comes from (read at scrape time). */
+  watchActiveSessions(estimate: () => Promise<number>): void {
+    this.#activeSource = estimate;
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+/** Outcome and reason labels for a failed attempt; reasons are the closed lists of src/errors.ts. */
+export function classify(err: unknown): { outcome: AttemptOutcome; reason: string } {
+  if (err instanceof AuthError) return { outcome: 'rejected', reason: err.reason };
+  if (err instanceof ServiceUnavailableError) return { outcome: 'unavailable', reason: err.reason };
+  if (err instanceof RateLimitedError) return { outcome: 'rate_limited', reason: 'rate_limited' };
+  if (err instanceof BadUserInputError) return { outcome: 'rejected', reason: 'bad_user_input' };
+  return { outcome: 'error', reason: 'internal' };
+}
+
+/** ioredis' error messages for "no usable connection" (client, Sentinel and Cluster variants). */
+const CONNECTION_ERROR = /connection is closed|stream isn't writeable|isn't ready|cluster is ended|all sentinels are unreachable|too many cluster redirections|connect (?:etimedout|econnrefused)|econnreset|epipe/i;
+
+export function redisErrorKind(err: unknown): 'connection' | 'timeout' | 'reply' | 'other' {
+  const e = err as { name?: unknown; message?: unknown };
+  const message = typeof e?.message === 'string' ? e.message : '';
+  if (message === 'Command timed out') return 'timeout';
+  if (e?.name === 'ReplyError') return 'reply';
+  if (e?.name === 'AbortError' || CONNECTION_ERROR.test(message)) return 'connection';
+  return 'other';
+}

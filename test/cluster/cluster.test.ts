@@ -1,0 +1,200 @@
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { createRedisConnection, createRedisStores, whenReady } from '../../src/store/redis/index.js';
+import { keyLayout } from '../../src/store/keys.js';
+import type { Stores } from '../../src/store/types.js';
+import { uniquePrefix } from '../support/env.js';
+import { FakeGoogle } from '../support/fake-google.js';
+import { ME, REFRESH, SIGN_IN, SIGN_OUT, bearer, startTestGateway, type AuthPayloadShape, type TestGateway } from '../support/gateway.js';
+import { RedisCluster } from '../support/redis-cluster.js';
+import { id, newSession, profile, storeContract } from '../store/contract.js';
+
+// The slot function ioredis itself routes Cluster commands with (an ioredis dependency).
+const calculateSlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
+
+/**
+ * Everything the gateway does, on a real three-shard Redis Cluster (no replicas; started by
+ * the test on free ports): the store contract through a Cluster client, and sign-in, refresh,
+ * sign-out and listing through the gateway over HTTP with REDIS_CLUSTER_NODES, then the loss
+ * and return of one shard.
+ *
+ * `cluster-require-full-coverage no`: with Redis' default (yes) a lost shard without a replica
+ * stops the whole cluster; with `no` the other shards keep serving, which is what the last
+ * test checks the gateway takes advantage of.
+ */
+let cluster: RedisCluster;
+beforeAll(async () => {
+  cluster = await RedisCluster.start({ masters: 3, extraArgs: ['--cluster-require-full-coverage', 'no'] });
+}, 60_000);
+afterAll(async () => {
+  await cluster?.destroy();
+});
+
+async function clusterStores(prefix = uniquePrefix()): Promise<Stores> {
+  const client = createRedisConnection({ kind: 'cluster', nodes: cluster.hostPorts, username: null, password: null });
+  await whenReady(client, 10_000);
+  expect(client.isCluster).toBe(true);
+  return createRedisStores({ client, keyPrefix: prefix, ownsClient: true });
+}
+
+storeContract('redis cluster', async () => {
+  const stores = await clusterStores();
+  return { stores, cleanup: () => stores.close() };
+});
+
+describe('gateway on a Redis Cluster, over HTTP', () => {
+  let google: FakeGoogle;
+  let a: TestGateway;
+  let b: TestGateway;
+  let prefix: string;
+  let subCounter = 0;
+  const newSub = () => `2000${Date.now()}${subCounter++}`;
+  /** Every node's own keys (a raw single-node connection each: KEYS/DBSIZE are per node). */
+  const perNode = () =>
+    Promise.all(
+      cluster.nodes.map(async (n) => {
+        const r = new Redis(n.port, '127.0.0.1', { lazyConnect: true });
+        try {
+          await r.connect();
+          return await r.call('KEYS', `${prefix}*`) as string[];
+        } finally {
+          r.disconnect();
+        }
+      }),
+    );
+
+  beforeAll(async () => {
+    google = await FakeGoogle.start();
+    prefix = uniquePrefix();
+    const env = { REDIS_CLUSTER_NODES: cluster.seeds, REFRESH_GRACE_PERIOD: '1s' };
+    [a, b] = await Promise.all([startTestGateway({ prefix, google, env }), startTestGateway({ prefix, google, env })]);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await google?.close();
+  });
+
+  async function signIn(gw: TestGateway, sub = newSub()) {
+    const res = await gw.gql<{ signInWithGoogle: AuthPayloadShape }>(SIGN_IN, { idToken: await google.mint({ sub }) });
+    expect(res.body.errors).toBeUndefined();
+    return res.body.data!.signInWithGoogle;
+  }
+
+  it('signs in, answers me, refreshes and signs out across instances, for users on every shard', async () => {
+    const users = await Promise.all(Array.from({ length: 24 }, (_, i) => signIn(i % 2 ? a : b)));
+    for (const [i, p] of users.entries()) {
+      const [here, there] = i % 2 ? [a, b] : [b, a];
+      const me = await there.gql<{ me: { id: string } }>(ME, undefined, bearer(p.accessToken));
+      expect(me.body).toEqual({ data: { me: { id: p.user.id, email: 'alice@example.com', name: 'Alice Example' } } });
+      const r = await there.gql<{ refreshSession: AuthPayloadShape }>(REFRESH, { refreshToken: p.refreshToken });
+      expect(r.body.errors).toBeUndefined();
+      const next = r.body.data!.refreshSession;
+      expect(next.user.id).toBe(p.user.id);
+      // A retry of the spent token within the grace period gets the same successor (grace box, same slot).
+      const retry = await here.gql<{ refreshSession: AuthPayloadShape }>(REFRESH, { refreshToken: p.refreshToken });
+      expect(retry.body.data!.refreshSession.refreshToken).toBe(next.refreshToken);
+      expect((await here.gql(SIGN_OUT, undefined, bearer(next.accessToken))).body).toEqual({ data: { signOut: true } });
+      const after = await there.gql(ME, undefined, bearer(next.accessToken));
+      expect(after.body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'session_revoked' });
+      const spent = await there.gql(REFRESH, { refreshToken: next.refreshToken });
+      expect(spent.body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'invalid_refresh_token' });
+    }
+    // The users really are spread over the three shards, and each user's keys over one only.
+    const keysByNode = await perNode();
+    for (const keys of keysByNode) expect(keys.filter((k) => k.startsWith(`${prefix}user:`)).length).toBeGreaterThan(0);
+    for (const p of users) {
+      const holders = keysByNode.map((keys) => keys.filter((k) => k.includes(`{${p.user.id}}`)).length).filter((n) => n > 0);
+      expect(holders).toHaveLength(1);
+    }
+  });
+
+  it("lists a user's sessions and reads many users across slots through the gateway's Cluster client", async () => {
+    const sub = newSub();
+    const first = await signIn(a, sub);
+    await signIn(b, sub);
+    await signIn(a, sub);
+    const uid = first.user.id;
+    const listed = await a.gateway.stores.sessions.listSessions(uid, Date.now());
+    expect(listed).toHaveLength(3);
+    expect(new Set(listed.map((s) => s.userId))).toEqual(new Set([uid]));
+
+    const others = await Promise.all(Array.from({ length: 9 }, () => signIn(b)));
+    const ids = [uid, ...others.map((p) => p.user.id)];
+    const slots = new Set(ids.map((u) => calculateSlot(keyLayout(prefix).user(u))));
+    expect(slots.size).toBeGreaterThan(1);
+    const missing = id();
+    const users = await b.gateway.stores.accounts.getUsers([...ids.slice(0, 5), missing, ...ids.slice(5)]);
+    expect(users.map((u) => u?.id ?? null)).toEqual([...ids.slice(0, 5), null, ...ids.slice(5)]);
+  });
+
+  it('reports the cluster as ready and up, with no Redis command errors', async () => {
+    expect((await fetch(`${a.url}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    expect(metrics).toMatch(/^authgw_redis_up 1$/m);
+    expect(metrics).not.toMatch(/^authgw_redis_command_errors_total\{/m);
+    expect(metrics).toMatch(/^authgw_redis_command_duration_seconds_count\{command="evalsha"\} [1-9]/m);
+  });
+
+  it('when one shard stops, only its users get SERVICE_UNAVAILABLE (promptly); when it returns, every session is intact', async () => {
+    const users = await Promise.all(Array.from({ length: 15 }, (_, i) => signIn(i % 2 ? a : b)));
+    const victim = cluster.nodes[1]!;
+    const owner = await slotOwners(victim.port);
+    const onVictim = (p: AuthPayloadShape) => owner(calculateSlot(keyLayout(prefix).user(p.user.id)));
+    expect(users.some(onVictim)).toBe(true);
+    expect(users.some((p) => !onVictim(p))).toBe(true);
+
+    await victim.stop();
+    try {
+      await Promise.all(
+        users.map(async (p) => {
+          const t0 = performance.now();
+          const me = await a.gql<{ me: { id: string } }>(ME, undefined, bearer(p.accessToken));
+          expect(performance.now() - t0).toBeLessThan(3_000);
+          if (onVictim(p)) {
+            expect(me.body.errors?.[0]?.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE', reason: 'store_unavailable' });
+            expect(me.body.data).toEqual({ me: null }); // never anonymous data, never the user
+          } else {
+            expect(me.body).toEqual({ data: { me: { id: p.user.id, email: 'alice@example.com', name: 'Alice Example' } } });
+          }
+        }),
+      );
+    } finally {
+      await victim.start();
+    }
+    await cluster.waitUntilOk();
+    // The gateway finds the shard again by itself; every session from before is still valid.
+    const deadline = Date.now() + 15_000;
+    for (const p of users) {
+      for (;;) {
+        const me = await b.gql<{ me: { id: string } }>(ME, undefined, bearer(p.accessToken));
+        if (me.body.data?.me?.id === p.user.id) break;
+        expect(me.body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+        if (Date.now() > deadline) throw new Error('the gateway did not recover after the shard returned');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    expect(metrics).toMatch(/^authgw_redis_command_errors_total\{kind="connection"\} [1-9]/m);
+  }, 60_000);
+
+  it('never logs a token', () => {
+    const all = a.logs.join('\n') + b.logs.join('\n');
+    expect(all).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/);
+    expect(all).not.toMatch(/[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}/);
+  });
+});
+
+/** A predicate: does the node on `port` own this slot (from CLUSTER SLOTS, asked of another node)? */
+async function slotOwners(port: number): Promise<(slot: number) => boolean> {
+  const other = cluster.nodes.find((n) => n.port !== port)!;
+  const r = new Redis(other.port, '127.0.0.1');
+  try {
+    const ranges = (await r.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, string]][];
+    const mine = ranges.filter(([, , [, p]]) => p === port).map(([from, to]) => [from, to] as const);
+    return (slot) => mine.some(([from, to]) => slot >= from && slot <= to);
+  } finally {
+    r.disconnect();
+  }
+}

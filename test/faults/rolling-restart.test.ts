@@ -1,0 +1,240 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { uniquePrefix, usePrivateRedis } from '../support/env.js';
+import { FakeGoogle } from '../support/fake-google.js';
+import { ME, REFRESH, SIGN_IN, bearer, type AuthPayloadShape } from '../support/gateway.js';
+import { GatewayProcess } from '../support/gateway-process.js';
+import { RoundTripProxy } from '../store/round-trip-proxy.js';
+
+/**
+ * A rolling restart of one of two real gateway processes under steady load.
+ *
+ * What "accepted" means: an instance has accepted a request once Fastify has routed it, which
+ * is when it logs `request received` (debug level) with the request's id. A request the
+ * instance never accepted failed at the connection (refused once the listener is closed, or
+ * reset while the connection was being retired) or got Fastify's own 503 with
+ * `Connection: close` (it arrived on a kept-alive connection after closing began): in every
+ * such case nothing was executed, and a load balancer may retry it on another instance.
+ *
+ * The claim tested: every accepted request gets its full, correct response; every request
+ * that failed was not accepted; so a load balancer that retries those loses nothing.
+ *
+ * The load balancer here is a small one in the test: round robin over the instances whose
+ * /readyz answers 200 (polled every 200 ms), retrying a request that was not accepted on the
+ * next instance. Redis replies are delayed 50 ms (a relay), so requests take long enough that
+ * some are in flight at the moment SIGTERM arrives.
+ *
+ * Twice: with SHUTDOWN_DELAY 0 (the default: the listener closes at once, the balancer learns
+ * it from refused connections, requests in flight drain) and 1s (readiness turns 503 first,
+ * the balancer stops sending, then the listener closes).
+ */
+
+type Failure = 'connection' | 'closing_503' | 'other';
+interface Attempt {
+  reqId: string;
+  instance: number;
+  startedAt: number;
+  endedAt: number;
+  ok: boolean;
+  failure?: Failure;
+  detail?: string;
+}
+
+class TestBalancer {
+  readonly attempts: Attempt[] = [];
+  readonly readyLog: { instance: number; at: number; status: number }[] = [];
+  private readonly ready: boolean[];
+  private next = 0;
+  private polling = true;
+  private readonly poller: Promise<void>;
+
+  constructor(readonly backends: (GatewayProcess | null)[]) {
+    this.ready = backends.map(() => true);
+    this.poller = this.poll();
+  }
+
+  private async poll(): Promise<void> {
+    while (this.polling) {
+      await Promise.all(
+        this.backends.map(async (b, i) => {
+          let status = 0;
+          try {
+            status = b ? (await fetch(`${b.url}/readyz`, { signal: AbortSignal.timeout(500) })).status : 0;
+          } catch {
+            status = 0;
+          }
+          this.ready[i] = status === 200;
+          this.readyLog.push({ instance: i, at: Date.now(), status });
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.polling = false;
+    await this.poller;
+  }
+
+  /** Sends one logical request; retries on another instance when it was not accepted. */
+  async send(id: string, query: string, variables: Record<string, unknown> | undefined, headers: Record<string, string> = {}) {
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const candidates = this.backends.map((b, i) => i).filter((i) => this.backends[i] && this.ready[i]);
+      const instance = candidates.length > 0 ? candidates[this.next++ % candidates.length]! : this.next++ % this.backends.length;
+      const backend = this.backends[instance];
+      if (!backend) continue;
+      const reqId = `${id}-a${attempt}`;
+      const startedAt = Date.now();
+      try {
+        const res = await fetch(`${backend.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': reqId, ...headers },
+          body: JSON.stringify({ query, variables }),
+        });
+        const raw = await res.text();
+        if (res.status === 503 && raw.includes('"error":"Service Unavailable"')) {
+          this.attempts.push({ reqId, instance, startedAt, endedAt: Date.now(), ok: false, failure: 'closing_503' });
+          continue;
+        }
+        const body = JSON.parse(raw) as { data?: Record<string, unknown>; errors?: unknown[] };
+        const ok = res.status === 200 && !body.errors;
+        this.attempts.push({ reqId, instance, startedAt, endedAt: Date.now(), ok, ...(ok ? {} : { failure: 'other' as const, detail: raw.slice(0, 300) }) });
+        return { ok, body };
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        this.attempts.push({ reqId, instance, startedAt, endedAt: Date.now(), ok: false, failure: 'connection', detail: cause?.code ?? cause?.message ?? String(err) });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    return { ok: false, body: {} };
+  }
+}
+
+describe('rolling restart of one of two instances under steady load', () => {
+  let google: FakeGoogle;
+  let proxy: RoundTripProxy;
+  const gateways: GatewayProcess[] = [];
+  afterAll(async () => {
+    for (const g of gateways) await g.kill();
+    await proxy?.stop();
+    await google?.close();
+  });
+  const redis = usePrivateRedis();
+
+  let base: Record<string, string>;
+  beforeAll(async () => {
+    google = await FakeGoogle.start();
+    proxy = new RoundTripProxy(redis.server.port, 50);
+    await proxy.start();
+    base = {
+      REDIS_URL: proxy.url,
+      REDIS_KEY_PREFIX: uniquePrefix(),
+      GOOGLE_CLIENT_IDS: google.clientId,
+      GOOGLE_JWKS_URI: google.jwksUri,
+      LOG_LEVEL: 'debug',
+      SHUTDOWN_TIMEOUT: '10s',
+    };
+  });
+
+  it.each([['0s'], ['1s']])('SHUTDOWN_DELAY=%s: every accepted request completes; every failed attempt was never accepted and succeeds on retry', async (delay) => {
+    const env = { ...base, SHUTDOWN_DELAY: delay };
+    const delayMs = delay === '1s' ? 1_000 : 0;
+    const [a, b] = await Promise.all([GatewayProcess.start(env), GatewayProcess.start(env)]);
+    gateways.push(a!, b!);
+    const lb = new TestBalancer([a!, b!]);
+
+    // Eight clients, each with its own session: `me` mostly, a refresh every fourth request.
+    let running = true;
+    let lost = 0;
+    const client = async (n: number) => {
+      const signIn = await lb.send(`c${n}-signin`, SIGN_IN, { idToken: await google.mint({ sub: `6000${Date.now()}${n}` }) });
+      expect(signIn.ok).toBe(true);
+      let session = (signIn.body.data as { signInWithGoogle: AuthPayloadShape }).signInWithGoogle;
+      for (let i = 0; running; i++) {
+        if (i % 4 === 3) {
+          const r = await lb.send(`c${n}-r${i}`, REFRESH, { refreshToken: session.refreshToken });
+          if (r.ok) session = { ...(r.body.data as { refreshSession: AuthPayloadShape }).refreshSession, user: session.user };
+          else lost++;
+        } else {
+          const r = await lb.send(`c${n}-m${i}`, ME, undefined, bearer(session.accessToken));
+          if (r.ok) expect((r.body.data as { me: { id: string } }).me.id).toBe(session.user.id);
+          else lost++;
+        }
+      }
+    };
+    const load = Promise.all(Array.from({ length: 8 }, (_, n) => client(n)));
+    await new Promise((r) => setTimeout(r, 1_000));
+
+    // The rolling restart: SIGTERM to A; once it has exited, a new A on the same port.
+    const sigtermAt = Date.now();
+    a!.signal('SIGTERM');
+    const exit = await a!.exited;
+    const exitedAt = Date.now();
+    const a2 = await GatewayProcess.start({ ...env, PORT: String(a!.port) });
+    gateways.push(a2);
+    lb.backends[0] = a2;
+    await new Promise((r) => setTimeout(r, 1_500));
+    running = false;
+    await load;
+    await lb.stop();
+
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(exitedAt - sigtermAt).toBeLessThan(delayMs + 5_000);
+    expect(lost).toBe(0);
+
+    // Accepted by the old A = logged as received by it. Each of those was answered in full.
+    const logsA = a!.logs();
+    const received = new Set(logsA.filter((l) => l.msg === 'request received' && l.path === '/graphql').map((l) => String(l.reqId)));
+    const completed = new Map(logsA.filter((l) => l.msg === 'request completed' && l.path === '/graphql').map((l) => [String(l.reqId), l.statusCode]));
+    const byId = new Map(lb.attempts.map((t) => [t.reqId, t]));
+    expect(received.size).toBeGreaterThan(20);
+    for (const reqId of received) {
+      expect([reqId, completed.get(reqId)]).toEqual([reqId, 200]);
+      expect([reqId, byId.get(reqId)?.ok]).toEqual([reqId, true]);
+    }
+    // Some of them were in flight when SIGTERM arrived, and completed.
+    const inFlight = lb.attempts.filter((t) => t.instance === 0 && received.has(t.reqId) && t.startedAt < sigtermAt && t.endedAt > sigtermAt);
+    expect(inFlight.length).toBeGreaterThan(0);
+    if (delayMs > 0) {
+      // ... some arrived during SHUTDOWN_DELAY and were still served, while readiness said 503.
+      expect(lb.attempts.some((t) => t.instance === 0 && received.has(t.reqId) && t.startedAt > sigtermAt + 50)).toBe(true);
+      expect(lb.readyLog.some((r) => r.instance === 0 && r.at > sigtermAt && r.at < exitedAt && r.status === 503)).toBe(true);
+    }
+
+    const failuresByKind: Record<string, number> = {};
+    for (const t of lb.attempts) if (!t.ok) failuresByKind[t.failure!] = (failuresByKind[t.failure!] ?? 0) + 1;
+    process.stdout.write(
+      `rolling restart, SHUTDOWN_DELAY=${delay}: ${lb.attempts.length} attempts; the stopped instance accepted ${received.size} (${inFlight.length} in flight at SIGTERM), all answered; failed attempts (not accepted, retried): ${JSON.stringify(failuresByKind)}; exit ${exitedAt - sigtermAt} ms after SIGTERM\n`,
+    );
+
+    // Every failed attempt was refused before being accepted, by the connection or by Fastify's
+    // closing 503, never an error response, and its retry succeeded.
+    const failed = lb.attempts.filter((t) => !t.ok);
+    for (const t of failed) {
+      expect([t.reqId, t.failure]).toEqual([t.reqId, expect.stringMatching(/^(connection|closing_503)$/)]);
+      expect([t.reqId, received.has(t.reqId)]).toEqual([t.reqId, false]);
+    }
+    for (const g of [a2, b!]) {
+      const seen = new Set(g.logs().filter((l) => l.msg === 'request received').map((l) => String(l.reqId)));
+      for (const t of failed) expect([t.reqId, seen.has(t.reqId)]).toEqual([t.reqId, false]);
+    }
+    // The shutdown, as logged: readiness first, then the drain, nothing cut.
+    const msgs = logsA.map((l) => l.msg);
+    expect(msgs).toEqual(expect.arrayContaining(['shutting down', 'shutdown started: readiness is 503', 'shutdown complete']));
+    expect(logsA.find((l) => l.msg === 'shutdown complete')?.forced).toBe(false);
+    expect(a!.stderr).toBe('');
+  }, 60_000);
+
+  it('a second signal during the shutdown exits at once, with code 1', async () => {
+    const gw = await GatewayProcess.start({ ...base, SHUTDOWN_DELAY: '10s' });
+    gateways.push(gw);
+    gw.signal('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(gw.alive).toBe(true); // draining through SHUTDOWN_DELAY
+    expect((await fetch(`${gw.url}/readyz`)).status).toBe(503);
+    const t0 = Date.now();
+    gw.signal('SIGINT');
+    expect(await gw.exited).toEqual({ code: 1, signal: null });
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(gw.logs().some((l) => l.msg === 'second stop signal: exiting now')).toBe(true);
+  });
+});

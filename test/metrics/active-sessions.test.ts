@@ -1,0 +1,91 @@
+import { describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { SessionActivity } from '../../src/metrics/active-sessions.js';
+import { createMemoryStores } from '../../src/store/memory/index.js';
+import { createRedisClient, createRedisStores, whenReady } from '../../src/store/redis/index.js';
+import { keyLayout } from '../../src/store/keys.js';
+import type { SessionActivityStore } from '../../src/store/types.js';
+import { uniquePrefix, usePrivateRedis } from '../support/env.js';
+
+const MINUTE = 60_000;
+
+/** A clock at the start of a minute (real time: memory and Redis expire records by it). */
+function alignedClock() {
+  const clock = { t: Math.floor(Date.now() / MINUTE) * MINUTE, now: () => clock.t };
+  return clock;
+}
+
+const flush = () => new Promise((r) => setTimeout(r, 20));
+
+describe('SessionActivity (the active-sessions estimate)', () => {
+  it('uses at most ~30 buckets per window, each at least a minute', () => {
+    const store = createMemoryStores().activity;
+    expect(new SessionActivity({ store, windowMs: 15 * MINUTE }).bucketMs).toBe(MINUTE);
+    expect(new SessionActivity({ store, windowMs: 12 * 60 * MINUTE }).bucketMs).toBe(24 * MINUTE);
+    expect(new SessionActivity({ store, windowMs: 10_000 }).bucketMs).toBe(MINUTE);
+  });
+
+  it('counts each session once within the window, and forgets it one bucket after the window', async () => {
+    const clock = alignedClock();
+    const activity = new SessionActivity({ store: createMemoryStores().activity, windowMs: 15 * MINUTE, now: clock.now });
+    activity.record('s1');
+    clock.t += 5 * MINUTE;
+    activity.record('s2');
+    activity.record('s1');
+    await flush();
+    clock.t += 5 * MINUTE; // 10 min after s1's first record
+    expect(await activity.estimate()).toBe(2);
+    clock.t += 5 * MINUTE + 30_000; // 15.5 min: s1's first bucket still overlaps the window
+    expect(await activity.estimate()).toBe(2);
+    clock.t += 10 * MINUTE; // 25.5 min: the records at 0 and 5 min are all older than the window
+    expect(await activity.estimate()).toBe(0);
+  });
+
+  it('never throws into the request, and reports store failures', async () => {
+    const failing: SessionActivityStore = { record: () => Promise.reject(new Error('down')), count: () => Promise.resolve(0) };
+    const errors: unknown[] = [];
+    const activity = new SessionActivity({ store: failing, windowMs: MINUTE, onError: (e) => errors.push(e) });
+    expect(() => activity.record('s')).not.toThrow();
+    await flush();
+    expect(errors).toHaveLength(1);
+  });
+
+  describe('on Redis', () => {
+    const redis = usePrivateRedis();
+
+    it('estimates 20 000 sessions within 2 %, keeps every bucket on a TTL, and stays small', async () => {
+      const client = createRedisClient(redis.url);
+      await whenReady(client);
+      const prefix = uniquePrefix();
+      const stores = createRedisStores({ client, keyPrefix: prefix, ownsClient: true });
+      const raw = new Redis(redis.url);
+      try {
+        const clock = alignedClock();
+        const activity = new SessionActivity({ store: stores.activity, windowMs: 15 * MINUTE, now: clock.now });
+        for (let i = 0; i < 20_000; i++) {
+          if (i % 2_000 === 0) {
+            clock.t += MINUTE; // spread over ten buckets
+            await flush();
+          }
+          activity.record(`session-${i}`);
+          if (i % 3 === 0) activity.record(`session-${Math.floor(i / 2)}`); // repeats
+        }
+        await flush();
+        await stores.ping();
+        const estimate = await activity.estimate();
+        expect(Math.abs(estimate - 20_000) / 20_000).toBeLessThan(0.02);
+        const bucket = Math.floor(clock.t / MINUTE);
+        const key = keyLayout(prefix).activity(bucket);
+        // Expires when its bucket leaves the window: bucket end + window (the clock ran ahead of real time).
+        const expected = (bucket + 1) * MINUTE + 15 * MINUTE - Date.now();
+        const pttl = await raw.pttl(key);
+        expect(pttl).toBeGreaterThan(expected - 2_000);
+        expect(pttl).toBeLessThanOrEqual(expected);
+        expect(Number(await raw.call('MEMORY', 'USAGE', key))).toBeLessThanOrEqual(16_000); // a dense HyperLogLog: 12 KB + key overhead
+      } finally {
+        raw.disconnect();
+        await stores.close();
+      }
+    }, 30_000);
+  });
+});

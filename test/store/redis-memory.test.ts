@@ -1,0 +1,67 @@
+import { describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { createRedisClient, createRedisStores, whenReady } from '../../src/store/redis/index.js';
+import { uniquePrefix, usePrivateRedis } from '../support/env.js';
+import { hash, id, newSession, profile, rotateInput } from './contract.js';
+
+/**
+ * Redis memory per user and per session, measured as the growth of `used_memory` (what the
+ * allocator really holds: values, key names, dictionary entries, expiry entries) while
+ * realistic records are written through the store. The README's scaling notes quote the
+ * line this test prints; the bounds keep a regression from going unnoticed.
+ */
+const USERS = 3_000;
+const BATCH = 500;
+
+describe('Redis memory per session', () => {
+  const redis = usePrivateRedis();
+
+  it('measures bytes per user with one session, per further session, and per rotation', async () => {
+    const client = createRedisClient(redis.url);
+    await whenReady(client);
+    const stores = createRedisStores({ client, keyPrefix: uniquePrefix(), ownsClient: true });
+    const raw = new Redis(redis.url);
+    const used = async () => Number(/used_memory:(\d+)/.exec(await raw.info('memory'))![1]);
+    try {
+      const now = Date.now();
+      const picture = 'https://lh3.googleusercontent.com/a/ACg8ocKxZ3Xq1cQm8Qz2l9v0T7bW4Yf2Qp6N1sJrUuHkLmN0pQrS=s96-c';
+      const users = Array.from({ length: USERS }, () => ({ uid: id(), sub: String(100_000_000_000_000_000_000n + BigInt(Math.floor(Math.random() * 1e15))) }));
+      const inBatches = async (work: (u: (typeof users)[number]) => Promise<unknown>) => {
+        for (let i = 0; i < users.length; i += BATCH) await Promise.all(users.slice(i, i + BATCH).map(work));
+      };
+
+      const m0 = await used();
+      const first = new Map<string, { id: string; refreshHash: string }>();
+      await inBatches(async (u) => {
+        await stores.accounts.linkIdentity('google', u.sub, u.uid);
+        const s = newSession(now); // iOS user agent (118 B) and an IPv6 address
+        first.set(u.uid, s);
+        await stores.accounts.signIn(u.uid, profile(u.sub, { picture, email: `ada.${u.sub}@example.com`, hostedDomain: 'example.com' }), s);
+      });
+      const m1 = await used();
+      await inBatches((u) => stores.accounts.signIn(u.uid, profile(u.sub, { picture, email: `ada.${u.sub}@example.com`, hostedDomain: 'example.com' }), newSession(now)));
+      const m2 = await used();
+      // One refresh per first session: the session keeps the previous hash and the rotation
+      // time from then on. (The grace box a refresh also writes lives REFRESH_GRACE_PERIOD,
+      // 10 s, so it is left out here: graceMs 0.)
+      await inBatches((u) => {
+        const s = first.get(u.uid)!;
+        return stores.sessions.rotateRefreshToken(u.uid, s.id, { ...rotateInput(now, s.refreshHash), nextHash: hash(), graceMs: 0 });
+      });
+      const m3 = await used();
+
+      const perUser = (m1 - m0) / USERS;
+      const perSession = (m2 - m1) / USERS;
+      const perRotation = (m3 - m2) / USERS;
+      process.stdout.write(
+        `redis memory (used_memory growth over ${USERS} users): user with first session ${Math.round(perUser)} B, each further session ${Math.round(perSession)} B, a session once refreshed +${Math.round(perRotation)} B\n`,
+      );
+      expect(perUser).toBeLessThan(2_000);
+      expect(perSession).toBeLessThan(800);
+      expect(perRotation).toBeLessThan(200);
+    } finally {
+      raw.disconnect();
+      await stores.close();
+    }
+  }, 60_000);
+});
