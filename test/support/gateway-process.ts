@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { GqlResponse } from './gateway.js';
 import { freePort } from './redis-server.js';
+import { RELAXED_RATE_LIMITS } from './gateway.js';
 
 /**
  * The built gateway as a real process (`node dist/main.js`, what the Docker image runs; `npm
@@ -30,7 +31,8 @@ export class GatewayProcess {
   static async start(env: Record<string, string>): Promise<GatewayProcess> {
     const port = env.PORT ? Number(env.PORT) : await freePort();
     const proc = spawn(process.execPath, ['dist/main.js'], {
-      env: { PATH: process.env.PATH, NODE_ENV: 'production', HOST: '127.0.0.1', AUTH_ISSUER: 'https://auth.gateway.test', ...env, PORT: String(port) },
+      // Relaxed rate limits unless `env` sets them: load from one loopback address is not what these suites test.
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', HOST: '127.0.0.1', AUTH_ISSUER: 'https://auth.gateway.test', ...RELAXED_RATE_LIMITS, ...env, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const gw = new GatewayProcess(proc, port);
