@@ -162,7 +162,11 @@ describe('rolling restart of one of two instances under steady load', () => {
       }
     };
     const load = Promise.all(Array.from({ length: 8 }, (_, n) => client(n)));
+    // Let A carry real load first: at least 1 s and 20 accepted requests (a busy machine is slower).
+    const receivedByA = () => a!.logs().filter((l) => l.msg === 'request received' && l.path === '/graphql').length;
+    const warmUntil = Date.now() + 15_000;
     await new Promise((r) => setTimeout(r, 1_000));
+    while (receivedByA() < 21 && Date.now() < warmUntil) await new Promise((r) => setTimeout(r, 100));
 
     // The rolling restart: SIGTERM to A; once it has exited, a new A on the same port.
     const sigtermAt = Date.now();
