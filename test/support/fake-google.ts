@@ -10,6 +10,9 @@ import type { CryptoKey, JWK, JWTPayload } from 'jose';
  * - `GET /oauth2/v3/certs`: the published JWKS, `Cache-Control: public, max-age=<maxAge>`
  *   (omitted when `maxAge` is null). `mode` switches it to an outage: 'down' (500),
  *   'garbage' (200 with `garbageBody`), 'slow' (answers after `slowMs`), 'hang' (never answers).
+ * - `GET /oauth2/v1/certs`: the same RSA keys in Google's older format, `{ kid: PEM }` (what
+ *   google-auth-library's `verifyIdToken` fetches on Node; SPKI public keys where Google sends
+ *   X.509 certificates, which `crypto.createVerify` accepts alike). Same modes, own counter.
  * - `GET /redirect`: 302 to the certs (a resolver must not follow it).
  * - `mint()` produces Google-shaped ID tokens; `hostile` produces the attacks.
  */
@@ -53,6 +56,8 @@ export class FakeGoogle {
   now: () => number;
   /** Requests to the certs endpoint (any mode). */
   fetchCount = 0;
+  /** Requests to the PEM certs endpoint, `/oauth2/v1/certs` (any mode). */
+  pemFetchCount = 0;
   /** Requests to /redirect. */
   redirectCount = 0;
   /** Keys in the published JWKS (the current one first). */
@@ -88,6 +93,11 @@ export class FakeGoogle {
 
   get jwksUri(): string {
     return `${this.baseUrl}/oauth2/v3/certs`;
+  }
+
+  /** google-auth-library: `new OAuth2Client({ endpoints: { oauth2FederatedSignonPemCertsUrl } })`. */
+  get pemCertsUri(): string {
+    return `${this.baseUrl}/oauth2/v1/certs`;
   }
 
   get redirectUri(): string {
@@ -219,11 +229,14 @@ export class FakeGoogle {
       res.writeHead(302, { location: this.jwksUri }).end();
       return;
     }
-    if (path !== '/oauth2/v3/certs') {
+    const pem = path === '/oauth2/v1/certs';
+    if (path !== '/oauth2/v3/certs' && !pem) {
       res.writeHead(404).end();
       return;
     }
-    this.fetchCount++;
+    if (pem) this.pemFetchCount++;
+    else this.fetchCount++;
+    const send = () => (pem ? this.sendPems(res) : this.sendJwks(res));
     switch (this.mode) {
       case 'down':
         res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
@@ -236,13 +249,24 @@ export class FakeGoogle {
         res.once('close', () => this.hanging.delete(res));
         return;
       case 'slow': {
-        const timer = setTimeout(() => this.sendJwks(res), this.slowMs);
+        const timer = setTimeout(send, this.slowMs);
         res.once('close', () => clearTimeout(timer));
         return;
       }
       default:
-        this.sendJwks(res);
+        send();
     }
+  }
+
+  private sendPems(res: ServerResponse): void {
+    if (res.destroyed) return;
+    const pems: Record<string, string> = {};
+    for (const k of this.published) {
+      if (k.publicJwk.kty !== 'RSA') continue;
+      const key = k.publicKey instanceof KeyObject ? k.publicKey : KeyObject.from(k.publicKey as webcrypto.CryptoKey);
+      pems[k.kid] = key.export({ type: 'spki', format: 'pem' }) as string;
+    }
+    res.writeHead(200, this.headers()).end(JSON.stringify(pems));
   }
 
   private sendJwks(res: ServerResponse): void {
