@@ -108,6 +108,7 @@ async function main(): Promise<void> {
   }
 
   results.meta.finishedAt = new Date().toISOString();
+  results.meta.googleCertFormat = google.pemKind;
   results.meta.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
   const table = renderTable(results);
   const stamp = results.meta.startedAt.replace(/[:.]/g, '-');

@@ -14,6 +14,8 @@ export interface Results {
     loadAverageAtStart: number[];
     loadAverageAtEnd: number[];
     options: BenchOptions;
+    /** What the fake issuer served google-auth-library: X.509 certificates like Google, or SPKI keys (no `openssl`). */
+    googleCertFormat?: 'x509' | 'spki' | null;
   };
   verify?: { inflight: number; rounds: Record<string, number>[]; ours: number; library: number; raw: number; ratio: number };
   me?: LoadSummary<'floor' | 'reference' | 'gateway'>;
@@ -115,7 +117,8 @@ export function renderTable(res: Results): string {
     `\`${m.command}\` at ${m.commit}, ${m.startedAt} → ${m.finishedAt}; Node ${m.node}, ${m.cpus}, ${m.memoryGb} GB; ` +
       `load average ${m.loadAverageAtStart.join('/')} at start, ${m.loadAverageAtEnd.join('/')} at end. ` +
       `${o.connections} connections; \`me\` ${o.meRounds} rounds × ${o.meSeconds} s per target over ${o.sessions} sessions; ` +
-      `sign-in ${o.signinRounds} rounds × ${o.signinRequests} requests per target; gateway LOG_LEVEL=${o.logLevel}.`,
+      `sign-in ${o.signinRounds} rounds × ${o.signinRequests} requests per target; gateway LOG_LEVEL=${o.logLevel}; ` +
+      `google-auth-library verified against ${m.googleCertFormat === 'spki' ? 'SPKI public keys (no openssl: Google serves X.509 certificates, slower to parse)' : 'X.509 certificates, as Google serves them'}.`,
   );
   return lines.join('\n');
 }
