@@ -285,6 +285,8 @@ async function memoryPhase(google: FakeGoogle, redis: Redis, reference: ServerPr
       keys: gw,
       perUser: gw.user! + gw.identity! + gw.sessionIndex!,
       perSession: secondSession + indexGrowth,
+      secondSession,
+      indexGrowth,
       note: 'per user: user hash + identity key + session index (holding its first session); per session: a session hash + what it adds to the index',
     },
     reference: { keys: ref, perUser: ref.user, perSession: ref.session },

@@ -22,7 +22,7 @@ export interface Results {
   signin?: LoadSummary<'reference' | 'gateway'>;
   cold?: Record<'gateway' | 'reference', { keyFetches: number; signIns: number; succeeded: number }>;
   memory?: {
-    gateway: { keys: Record<string, number>; perUser: number; perSession: number; note: string };
+    gateway: { keys: Record<string, number>; perUser: number; perSession: number; secondSession: number; indexGrowth: number; note: string };
     reference: { keys: Record<string, number>; perUser: number; perSession: number };
   };
   rss?: { seconds: number; warmSeconds: number; before: number; after: number; peak: number; growth: number; load: LoadResult; signIns: number; /** [seconds since warm-up start, RSS MB] every 250 ms. */ samples: [number, number][] };
