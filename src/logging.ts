@@ -3,10 +3,10 @@
  * docs/benchmarks.md has the measurements).
  *
  * - Redaction works on the finished line: a line that names none of the secret fields (every
- *   line, in practice) costs a few substring scans; one that does is parsed and every such
- *   field, at any depth, is replaced. pino's own `redact` with wildcard paths (`*.idToken`)
- *   instead runs a clone-and-walk for every property of every line, which cost more than the
- *   rest of the logging together, and it only looked one level deep.
+ *   line, in practice) costs one regex scan; one that does is parsed and every such field, at
+ *   any depth, is replaced. pino's own `redact` with wildcard paths (`*.idToken`) instead runs a
+ *   clone-and-walk for every property of every line (and every child logger's bindings), which
+ *   cost more than the rest of the logging together, and it only looked one level deep.
  * - Lines are written to stdout in batches, once per event-loop turn, instead of with one
  *   `write(2)` each: under load a turn handles many requests, and the system call was the other
  *   half of the cost. The batch is flushed on `exit` too (process.exit, the end of the event
@@ -14,18 +14,43 @@
  */
 
 /** Field names whose values never reach a log line, at any depth. */
-export const SECRET_LOG_FIELDS: readonly string[] = Object.freeze(['authorization', 'idToken', 'refreshToken', 'accessToken', 'nonce']);
+export const SECRET_LOG_FIELDS: readonly string[] = Object.freeze([
+  'authorization',
+  'cookie',
+  'idToken',
+  'refreshToken',
+  'accessToken',
+  'nonce',
+  'password',
+]);
+/**
+ * Fields secret only under a given parent: ioredis attaches a failed command to its error as
+ * `command: { name, args }`, and the arguments are keys, profile data and token hashes.
+ */
+export const SECRET_LOG_CHILD_FIELDS: Readonly<Record<string, readonly string[]>> = Object.freeze({ command: ['args'] });
 export const REDACTED = '[redacted]';
 
-/** A secret field as a key in JSON, `"idToken":`. Quotes inside string values are escaped, so only keys match. */
-const MARKER = new RegExp(`"(?:${SECRET_LOG_FIELDS.join('|')})":`);
+/** A field as a key in JSON, `"idToken":`. Quotes inside string values are escaped, so only keys match. */
+const MARKER = new RegExp(`"(?:${[...SECRET_LOG_FIELDS, ...Object.keys(SECRET_LOG_CHILD_FIELDS)].join('|')})":`);
 const SECRET = new Set(SECRET_LOG_FIELDS);
+const CHILD_SECRETS = new Map(Object.entries(SECRET_LOG_CHILD_FIELDS));
+
+function scrub(value: unknown, parentKey: string | null): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((v) => scrub(v, null));
+  const childSecrets = parentKey === null ? undefined : CHILD_SECRETS.get(parentKey);
+  const out = Object.create(null) as Record<string, unknown>; // a `__proto__` key stays a plain key
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = SECRET.has(k) || childSecrets?.includes(k) ? REDACTED : scrub(v, k);
+  }
+  return out;
+}
 
 /** pino `hooks.streamWrite`: the line with every secret field's value replaced by `[redacted]`. */
 export function redactLogLine(line: string): string {
   if (!MARKER.test(line)) return line;
   try {
-    return `${JSON.stringify(JSON.parse(line), (key, value: unknown) => (SECRET.has(key) ? REDACTED : value))}\n`;
+    return `${JSON.stringify(scrub(JSON.parse(line), null))}\n`;
   } catch {
     // Not JSON (never from pino): drop it rather than risk writing a secret.
     return `${JSON.stringify({ level: 50, time: Date.now(), msg: 'a log line naming a secret field could not be parsed; withheld' })}\n`;

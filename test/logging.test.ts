@@ -38,6 +38,30 @@ describe('redactLogLine', () => {
     });
   });
 
+  it('redacts the arguments ioredis attaches to a failed command, and cookies and passwords', () => {
+    const line = `${JSON.stringify({
+      err: { message: 'ERR x', command: { name: 'evalsha', args: ['ag:user:{u}', 'secret-email@example.com'] } },
+      deeper: { err: { command: { name: 'get', args: ['secret-key'] } } },
+      req: { headers: { cookie: 'sid=secret-cookie' } },
+      login: { password: 'secret-password' },
+      args: ['not under a command: kept'],
+    })}\n`;
+    const out = redactLogLine(line);
+    expect(out).not.toMatch(/secret/);
+    expect(JSON.parse(out)).toEqual({
+      err: { message: 'ERR x', command: { name: 'evalsha', args: REDACTED } },
+      deeper: { err: { command: { name: 'get', args: REDACTED } } },
+      req: { headers: { cookie: REDACTED } },
+      login: { password: REDACTED },
+      args: ['not under a command: kept'],
+    });
+  });
+
+  it('keeps a "__proto__" key as data while redacting around it', () => {
+    const out = redactLogLine('{"__proto__":{"nonce":"secret-n","x":1},"msg":"m"}\n');
+    expect(out).toBe(`{"__proto__":{"nonce":"${REDACTED}","x":1},"msg":"m"}\n`);
+  });
+
   it('leaves a string value that merely mentions a field name alone', () => {
     const line = `${JSON.stringify({ msg: 'send "idToken": in the body' })}\n`;
     expect(redactLogLine(line)).toBe(line);
