@@ -10,10 +10,11 @@ import { graphqlRoutes } from './graphql/plugin.js';
 import { buildGatewaySchema } from './graphql/schema.js';
 import { healthRoutes } from './http/health.js';
 import { Lifecycle } from './http/lifecycle.js';
-import { GatewayLogController, REDACT_PATHS, installRequestIdHeader, requestIdFor, serializeRequest } from './http/request-log.js';
+import { GatewayLogController, installRequestIdHeader, requestIdFor, serializeRequest } from './http/request-log.js';
 import { GatewayMetrics, SessionActivity, metricsRoutes } from './metrics/index.js';
 import { wellKnownRoutes } from './http/well-known.js';
 import { AuthRateLimits } from './rate-limit/auth-limits.js';
+import { BatchedLineWriter, redactLogLine } from './logging.js';
 import { AccessTokens } from './sessions/access-token.js';
 import { SessionService } from './sessions/session-service.js';
 import { SignInGuards } from './sessions/sign-in-guards.js';
@@ -67,13 +68,15 @@ const STORE_STARTUP_TIMEOUT_MS = 30_000;
 const KEY_RELOAD_INTERVAL_MS = 60_000;
 
 export async function createGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
+  const logOutput = opts.logStream ?? new BatchedLineWriter();
   const app = Fastify({
     logger: {
       level: config.logLevel,
-      // Belt and braces: nothing we log carries these, but a future log line must not either.
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      // Belt and braces: nothing we log carries tokens, but a future log line must not either.
+      // On the finished line, at any depth; pino's wildcard `redact` cost more than the logging.
+      hooks: { streamWrite: redactLogLine },
       serializers: { req: serializeRequest },
-      ...(opts.logStream ? { stream: opts.logStream } : {}),
+      stream: logOutput,
     },
     bodyLimit: BODY_LIMIT_BYTES,
     requestTimeout: REQUEST_TIMEOUT_MS,
@@ -170,6 +173,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   app.addHook('onClose', async () => {
     clearInterval(reload);
     if (ownsStores) await stores.close();
+    if (logOutput instanceof BatchedLineWriter) logOutput.close();
   });
 
   return {

@@ -28,23 +28,6 @@ export function requestIdFor(req: IncomingMessage): string {
   return typeof header === 'string' && VALID_REQUEST_ID.test(header) ? header : randomUUID();
 }
 
-/**
- * Every path a log line may reach that could hold a secret. Nothing we log carries these
- * today; this keeps a future log line (or an error object) from leaking one. ioredis attaches
- * the failed command with its arguments (keys, profile data, token hashes) to reply errors.
- */
-export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  '*.idToken',
-  '*.refreshToken',
-  '*.accessToken',
-  '*.nonce',
-  '*.password',
-  'err.command.args',
-  '*.err.command.args',
-];
-
 /** Routes polled by probes and scrapers: logged at debug, so they do not drown the rest. */
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 const MAX_PATH_LENGTH = 200;

@@ -1,6 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { createHmac, generateKeyPairSync, KeyObject, sign as cryptoSign, webcrypto } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as jose from 'jose';
 import type { CryptoKey, JWK, JWTPayload } from 'jose';
 
@@ -10,6 +14,10 @@ import type { CryptoKey, JWK, JWTPayload } from 'jose';
  * - `GET /oauth2/v3/certs`: the published JWKS, `Cache-Control: public, max-age=<maxAge>`
  *   (omitted when `maxAge` is null). `mode` switches it to an outage: 'down' (500),
  *   'garbage' (200 with `garbageBody`), 'slow' (answers after `slowMs`), 'hang' (never answers).
+ * - `GET /oauth2/v1/certs`: the same RSA keys in Google's older format, `{ kid: PEM }`, what
+ *   google-auth-library's `verifyIdToken` fetches on Node. Like Google's, each is a (self-signed)
+ *   X.509 certificate, made with the `openssl` command on first request; without `openssl`,
+ *   the SPKI public key (`pemKind` says which). Same modes as the JWKS, own counter.
  * - `GET /redirect`: 302 to the certs (a resolver must not follow it).
  * - `mint()` produces Google-shaped ID tokens; `hostile` produces the attacks.
  */
@@ -53,6 +61,11 @@ export class FakeGoogle {
   now: () => number;
   /** Requests to the certs endpoint (any mode). */
   fetchCount = 0;
+  /** Requests to the PEM certs endpoint, `/oauth2/v1/certs` (any mode). */
+  pemFetchCount = 0;
+  /** What `/oauth2/v1/certs` serves: X.509 certificates like Google, or SPKI keys when `openssl` is missing. */
+  pemKind: 'x509' | 'spki' | null = null;
+  private readonly pems = new Map<string, string>();
   /** Requests to /redirect. */
   redirectCount = 0;
   /** Keys in the published JWKS (the current one first). */
@@ -88,6 +101,11 @@ export class FakeGoogle {
 
   get jwksUri(): string {
     return `${this.baseUrl}/oauth2/v3/certs`;
+  }
+
+  /** google-auth-library: `new OAuth2Client({ endpoints: { oauth2FederatedSignonPemCertsUrl } })`. */
+  get pemCertsUri(): string {
+    return `${this.baseUrl}/oauth2/v1/certs`;
   }
 
   get redirectUri(): string {
@@ -219,11 +237,14 @@ export class FakeGoogle {
       res.writeHead(302, { location: this.jwksUri }).end();
       return;
     }
-    if (path !== '/oauth2/v3/certs') {
+    const pem = path === '/oauth2/v1/certs';
+    if (path !== '/oauth2/v3/certs' && !pem) {
       res.writeHead(404).end();
       return;
     }
-    this.fetchCount++;
+    if (pem) this.pemFetchCount++;
+    else this.fetchCount++;
+    const send = () => (pem ? this.sendPems(res) : this.sendJwks(res));
     switch (this.mode) {
       case 'down':
         res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
@@ -236,13 +257,45 @@ export class FakeGoogle {
         res.once('close', () => this.hanging.delete(res));
         return;
       case 'slow': {
-        const timer = setTimeout(() => this.sendJwks(res), this.slowMs);
+        const timer = setTimeout(send, this.slowMs);
         res.once('close', () => clearTimeout(timer));
         return;
       }
       default:
-        this.sendJwks(res);
+        send();
     }
+  }
+
+  private sendPems(res: ServerResponse): void {
+    if (res.destroyed) return;
+    const pems: Record<string, string> = {};
+    for (const k of this.published) if (k.publicJwk.kty === 'RSA') pems[k.kid] = this.pemOf(k);
+    res.writeHead(200, this.headers()).end(JSON.stringify(pems));
+  }
+
+  private pemOf(k: FakeKey): string {
+    let pem = this.pems.get(k.kid);
+    if (pem) return pem;
+    const obj = (key: CryptoKey | KeyObject) => (key instanceof KeyObject ? key : KeyObject.from(key as webcrypto.CryptoKey));
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'fake-google-'));
+      try {
+        const keyFile = join(dir, 'key.pem');
+        writeFileSync(keyFile, obj(k.privateKey).export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+        pem = execFileSync('openssl', ['req', '-x509', '-new', '-key', keyFile, '-subj', `/CN=${k.kid}`, '-days', '2', '-sha256'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      this.pemKind = 'x509';
+    } catch {
+      pem = obj(k.publicKey).export({ type: 'spki', format: 'pem' }) as string;
+      this.pemKind = 'spki';
+    }
+    this.pems.set(k.kid, pem);
+    return pem;
   }
 
   private sendJwks(res: ServerResponse): void {

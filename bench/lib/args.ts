@@ -1,0 +1,122 @@
+/**
+ * `npm run bench -- [flags]`. The defaults are the documented run (docs/benchmarks.md);
+ * `--quick` shortens every phase for a smoke run whose numbers are not the documented ones.
+ */
+export const PHASES = ['verify', 'me', 'signin', 'cold', 'memory', 'rss'] as const;
+export type Phase = (typeof PHASES)[number];
+export const TARGETS = ['floor', 'reference', 'gateway'] as const;
+export type TargetName = (typeof TARGETS)[number];
+
+export interface BenchOptions {
+  /** Connections held open by the load generator (closed loop: fixed concurrency). */
+  connections: number;
+  /** `me`: rounds (each target once per round, order rotating) and seconds per target per round. */
+  meRounds: number;
+  meSeconds: number;
+  /** Seconds of unmeasured load per target before the first round (JIT, connection pools, caches). */
+  warmSeconds: number;
+  /** `signInWithGoogle`: rounds and requests (distinct tokens) per target per round. */
+  signinRounds: number;
+  signinRequests: number;
+  /** Sessions each target serves `me` for (one Google account each). */
+  sessions: number;
+  /** In-process verification: rounds, seconds per verifier per round, verifications in flight. */
+  verifyRounds: number;
+  verifySeconds: number;
+  verifyInflight: number;
+  /** Cold start: concurrent sign-ins spread over the two fresh instances. */
+  coldSignIns: number;
+  /** Steady load for the gateway RSS figure, seconds. */
+  rssSeconds: number;
+  /** LOG_LEVEL of the gateway under test. */
+  logLevel: string;
+  phases: Phase[];
+  /** Targets started with `--cpu-prof` (profiles land in bench/results/profiles). */
+  cpuProf: TargetName[];
+  quick: boolean;
+}
+
+const FULL: BenchOptions = {
+  connections: 32,
+  meRounds: 5,
+  meSeconds: 10,
+  warmSeconds: 5,
+  signinRounds: 5,
+  signinRequests: 4000,
+  sessions: 1000,
+  verifyRounds: 5,
+  verifySeconds: 3,
+  verifyInflight: 64,
+  coldSignIns: 500,
+  rssSeconds: 60,
+  logLevel: 'info',
+  phases: [...PHASES],
+  cpuProf: [],
+  quick: false,
+};
+
+const QUICK: Partial<BenchOptions> = {
+  meRounds: 3,
+  meSeconds: 3,
+  warmSeconds: 2,
+  signinRounds: 3,
+  signinRequests: 1000,
+  sessions: 200,
+  verifyRounds: 3,
+  verifySeconds: 1,
+  rssSeconds: 10,
+  quick: true,
+};
+
+const NUMERIC: Record<string, keyof BenchOptions> = {
+  '--connections': 'connections',
+  '--me-rounds': 'meRounds',
+  '--me-seconds': 'meSeconds',
+  '--warm-seconds': 'warmSeconds',
+  '--signin-rounds': 'signinRounds',
+  '--signin-requests': 'signinRequests',
+  '--sessions': 'sessions',
+  '--verify-rounds': 'verifyRounds',
+  '--verify-seconds': 'verifySeconds',
+  '--verify-inflight': 'verifyInflight',
+  '--cold-signins': 'coldSignIns',
+  '--rss-seconds': 'rssSeconds',
+};
+
+export const USAGE = `npm run bench -- [--quick] [--phases ${PHASES.join(',')}] [--cpu-prof gateway,reference,floor]
+  [--log-level info] ${Object.keys(NUMERIC).map((f) => `[${f} N]`).join(' ')}`;
+
+export function parseArgs(argv: readonly string[]): BenchOptions {
+  const opts: BenchOptions = { ...FULL, ...(argv.includes('--quick') ? QUICK : {}) };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    if (flag === '--quick') continue;
+    if (flag === '--help' || flag === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    }
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
+    const key = NUMERIC[flag];
+    if (key) {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} must be a positive integer`);
+      (opts as unknown as Record<string, number>)[key] = n;
+    } else if (flag === '--log-level') {
+      opts.logLevel = value;
+    } else if (flag === '--phases') {
+      opts.phases = list(value, PHASES, flag);
+    } else if (flag === '--cpu-prof') {
+      opts.cpuProf = list(value, TARGETS, flag);
+    } else {
+      throw new Error(`unknown flag ${flag}\n${USAGE}`);
+    }
+  }
+  return opts;
+}
+
+function list<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) if (!allowed.includes(item as T)) throw new Error(`${flag}: ${item} is not one of ${allowed.join(', ')}`);
+  return items as T[];
+}
