@@ -18,6 +18,7 @@ import { ME_BODY, USER_AGENT, isMeAnswer, isSignInAnswer, mapConcurrent, signIn,
 import { median, runLoad, type LoadResult } from './lib/load.js';
 import { cpuOf, startServer, type ServerProcess } from './lib/procs.js';
 import { mintTokens } from './lib/tokens.js';
+import { BENCH_RATE_LIMITS } from './lib/limits.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -58,6 +59,7 @@ try {
         GOOGLE_JWKS_URI: google.jwksUri,
         AUTH_ISSUER: 'https://auth.bench.example',
         LOG_LEVEL: 'info',
+        ...BENCH_RATE_LIMITS,
         ...variants[k].env,
       },
     });
