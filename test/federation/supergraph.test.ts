@@ -10,7 +10,7 @@ import { startOrdersSubgraph, type OrdersSubgraph } from '../../examples/supergr
 import { ordersSdl } from '../../examples/supergraph/orders/schema.js';
 import { FakeGoogle } from '../support/fake-google.js';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
-import { SIGN_IN, bearer, startTestGateway, type AuthPayloadShape, type GqlResponse, type TestGateway } from '../support/gateway.js';
+import { SIGN_IN, bearer, postGraphql, startTestGateway, type AuthPayloadShape, type GqlResponse, type TestGateway } from '../support/gateway.js';
 import { RoundTripProxy } from '../store/round-trip-proxy.js';
 
 /**
@@ -25,11 +25,8 @@ const AUDIENCE = 'graphql-auth-gateway';
 
 const ENTITIES = `query Entities($r: [_Any!]!) { _entities(representations: $r) { ... on User { id name picture createdAt email } } }`;
 
-async function gqlAt<T = Record<string, unknown>>(url: string, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResponse<T>> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
-  const raw = await res.text();
-  return { status: res.status, body: JSON.parse(raw), raw, headers: res.headers };
-}
+/** POST to a full GraphQL endpoint URL (the supergraph's or a subgraph's). */
+const gqlAt = postGraphql;
 
 const userRef = (id: string) => ({ __typename: 'User', id });
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { GqlResponse } from './gateway.js';
 import { freePort } from './redis-server.js';
-import { RELAXED_RATE_LIMITS } from './gateway.js';
+import { RELAXED_RATE_LIMITS, postGraphql } from './gateway.js';
 
 /**
  * The built gateway as a real process (`node dist/main.js`, what the Docker image runs; `npm
@@ -85,22 +85,7 @@ export class GatewayProcess {
   }
 
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResponse<T>> {
-    return postGraphql<T>(this.url, query, variables, headers);
+    return postGraphql<T>(`${this.url}/graphql`, query, variables, headers);
   }
 }
 
-/** POST /graphql with JSON; the parsed answer. */
-export async function postGraphql<T = Record<string, unknown>>(
-  baseUrl: string,
-  query: string,
-  variables?: Record<string, unknown>,
-  headers?: Record<string, string>,
-): Promise<GqlResponse<T>> {
-  const res = await fetch(`${baseUrl}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  const raw = await res.text();
-  return { status: res.status, body: JSON.parse(raw), raw, headers: res.headers };
-}

@@ -64,15 +64,7 @@ export async function startTestGateway(opts: {
     url,
     gateway,
     logs,
-    async gql(query, variables, headers) {
-      const res = await fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ query, variables }),
-      });
-      const raw = await res.text();
-      return { status: res.status, body: JSON.parse(raw), raw, headers: res.headers };
-    },
+    gql: (query, variables, headers) => postGraphql(`${url}/graphql`, query, variables, headers),
     async close() {
       await gateway.close();
     },
@@ -102,4 +94,20 @@ export interface AuthPayloadShape {
 
 export function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
+}
+
+/** POST a GraphQL request as JSON to `endpoint` (a full URL); the parsed answer. */
+export async function postGraphql<T = Record<string, unknown>>(
+  endpoint: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers?: Record<string, string>,
+): Promise<GqlResponse<T>> {
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const raw = await res.text();
+  return { status: res.status, body: JSON.parse(raw), raw, headers: res.headers };
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { RedisServer, freePort, waitForPing } from './redis-server.js';
+import { RedisServer, freePort, stopProcess, waitForPing } from './redis-server.js';
 
 /**
  * A private Sentinel setup on free loopback ports: a master, one replica of it, and
@@ -107,11 +107,7 @@ export class SentinelProcess {
   async stop(): Promise<void> {
     const p = this.proc;
     this.proc = null;
-    if (!p || p.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill('SIGTERM');
-    });
+    await stopProcess(p);
   }
 
   async destroy(): Promise<void> {

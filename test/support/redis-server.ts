@@ -47,17 +47,22 @@ export class RedisServer {
   async stop(): Promise<void> {
     const p = this.proc;
     this.proc = null;
-    if (!p || p.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill('SIGTERM');
-    });
+    await stopProcess(p);
   }
 
   async destroy(): Promise<void> {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** SIGTERM a child process and wait for it to exit (no-op when absent or already gone). */
+export async function stopProcess(p: ChildProcess | null): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    p.once('exit', () => resolve());
+    p.kill('SIGTERM');
+  });
 }
 
 export function freePort(): Promise<number> {
