@@ -142,12 +142,16 @@ export function isPublicError(err: unknown): err is GraphQLError {
  * command timeout, Redis restarting…) becomes SERVICE_UNAVAILABLE. Authenticated requests
  * therefore fail closed and clearly instead of surfacing as INTERNAL_SERVER_ERROR.
  */
-export async function guardStore<T>(work: Promise<T>, onError?: (err: unknown) => void): Promise<T> {
+export async function guardStore<T>(
+  work: Promise<T>,
+  log?: { error(obj: object, msg: string): void },
+  message = 'store call failed',
+): Promise<T> {
   try {
     return await work;
   } catch (err) {
     if (err instanceof GraphQLError) throw err;
-    onError?.(err);
+    log?.error({ err }, message);
     throw new ServiceUnavailableError('store_unavailable');
   }
 }

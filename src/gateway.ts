@@ -143,7 +143,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     limits,
     signInGuards,
     accounts: new AccountService(stores, app.log),
-    loadUsers: (ids) => guardStore(stores.accounts.getUsers(ids), (err) => app.log.error({ err }, 'store call failed')),
+    loadUsers: (ids) => guardStore(stores.accounts.getUsers(ids), app.log),
     isTrustedRouter: routerTrust(config.federation.routerSecret),
   };
 

@@ -115,7 +115,7 @@ export class AuthRateLimits {
   }
 
   private guard<T>(work: Promise<T>): Promise<T> {
-    return guardStore(work, (err) => this.opts.log.error({ err }, 'rate-limit store call failed'));
+    return guardStore(work, this.opts.log, 'rate-limit store call failed');
   }
 
   /** Throws RATE_LIMITED with the longest wait among the refused checks, if any. */

@@ -58,7 +58,7 @@ export class SessionService {
   }
 
   private guard<T>(work: Promise<T>): Promise<T> {
-    return guardStore(work, (err) => this.log.error({ err }, 'store call failed'));
+    return guardStore(work, this.log);
   }
 
   /**

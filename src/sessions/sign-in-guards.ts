@@ -44,7 +44,7 @@ export class SignInGuards {
   }
 
   private guard<T>(work: Promise<T>): Promise<T> {
-    return guardStore(work, (err) => this.opts.log.error({ err }, 'store call failed'));
+    return guardStore(work, this.opts.log);
   }
 
   /** A new single-use nonce and when it stops being accepted. */

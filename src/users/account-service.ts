@@ -15,6 +15,6 @@ export class AccountService {
    * next sign-in with the same Google account creates a new account with a new id.
    */
   async deleteAccount(principal: Principal): Promise<boolean> {
-    return guardStore(this.stores.accounts.deleteAccount(principal.user.id), (err) => this.log.error({ err }, 'store call failed'));
+    return guardStore(this.stores.accounts.deleteAccount(principal.user.id), this.log);
   }
 }
