@@ -102,10 +102,11 @@ class TestBalancer {
       } catch (err) {
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
         this.attempts.push({ reqId, instance, startedAt, endedAt: Date.now(), ok: false, failure: 'connection', detail: cause?.code ?? cause?.message ?? String(err) });
-        // Passive health check, as real load balancers do: a refused connection takes the
-        // backend out until the readiness poller sees it ready again. Without it, a client
-        // could pick the stopped instance for all its attempts before the next poll.
-        this.ready[instance] = false;
+        // Passive health check, as real load balancers do: a refused connection (the listener
+        // is gone) takes the backend out until the readiness poller sees it ready again.
+        // Without it, a client could pick the stopped instance for all its attempts before the
+        // next poll. A reset (a kept-alive connection being retired) does not count.
+        if (cause?.code === 'ECONNREFUSED') this.ready[instance] = false;
         await new Promise((r) => setTimeout(r, 20));
       }
     }
