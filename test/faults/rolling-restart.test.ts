@@ -173,6 +173,10 @@ describe('rolling restart of one of two instances under steady load', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     while (receivedByA() < 21 && Date.now() < warmUntil) await new Promise((r) => setTimeout(r, 100));
 
+    // Signal right after a readiness poll, so the balancer's view of A is fresh (not about to
+    // flip within a few ms): what follows then depends on the gateway, not on poll phase.
+    const polled = lb.readyLog.length;
+    while (lb.readyLog.length === polled) await new Promise((r) => setTimeout(r, 5));
     // The rolling restart: SIGTERM to A; once it has exited, a new A on the same port.
     const sigtermAt = Date.now();
     a!.signal('SIGTERM');
