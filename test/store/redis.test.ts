@@ -257,6 +257,42 @@ describe('redis store', () => {
       expect(turns).toBe(1);
     });
 
+    it('concurrent getSessionWithUser calls (many requests at once) share one network write', async () => {
+      const uid = id();
+      const sessions = [newSession(Date.now()), newSession(Date.now()), newSession(Date.now())];
+      for (const s of sessions) await viaProxy.accounts.signIn(uid, profile(`sub-${uid}`), s);
+      await new Promise((r) => setTimeout(r, 100)); // let earlier replies settle
+      const socket = (client as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream;
+      const write = socket.write;
+      let writes = 0;
+      socket.write = function (this: unknown, ...a: unknown[]) {
+        writes++;
+        return write.apply(this, a);
+      };
+      try {
+        const got = await Promise.all(Array.from({ length: 8 }, (_, i) => viaProxy.sessions.getSessionWithUser(uid, sessions[i % 3]!.id)));
+        expect(got.map((g) => g.session?.id)).toEqual(Array.from({ length: 8 }, (_, i) => sessions[i % 3]!.id));
+        expect(got.every((g) => g.user?.id === uid)).toBe(true);
+      } finally {
+        socket.write = write;
+      }
+      expect(writes).toBe(1);
+    });
+
+    it('in a shared batch, a failing read fails only its own request', async () => {
+      const uid = id();
+      const good = newSession(Date.now());
+      await viaProxy.accounts.signIn(uid, profile(`sub-${uid}`), good);
+      const broken = newSession(Date.now());
+      await client.set(keyLayout(p).session(uid, broken.id), 'not a hash'); // HGETALL → WRONGTYPE
+      const [ok, bad] = await Promise.allSettled([
+        viaProxy.sessions.getSessionWithUser(uid, good.id),
+        viaProxy.sessions.getSessionWithUser(uid, broken.id),
+      ]);
+      expect(ok.status === 'fulfilled' && ok.value.session?.id).toBe(good.id);
+      expect(bad.status === 'rejected' && String((bad.reason as Error).message)).toMatch(/WRONGTYPE/);
+    });
+
     it('getUsers is one round trip for many users', async () => {
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {

@@ -1,26 +1,35 @@
+import type { Redis } from 'ioredis';
 import type { RotateInput, RotateOutcome, SessionRecord, SessionStore, UserRecord } from '../types.js';
 import type { KeyLayout } from '../keys.js';
 import type { ScriptedRedis } from './scripts.js';
 import { assertTime, decodeSession, decodeUser, pairs } from './codec.js';
 import { unwrap } from './exec.js';
 import { gracePrefix, sessionPrefix } from './accounts.js';
+import { HashReadBatcher } from './read-batch.js';
 
 export class RedisSessionStore implements SessionStore {
+  /** Single node / Sentinel: concurrent requests share one pipeline (src/store/redis/read-batch.ts). */
+  private readonly batch: HashReadBatcher | null;
+
   constructor(
     private readonly client: ScriptedRedis,
     private readonly keys: KeyLayout,
-  ) {}
+  ) {
+    this.batch = client.isCluster ? null : new HashReadBatcher(client as Redis);
+  }
 
   /**
-   * Runs on every authenticated request, so: one pipeline (two HGETALLs in one network
-   * write, one reply batch). Both keys carry the `{uid}` tag, so on Cluster they are on one
-   * node too. An expired session is gone by Redis' own PEXPIREAT.
+   * Runs on every authenticated request, so: one round trip, two HGETALLs. On a single node
+   * they join the other concurrent requests' reads in one pipeline; on Cluster they are one
+   * pipeline of their own (both keys carry the `{uid}` tag, so they are on one node). An
+   * expired session is gone by Redis' own PEXPIREAT.
    */
   async getSessionWithUser(userId: string, sessionId: string): Promise<{ session: SessionRecord | null; user: UserRecord | null }> {
-    const [s, u] = unwrap(
-      await this.client.pipeline().hgetall(this.keys.session(userId, sessionId)).hgetall(this.keys.user(userId)).exec(),
-    ) as [Record<string, string>, Record<string, string>];
-    return { session: decodeSession(userId, sessionId, s), user: decodeUser(userId, u) };
+    const keys = [this.keys.session(userId, sessionId), this.keys.user(userId)];
+    const [s, u] = this.batch
+      ? await this.batch.read(keys)
+      : (unwrap(await this.client.pipeline().hgetall(keys[0]!).hgetall(keys[1]!).exec()) as [Record<string, string>, Record<string, string>]);
+    return { session: decodeSession(userId, sessionId, s!), user: decodeUser(userId, u!) };
   }
 
   /** One Lua script (atomic): see ROTATE in scripts.ts for the decision table. */
