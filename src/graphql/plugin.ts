@@ -1,5 +1,5 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { ApolloServerPlugin } from '@apollo/server';
@@ -46,7 +46,16 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     // Apollo turns inline tracing on by itself for a subgraph, for any caller who asks. We
     // decide instead: on only with a trusted router (errors in traces stay masked, Apollo's
     // default), and the hook below hides the request header from everyone else.
-    plugins: [opts.inlineTracing ? ApolloServerPluginInlineTrace() : ApolloServerPluginInlineTraceDisabled(), rateLimitStatusPlugin, requestLogPlugin],
+    plugins: [
+      opts.inlineTracing ? ApolloServerPluginInlineTrace() : ApolloServerPluginInlineTraceDisabled(),
+      // Apollo's cache-control plugin wraps every field resolver to collect cache hints, on
+      // every request; we never give one (answers carry tokens and private data), so it only
+      // ever computed `no-store`. noStorePlugin says that directly (bench: docs/benchmarks.md).
+      ApolloServerPluginCacheControlDisabled(),
+      noStorePlugin,
+      rateLimitStatusPlugin,
+      requestLogPlugin,
+    ],
   });
   await apollo.start();
   // Fastify drains the HTTP server itself on close(); Apollo stops after it. (Apollo's
@@ -70,6 +79,20 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     context: async (request) => Object.assign(buildContext(request, opts.services), { [REQUEST]: request }),
   });
   app.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler });
+};
+
+/**
+ * `Cache-Control: no-store` on every GraphQL answer: they carry tokens and private data, and
+ * no cache or proxy may keep them (RFC 6749 §5.1 for token responses).
+ */
+const noStorePlugin: ApolloServerPlugin<GatewayContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        response.http.headers.set('cache-control', 'no-store');
+      },
+    };
+  },
 };
 
 /** The Fastify request behind each GraphQL context, for the request's log line. */

@@ -60,6 +60,8 @@ describe('gateway over HTTP, two instances sharing Redis', () => {
       idToken: await google.mint({ sub, email: 'ada@example.com', name: 'Ada', picture: 'https://p.example/a.png', locale: 'en' }),
     });
     const p1 = first.body.data!.signInWithGoogle;
+    // Answers carry tokens: no cache or proxy may keep them (RFC 6749 §5.1).
+    expect(first.headers.get('cache-control')).toBe('no-store');
     expect(p1.isNewUser).toBe(true);
     expect(p1.user).toMatchObject({ email: 'ada@example.com', emailVerified: true, name: 'Ada', locale: 'en', hostedDomain: null });
     expect(new Date(p1.accessTokenExpiresAt).getTime() - Date.now()).toBeGreaterThan(14 * 60_000);
@@ -75,6 +77,7 @@ describe('gateway over HTTP, two instances sharing Redis', () => {
 
     const me = await b.gql<{ me: { id: string; email: string; name: string } }>(ME, undefined, bearer(p1.accessToken));
     expect(me.body).toEqual({ data: { me: { id: p1.user.id, email: 'ada@new.example', name: 'Ada L.' } } });
+    expect(me.headers.get('cache-control')).toBe('no-store');
   });
 
   it('never links accounts by email: the same email under another sub is another account', async () => {
@@ -93,6 +96,7 @@ describe('gateway over HTTP, two instances sharing Redis', () => {
       expect(r.status).toBe(200);
       expect(r.body.data).toEqual({ me: null });
       expect(r.body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'invalid_token' });
+      expect(r.headers.get('cache-control')).toBe('no-store');
     }
 
     const { payload } = await signIn(a);
