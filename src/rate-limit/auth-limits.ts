@@ -75,9 +75,22 @@ export class AuthRateLimits {
    * Sign-in: counts the attempt and checks the address's failure budget (one round trip:
    * both calls leave in the same tick and ioredis pipelines them), runs `verify`, counts a
    * rejection against the address, then counts the verified account.
+   *
+   * `proceed` (optional) starts while the account is being counted, and gets that check as
+   * `admitted`: it may read or link (idempotent store calls) alongside it, and must await it
+   * before writing anything. The check then shares a round trip with the sign-in's first
+   * store call instead of costing one of its own (docs/benchmarks.md). Without `proceed`,
+   * the verified profile is returned once the account is admitted.
    * @throws RateLimitedError, SERVICE_UNAVAILABLE when the store fails, or what `verify` throws.
    */
-  async signIn<T extends { sub: string }>(clientAddress: string | null, verify: () => Promise<T>): Promise<T> {
+  async signIn<T extends { sub: string }, R = T>(
+    clientAddress: string | null,
+    verify: () => Promise<T>,
+    proceed: (profile: T, admitted: Promise<void>) => Promise<R> = async (profile, admitted) => {
+      await admitted;
+      return profile as unknown as R;
+    },
+  ): Promise<R> {
     const address = hashSubject(addressUnit(clientAddress));
     const now = this.now();
     await this.enforce([
@@ -86,8 +99,10 @@ export class AuthRateLimits {
     ]);
     const profile = await this.countingFailures(address, verify);
     const account = hashSubject(`google:${profile.sub}`);
-    await this.enforce([[RateLimitKind.SIGN_IN_PER_ACCOUNT, this.call('hit', RateLimitKind.SIGN_IN_PER_ACCOUNT, account, this.now())]]);
-    return profile;
+    const admitted = this.enforce([[RateLimitKind.SIGN_IN_PER_ACCOUNT, this.call('hit', RateLimitKind.SIGN_IN_PER_ACCOUNT, account, this.now())]]);
+    // Settled here even if `proceed` fails before awaiting it (no unhandled rejection).
+    admitted.catch(() => undefined);
+    return proceed(profile, admitted);
   }
 
   /**

@@ -71,11 +71,14 @@ export class SessionService {
    * nobody could ever reach or delete. Such a write necessarily reports a new user, so for
    * new users (only) the link is read again afterwards; if it no longer names this id, the
    * write is undone and the sign-in starts over, which links a fresh account.
+   *
+   * `admitted`: a check still in flight (the per-account rate limit) that must pass before
+   * anything but the idempotent identity link is written; it runs alongside the link.
    */
-  async signIn(profile: GoogleProfile, meta: RequestMeta): Promise<AuthResult> {
+  async signIn(profile: GoogleProfile, meta: RequestMeta, admitted?: Promise<void>): Promise<AuthResult> {
     for (let attempt = 1; ; attempt++) {
+      const [userId] = await Promise.all([this.guard(this.stores.accounts.linkIdentity('google', profile.sub, randomId())), admitted]);
       const now = this.now();
-      const userId = await this.guard(this.stores.accounts.linkIdentity('google', profile.sub, randomId()));
       const sessionId = randomId();
       const refresh = issueRefreshToken(userId, sessionId);
       const expiresAt = now + this.policy.sessionMaxLifetimeMs;

@@ -22,14 +22,19 @@ export class SessionResolver {
   })
   async signInWithGoogle(@Args(() => SignInWithGoogleArgs) { idToken, nonce }: SignInWithGoogleArgs, @Ctx() ctx: GatewayContext): Promise<AuthPayload> {
     return ctx.services.metrics.observeSignIn(async () => {
-      const profile = await ctx.services.limits.signIn(ctx.meta.clientAddress, async () => {
-        // Inside the limiter: a missing, unknown or reused nonce and a replayed token count as failures.
-        ctx.services.signInGuards.checkNonce(nonce ?? null);
-        const verified = await ctx.services.verifyIdToken(idToken, nonce ?? null);
-        await ctx.services.signInGuards.afterVerification(idToken, nonce ?? null);
-        return verified;
-      });
-      return toAuthPayload(await ctx.services.sessions.signIn(profile, ctx.meta));
+      const result = await ctx.services.limits.signIn(
+        ctx.meta.clientAddress,
+        async () => {
+          // Inside the limiter: a missing, unknown or reused nonce and a replayed token count as failures.
+          ctx.services.signInGuards.checkNonce(nonce ?? null);
+          const verified = await ctx.services.verifyIdToken(idToken, nonce ?? null);
+          await ctx.services.signInGuards.afterVerification(idToken, nonce ?? null);
+          return verified;
+        },
+        // Nothing is written until the per-account limit has admitted the sign-in.
+        (profile, admitted) => ctx.services.sessions.signIn(profile, ctx.meta, admitted),
+      );
+      return toAuthPayload(result);
     });
   }
 

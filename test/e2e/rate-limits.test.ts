@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { FakeClock, FakeGoogle } from '../support/fake-google.js';
+import { keyLayout } from '../../src/store/keys.js';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
 import { bearer, ME, REFRESH, SIGN_IN, startTestGateway, type AuthPayloadShape, type GqlResponse, type TestGateway } from '../support/gateway.js';
 
@@ -139,13 +140,18 @@ describe('rate limits on real Redis, shared by two instances', () => {
       const r = await gw.gql(SIGN_IN, { idToken: await google.hostile.wrongKey({ sub }) }, from(`198.51.100.${i + 1}`));
       expect(r.body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'bad_signature' });
     }
-    expectOk(await signIn(a, '198.51.100.10', { sub }));
+    const first = await signIn(a, '198.51.100.10', { sub });
+    expectOk(first);
+    const sessionIndex = keyLayout(prefix).sessionIndex(first.body.data!.signInWithGoogle.user.id);
     expectOk(await signIn(b, '198.51.100.11', { sub }));
     expectRefused(await signIn(a, '198.51.100.12', { sub }), 30);
+    // A refused sign-in writes nothing: the account holds the sessions it was admitted for.
+    expect(await raw.zcard(sessionIndex)).toBe(2);
     expectOk(await signIn(b, '198.51.100.12')); // another account, same address
     clock.advance(30_000);
     expectOk(await signIn(b, '198.51.100.13', { sub }));
     expectRefused(await signIn(a, '198.51.100.14', { sub }), 30);
+    expect(await raw.zcard(sessionIndex)).toBe(3);
   });
 
   it('refreshes per session: counted on success only; an over-budget refresh does not spend the token', async () => {
