@@ -1,8 +1,31 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+
+/**
+ * Random bytes from the CSPRNG, drawn 4 KB at a time and handed out in slices: a
+ * `randomBytes(16)` call costs ~2 µs (a trip into the kernel's RNG), a slice ~0.1 µs, and a
+ * sign-in takes three or four of them. Every byte is used once; this is what Node's own
+ * `crypto.randomUUID()` does with its entropy cache.
+ */
+const POOL_BYTES = 4096;
+const pool = Buffer.allocUnsafe(POOL_BYTES);
+let offset = POOL_BYTES;
+
+/** `bytes` random bytes (at most 4096), base64url without padding. */
+export function randomBase64url(bytes: number): string {
+  if (offset + bytes > POOL_BYTES) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const out = pool.toString('base64url', offset, offset + bytes);
+  // Wiped once handed out: the pool holds no secret that is already in use (e.g. in a heap dump).
+  pool.fill(0, offset, offset + bytes);
+  offset += bytes;
+  return out;
+}
 
 /** 128 random bits, base64url (22 chars): user ids, session ids, key ids. Unguessable, URL- and key-safe. */
 export function randomId(): string {
-  return randomBytes(16).toString('base64url');
+  return randomBase64url(16);
 }
 
 const ID_RE = /^[A-Za-z0-9_-]{22}$/;

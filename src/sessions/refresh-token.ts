@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { isRandomId } from './ids.js';
+import { isRandomId, randomBase64url } from './ids.js';
 
 /**
  * Refresh tokens are opaque to clients: `<userId>.<sessionId>.<secret>`, where the secret is
@@ -23,7 +23,7 @@ export interface IssuedRefreshToken {
 }
 
 export function issueRefreshToken(userId: string, sessionId: string): IssuedRefreshToken {
-  const token = `${userId}.${sessionId}.${randomBytes(SECRET_BYTES).toString('base64url')}`;
+  const token = `${userId}.${sessionId}.${randomBase64url(SECRET_BYTES)}`;
   return { token, hash: hashRefreshToken(token) };
 }
 
