@@ -37,6 +37,8 @@ export class AccessTokens {
    * until their `exp`. Safe because a JWT cannot change without changing the string, and
    * revocation is checked in the store on every request anyway; it saves an ECDSA
    * verification on the hot path (issue: performance). Map order gives FIFO eviction.
+   * Only the canonical spelling of a token gets in (see `isCanonical`), so one token is one
+   * entry: a client cannot churn the cache with respellings of its own valid token.
    */
   private readonly verified = new Map<string, AccessClaims>();
   private readonly now: () => number;
@@ -71,7 +73,7 @@ export class AccessTokens {
       this.verified.delete(token);
       throw new AuthError('token_expired');
     }
-    if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('invalid_token');
+    if (token.length > MAX_TOKEN_LENGTH || !isCanonical(token)) throw new AuthError('invalid_token');
     let payload: JWTPayload;
     try {
       const { kid } = decodeProtectedHeader(token);
@@ -98,4 +100,21 @@ export class AccessTokens {
     this.verified.set(token, claims);
     return claims;
   }
+}
+
+/**
+ * True when every segment is canonical base64url: no padding, and zero unused bits in the
+ * last character. jose decodes leniently (`==` padding, non-zero spare bits), so without
+ * this one signed token has several spellings that all verify: each would cost an ECDSA
+ * verification and take its own cache entry, letting one client with one valid token churn
+ * the bounded cache at will. We only ever issue the canonical spelling, so refusing the
+ * others refuses nothing we signed. Decoding and re-encoding must give back the same
+ * string; anything else (padding, spare bits, characters outside the alphabet, a length no
+ * encoding has) changes it. Runs on a cache miss only, before the signature check.
+ */
+function isCanonical(token: string): boolean {
+  const segments = token.split('.');
+  if (segments.length !== 3) return false;
+  for (const segment of segments) if (Buffer.from(segment, 'base64url').toString('base64url') !== segment) return false;
+  return true;
 }

@@ -1,5 +1,5 @@
-import { describe, expect, it } from '@jest/globals';
-import { decodeProtectedHeader, SignJWT } from 'jose';
+import { describe, expect, it, jest } from '@jest/globals';
+import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { AccessTokens } from '../../src/sessions/access-token.js';
 import { randomId } from '../../src/sessions/ids.js';
 import { SigningKeys } from '../../src/sessions/signing-keys.js';
@@ -79,6 +79,62 @@ describe('access tokens', () => {
     for (const t of issued) await tokens.verify(t.token);
     expect((tokens as unknown as { verified: Map<string, unknown> }).verified.size).toBe(3);
     for (const t of issued) await expect(tokens.verify(t.token)).resolves.toBeTruthy();
+  });
+});
+
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** The same segment with the lowest bit of its last character flipped (a spare bit when the length leaves some). */
+function flipLastBit(segment: string): string {
+  return segment.slice(0, -1) + B64URL[B64URL.indexOf(segment.at(-1)!) ^ 1]!;
+}
+
+/** Two different strings whose segments decode to the same bytes, one by one. */
+function sameBytes(a: string, b: string): boolean {
+  const [sa, sb] = [a.split('.'), b.split('.')];
+  return a !== b && sa.length === sb.length && sa.every((seg, i) => Buffer.from(seg, 'base64url').equals(Buffer.from(sb[i]!, 'base64url')));
+}
+
+describe('access tokens: only the canonical spelling', () => {
+  it('refuses other spellings of a real token that jose itself accepts, before any key lookup, and caches none', async () => {
+    const clock = new Clock();
+    const keys = keysFor(createMemoryStores(), clock);
+    await keys.maintain();
+    const tokens = tokensFor(keys, clock);
+    const uid = randomId();
+    const sid = randomId();
+    const { token, expiresAt } = await tokens.sign(uid, sid);
+    const [h, p, s] = token.split('.') as [string, string, string];
+    // 64 signature bytes take 86 characters, 516 bits: the last character carries 4 spare
+    // bits, so flipping its lowest one leaves the decoded signature unchanged.
+    expect(s).toHaveLength(86);
+    const respelled = [`${h}.${p}.${flipLastBit(s)}`, `${h}.${p}.${s}==`];
+    const key = (await keys.publicKey(keys.active().stored.kid))!;
+    for (const alt of respelled) {
+      expect(alt).not.toBe(token);
+      expect(sameBytes(alt, token)).toBe(true);
+      // jose on its own accepts the respelling as the same valid token: the point of the check.
+      const { payload } = await jwtVerify(alt, key, { issuer: 'https://issuer.test', audience: 'aud', currentDate: new Date(clock.t) });
+      expect(payload).toMatchObject({ sub: uid, sid });
+    }
+
+    const lookups = jest.spyOn(keys, 'publicKey');
+    // Cold cache, and again with the canonical token cached: each respelling is its own
+    // string, so a cache miss, and refused there without a key lookup or a signature check.
+    for (const alt of respelled) await expect(tokens.verify(alt)).rejects.toMatchObject({ reason: 'invalid_token' });
+    expect(await tokens.verify(token)).toEqual({ userId: uid, sessionId: sid, expiresAt });
+    for (const alt of respelled) await expect(tokens.verify(alt)).rejects.toMatchObject({ reason: 'invalid_token' });
+    expect(lookups).toHaveBeenCalledTimes(1); // the canonical token's one verification
+    expect([...(tokens as unknown as { verified: Map<string, unknown> }).verified.keys()]).toEqual([token]);
+
+    // A respelled header or payload (same bytes: their lengths leave spare bits too) is
+    // refused the same way, before the key lookup; jose would only refuse it at the
+    // signature, which covers the segments as sent.
+    for (const alt of [`${flipLastBit(h)}.${p}.${s}`, `${h}.${flipLastBit(p)}.${s}`]) {
+      expect(sameBytes(alt, token)).toBe(true);
+      await expect(tokens.verify(alt)).rejects.toMatchObject({ reason: 'invalid_token' });
+    }
+    expect(lookups).toHaveBeenCalledTimes(1);
   });
 });
 
