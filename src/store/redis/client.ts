@@ -50,7 +50,7 @@ export function createRedisClient(url: string): Redis {
  * test/cluster/sentinel.test.ts fails without it).
  */
 function createSentinelClient(t: Extract<RedisTopology, { kind: 'sentinel' }>): Redis {
-  return new Redis({
+  const client = new Redis({
     ...NODE_OPTIONS,
     sentinels: t.sentinels.map(({ host, port }) => ({ host, port })),
     name: t.name,
@@ -61,6 +61,39 @@ function createSentinelClient(t: Extract<RedisTopology, { kind: 'sentinel' }>): 
     sentinelCommandTimeout: 1000,
     enableOfflineQueue: false,
     retryStrategy: reconnect,
+  });
+  reviveWhenEnded(client);
+  return client;
+}
+
+/** Clients whose `end` was asked for (src/store/redis/index.ts `close()`): not revived. */
+const closing = new WeakSet<RedisClient>();
+
+/** Call before quitting or disconnecting a client for good. */
+export function markClosing(client: RedisClient): void {
+  closing.add(client);
+}
+
+/**
+ * ioredis 5.11 race: the failover detector drops the connection (`connector.disconnect()`)
+ * when a `+switch-master` arrives. If the client is reconnecting at that moment, still asking
+ * a Sentinel for the master, its `connect()` throws "Connection is closed." and the client
+ * ends for good (status `end`, no further retries): every later command fails, and the
+ * gateway answers SERVICE_UNAVAILABLE until it is restarted. Seen in the Sentinel crash test
+ * under load (test/cluster/sentinel.test.ts has a deterministic reproduction). So a client that
+ * ends without our asking is connected again, on the usual reconnect schedule.
+ */
+function reviveWhenEnded(client: Redis): void {
+  let attempts = 0;
+  client.on('ready', () => {
+    attempts = 0;
+  });
+  client.on('end', () => {
+    if (closing.has(client)) return;
+    setTimeout(() => {
+      if (closing.has(client) || client.status !== 'end') return;
+      client.connect().catch(() => undefined); // failures end it again, and come back here
+    }, reconnect(++attempts)).unref();
   });
 }
 

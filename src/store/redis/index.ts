@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { Stores } from '../types.js';
 import { keyLayout } from '../keys.js';
 import { withScripts } from './scripts.js';
-import { whenReady, type RedisClient } from './client.js';
+import { markClosing, whenReady, type RedisClient } from './client.js';
 import { RedisAccountStore } from './accounts.js';
 import { RedisSessionStore } from './sessions.js';
 import { RedisGoogleKeyCache } from './google-keys.js';
@@ -12,7 +12,7 @@ import { RedisRateLimitStore } from './rate-limits.js';
 import { RedisSignInGuardStore } from './sign-in-guards.js';
 import { RedisSessionActivityStore } from './activity.js';
 
-export { createRedisClient, createRedisConnection, whenReady, type RedisClient } from './client.js';
+export { createRedisClient, createRedisConnection, markClosing, whenReady, type RedisClient } from './client.js';
 export { instrumentRedis, type RedisObserver } from './instrument.js';
 export {
   RedisAccountStore,
@@ -60,6 +60,7 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
     },
     async close() {
       if (!opts.ownsClient) return;
+      markClosing(client);
       try {
         await client.quit();
       } catch {
