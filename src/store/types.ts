@@ -230,8 +230,8 @@ export interface RateLimitStore {
  * metric). The caller cuts time into integer buckets; each bucket is one record that expires.
  */
 export interface SessionActivityStore {
-  /** Adds `sessionId` to `bucket`; the bucket's record expires at `expiresAt` (epoch ms). */
-  record(bucket: number, sessionId: string, expiresAt: number): Promise<void>;
+  /** Adds the session ids to `bucket`; the bucket's record expires at `expiresAt` (epoch ms). */
+  record(bucket: number, sessionIds: readonly string[], expiresAt: number): Promise<void>;
   /** Distinct session ids over these buckets (Redis: HyperLogLog, ~0.81 % standard error; memory: exact). */
   count(buckets: readonly number[]): Promise<number>;
 }

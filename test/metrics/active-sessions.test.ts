@@ -41,6 +41,33 @@ describe('SessionActivity (the active-sessions estimate)', () => {
     expect(await activity.estimate()).toBe(0);
   });
 
+  it('writes the sessions recorded in one event-loop turn together: one store call per bucket', async () => {
+    const clock = alignedClock();
+    const inner = createMemoryStores().activity;
+    const calls: { bucket: number; ids: readonly string[] }[] = [];
+    const store: SessionActivityStore = {
+      record: (bucket, ids, expiresAt) => {
+        calls.push({ bucket, ids });
+        return inner.record(bucket, ids, expiresAt);
+      },
+      count: (buckets) => inner.count(buckets),
+    };
+    const activity = new SessionActivity({ store, windowMs: 15 * MINUTE, now: clock.now });
+    for (let i = 0; i < 10; i++) activity.record(`s${i % 7}`);
+    clock.t += MINUTE; // the next bucket, still in the same turn
+    activity.record('s9');
+    await flush();
+    const bucket = Math.floor((clock.t - MINUTE) / MINUTE);
+    expect(calls).toEqual([
+      { bucket, ids: ['s0', 's1', 's2', 's3', 's4', 's5', 's6'] },
+      { bucket: bucket + 1, ids: ['s9'] },
+    ]);
+    activity.record('s1');
+    await flush();
+    expect(calls).toHaveLength(3);
+    expect(await activity.estimate()).toBe(8);
+  });
+
   it('never throws into the request, and reports store failures', async () => {
     const failing: SessionActivityStore = { record: () => Promise.reject(new Error('down')), count: () => Promise.resolve(0) };
     const errors: unknown[] = [];

@@ -668,12 +668,13 @@ export function storeContract(name: string, make: StoreFactory): void {
       it('counts distinct session ids over the buckets asked for, and no others', async () => {
         const b = base();
         const later = Date.now() + HOUR;
-        await stores.activity.record(b, 's1', later);
-        await stores.activity.record(b, 's2', later);
-        await stores.activity.record(b, 's1', later); // repeated in one bucket
-        await stores.activity.record(b + 1, 's2', later); // repeated across buckets
-        await stores.activity.record(b + 1, 's3', later);
-        await stores.activity.record(b + 5, 's4', later);
+        await stores.activity.record(b, ['s1'], later);
+        await stores.activity.record(b, ['s2'], later);
+        await stores.activity.record(b, ['s1'], later); // repeated in one bucket
+        await stores.activity.record(b + 1, ['s2'], later); // repeated across buckets
+        await stores.activity.record(b + 1, ['s3'], later);
+        await stores.activity.record(b + 5, ['s4'], later);
+        await stores.activity.record(b + 5, [], later); // nothing to add: no error, no change
         expect(await stores.activity.count([b])).toBe(2);
         expect(await stores.activity.count([b, b + 1])).toBe(3);
         expect(await stores.activity.count([b, b + 1, b + 2, b + 3, b + 4, b + 5])).toBe(4);
@@ -681,10 +682,17 @@ export function storeContract(name: string, make: StoreFactory): void {
         expect(await stores.activity.count([])).toBe(0);
       });
 
+      it('adds many session ids in one call', async () => {
+        const b = base();
+        await stores.activity.record(b, ['a', 'b', 'c', 'a'], Date.now() + HOUR);
+        await stores.activity.record(b, ['c', 'd'], Date.now() + HOUR);
+        expect(await stores.activity.count([b])).toBe(4);
+      });
+
       it('forgets a bucket when it expires', async () => {
         const b = base();
-        await stores.activity.record(b, 's1', Date.now() + 150);
-        await stores.activity.record(b + 1, 's2', Date.now() + HOUR);
+        await stores.activity.record(b, ['s1'], Date.now() + 150);
+        await stores.activity.record(b + 1, ['s2'], Date.now() + HOUR);
         expect(await stores.activity.count([b, b + 1])).toBe(2);
         await sleep(300);
         expect(await stores.activity.count([b, b + 1])).toBe(1);

@@ -5,10 +5,11 @@ import { TtlMap } from './ttl-map.js';
 export class MemorySessionActivityStore implements SessionActivityStore {
   private readonly buckets = new TtlMap<Set<string>>();
 
-  async record(bucket: number, sessionId: string, expiresAt: number): Promise<void> {
+  async record(bucket: number, sessionIds: readonly string[], expiresAt: number): Promise<void> {
+    if (sessionIds.length === 0) return;
     const key = String(bucket);
     const set = this.buckets.get(key) ?? new Set<string>();
-    set.add(sessionId);
+    for (const id of sessionIds) set.add(id);
     this.buckets.set(key, set, expiresAt);
   }
 

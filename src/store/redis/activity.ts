@@ -13,10 +13,11 @@ export class RedisSessionActivityStore implements SessionActivityStore {
     private readonly keys: KeyLayout,
   ) {}
 
-  async record(bucket: number, sessionId: string, expiresAt: number): Promise<void> {
+  async record(bucket: number, sessionIds: readonly string[], expiresAt: number): Promise<void> {
+    if (sessionIds.length === 0) return;
     const key = this.keys.activity(bucket);
     // Both commands go out in one write (auto-pipelining); PEXPIREAT is idempotent per bucket.
-    await Promise.all([this.client.pfadd(key, sessionId), this.client.pexpireat(key, Math.ceil(expiresAt))]);
+    await Promise.all([this.client.pfadd(key, ...sessionIds), this.client.pexpireat(key, Math.ceil(expiresAt))]);
   }
 
   async count(buckets: readonly number[]): Promise<number> {
