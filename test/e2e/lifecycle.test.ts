@@ -36,6 +36,12 @@ interface SessionShape {
 const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
 const reasonOf = (r: GqlResponse) => r.body.errors?.[0]?.extensions;
 const unauth = (reason: string) => ({ code: 'UNAUTHENTICATED', reason });
+/**
+ * The active-sessions metric is written after the sign-in has answered (batched per event-loop
+ * turn, src/metrics/active-sessions.ts). The gateways run in this process, so a test that counts
+ * Redis writes or keys right after a sign-in lets those writes land first.
+ */
+const backgroundWritesLanded = () => new Promise((r) => setTimeout(r, 20));
 
 describe('session and account lifecycle over HTTP', () => {
   const redis = usePrivateRedis();
@@ -131,6 +137,7 @@ describe('session and account lifecycle over HTTP', () => {
       const t0 = clock.t;
       const s1 = await signIn(a, { sub });
       const s2 = await signIn(b, { sub });
+      await backgroundWritesLanded();
       // Write commands Redis executed, those run inside Lua scripts included.
       const writes = async () => {
         const info = await raw.info('commandstats');
@@ -376,7 +383,8 @@ describe('session and account lifecycle over HTTP', () => {
     it('deletes account, identity and every session at once, leaving no key behind; the next sign-in is a new account', async () => {
       const prefix = uniquePrefix();
       const [a, b] = [await gateway({}, prefix), await gateway({}, prefix)];
-      await signIn(a); // a bystander: the shared keys (signing keys, Google's key set) exist from here on
+      await signIn(a); // a bystander: the shared keys (signing keys, Google's key set, active sessions) exist from here on
+      await backgroundWritesLanded();
       const before = await scan(prefix);
 
       const sub = newSub();
