@@ -12,6 +12,7 @@ let offset = POOL_BYTES;
 
 /** `bytes` random bytes (at most 4096), base64url without padding. */
 export function randomBase64url(bytes: number): string {
+  if (!Number.isInteger(bytes) || bytes < 1 || bytes > POOL_BYTES) throw new RangeError(`randomBase64url: 1 to ${POOL_BYTES} bytes, not ${bytes}`);
   if (offset + bytes > POOL_BYTES) {
     randomFillSync(pool);
     offset = 0;

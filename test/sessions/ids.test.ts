@@ -15,6 +15,11 @@ describe('random ids (pooled CSPRNG bytes)', () => {
     expect(seen.size).toBe(20_000);
   });
 
+  it('refuse sizes the pool cannot serve', () => {
+    for (const n of [0, -1, 1.5, 4097]) expect(() => randomBase64url(n)).toThrow(RangeError);
+    expect(Buffer.from(randomBase64url(4096), 'base64url')).toHaveLength(4096);
+  });
+
   it('use every bit: over many ids each base64url character turns up about equally often', () => {
     const counts = new Map<string, number>();
     const n = 20_000;
