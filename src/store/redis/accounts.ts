@@ -2,12 +2,14 @@ import type { AccountStore, GoogleProfile, NewSession, SignInLimits, UserRecord 
 import type { KeyLayout } from '../keys.js';
 import type { ScriptedRedis } from './scripts.js';
 import { PROFILE_FIELDS, assertTime, decodeUser, encodeProfile, encodeSession, pairs } from './codec.js';
-import { unwrap } from './exec.js';
+import type { HashReadBatcher } from './read-batch.js';
 
 export class RedisAccountStore implements AccountStore {
   constructor(
     private readonly client: ScriptedRedis,
     private readonly keys: KeyLayout,
+    /** Single node / Sentinel: reads join the turn's shared pipeline (src/store/redis/read-batch.ts); null on Cluster. */
+    private readonly batch: HashReadBatcher | null,
   ) {}
 
   /**
@@ -52,21 +54,15 @@ export class RedisAccountStore implements AccountStore {
   }
 
   /**
-   * One round trip. On a single node: one pipeline of HGETALLs (one network write). The keys
-   * may hash to different Cluster slots, so on a Cluster client the reads are issued together
-   * instead and ioredis' auto-pipelining batches them per node.
+   * One round trip. On a single node: the HGETALLs join the turn's shared pipeline (one
+   * network write). The keys may hash to different Cluster slots, so on a Cluster client the
+   * reads are issued together instead and ioredis' auto-pipelining batches them per node.
    */
   async getUsers(ids: readonly string[]): Promise<(UserRecord | null)[]> {
     if (ids.length === 0) return [];
-    let replies: unknown[];
-    if (this.client.isCluster) {
-      replies = await Promise.all(ids.map((id) => this.client.hgetall(this.keys.user(id))));
-    } else {
-      const p = this.client.pipeline();
-      for (const id of ids) p.hgetall(this.keys.user(id));
-      replies = unwrap(await p.exec());
-    }
-    return ids.map((id, i) => decodeUser(id, replies[i] as Record<string, string>));
+    const keys = ids.map((id) => this.keys.user(id));
+    const replies = this.batch ? await this.batch.read(keys) : await Promise.all(keys.map((key) => this.client.hgetall(key)));
+    return ids.map((id, i) => decodeUser(id, replies[i]!));
   }
 
   async getIdentity(provider: 'google', subject: string): Promise<string | null> {

@@ -11,8 +11,9 @@ import { RedisLockStore } from './locks.js';
 import { RedisRateLimitStore } from './rate-limits.js';
 import { RedisSignInGuardStore } from './sign-in-guards.js';
 import { RedisSessionActivityStore } from './activity.js';
+import { HashReadBatcher } from './read-batch.js';
 
-export { createRedisClient, createRedisConnection, markClosing, whenReady, type RedisClient } from './client.js';
+export { createRedisClient, createRedisConnection, whenReady, type RedisClient } from './client.js';
 export { instrumentRedis, type RedisObserver } from './instrument.js';
 export {
   RedisAccountStore,
@@ -36,10 +37,13 @@ export interface RedisStoresOptions {
 export function createRedisStores(opts: RedisStoresOptions): Stores {
   const client = withScripts(opts.client);
   const keys = keyLayout(opts.keyPrefix);
+  // One batcher for every hash read of a turn (sessions and users alike): one pipeline per
+  // turn, not one per store. A Cluster pipeline must stay on one node: none there.
+  const reads = opts.client.isCluster ? null : new HashReadBatcher(opts.client as Redis);
   return {
     kind: 'redis',
-    accounts: new RedisAccountStore(client, keys),
-    sessions: new RedisSessionStore(client, keys),
+    accounts: new RedisAccountStore(client, keys, reads),
+    sessions: new RedisSessionStore(client, keys, reads),
     googleKeys: new RedisGoogleKeyCache(client, keys),
     signingKeys: new RedisSigningKeyStore(client, keys),
     locks: new RedisLockStore(client, keys),

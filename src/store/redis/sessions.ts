@@ -1,22 +1,18 @@
-import type { Redis } from 'ioredis';
 import type { RotateInput, RotateOutcome, SessionRecord, SessionStore, UserRecord } from '../types.js';
 import type { KeyLayout } from '../keys.js';
 import type { ScriptedRedis } from './scripts.js';
 import { assertTime, decodeSession, decodeUser, pairs } from './codec.js';
 import { unwrap } from './exec.js';
 import { gracePrefix, sessionPrefix } from './accounts.js';
-import { HashReadBatcher } from './read-batch.js';
+import type { HashReadBatcher } from './read-batch.js';
 
 export class RedisSessionStore implements SessionStore {
-  /** Single node / Sentinel: concurrent requests share one pipeline (src/store/redis/read-batch.ts). */
-  private readonly batch: HashReadBatcher | null;
-
   constructor(
     private readonly client: ScriptedRedis,
     private readonly keys: KeyLayout,
-  ) {
-    this.batch = client.isCluster ? null : new HashReadBatcher(client as Redis);
-  }
+    /** Single node / Sentinel: concurrent requests share one pipeline (src/store/redis/read-batch.ts); null on Cluster. */
+    private readonly batch: HashReadBatcher | null,
+  ) {}
 
   /**
    * Runs on every authenticated request, so: one round trip, two HGETALLs. On a single node
