@@ -24,15 +24,21 @@ function tokensFor(keys: SigningKeys, clock: Clock, cacheSize?: number) {
   return new AccessTokens({ keys, issuer: 'https://issuer.test', audience: 'aud', ttlMs: ACCESS_TTL, now: clock.now, cacheSize });
 }
 
+/** Keys in a memory store, the AccessTokens on them, and one token they signed. */
+async function signedToken() {
+  const clock = new Clock();
+  const keys = keysFor(createMemoryStores(), clock);
+  await keys.maintain();
+  const tokens = tokensFor(keys, clock);
+  const uid = randomId();
+  const sid = randomId();
+  const { token, expiresAt } = await tokens.sign(uid, sid);
+  return { clock, keys, tokens, uid, sid, token, expiresAt };
+}
+
 describe('access tokens', () => {
   it('sign and verify; expired, tampered and foreign tokens are refused with a reason', async () => {
-    const clock = new Clock();
-    const keys = keysFor(createMemoryStores(), clock);
-    await keys.maintain();
-    const tokens = tokensFor(keys, clock);
-    const uid = randomId();
-    const sid = randomId();
-    const { token, expiresAt } = await tokens.sign(uid, sid);
+    const { clock, keys, tokens, uid, sid, token, expiresAt } = await signedToken();
     expect(expiresAt).toBe(clock.t + ACCESS_TTL);
     expect(await tokens.verify(token)).toEqual({ userId: uid, sessionId: sid, expiresAt });
     expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'ES256', typ: 'at+jwt', kid: keys.active().stored.kid });
@@ -97,13 +103,7 @@ function sameBytes(a: string, b: string): boolean {
 
 describe('access tokens: only the canonical spelling', () => {
   it('refuses other spellings of a real token that jose itself accepts, before any key lookup, and caches none', async () => {
-    const clock = new Clock();
-    const keys = keysFor(createMemoryStores(), clock);
-    await keys.maintain();
-    const tokens = tokensFor(keys, clock);
-    const uid = randomId();
-    const sid = randomId();
-    const { token, expiresAt } = await tokens.sign(uid, sid);
+    const { clock, keys, tokens, uid, sid, token, expiresAt } = await signedToken();
     const [h, p, s] = token.split('.') as [string, string, string];
     // 64 signature bytes take 86 characters, 516 bits: the last character carries 4 spare
     // bits, so flipping its lowest one leaves the decoded signature unchanged.
