@@ -23,6 +23,9 @@ interface Job {
  * An explicit pipeline per turn keeps the error behaviour of the per-request pipeline it
  * replaces: a command's error reaches its own request; a failed pipeline fails its batch.
  *
+ * One per store set (src/store/redis/index.ts): session reads and `_entities` user reads
+ * (`getUsers`) of the same turn share it.
+ *
  * Single node (or Sentinel's master) only: a Cluster pipeline must stay on one node, so the
  * Cluster store keeps one pipeline per request (its two keys share the `{uid}` slot).
  */
