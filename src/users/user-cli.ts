@@ -10,6 +10,8 @@
  */
 import { ConfigError, loadConfig } from '../config/index.js';
 import { isRandomId } from '../sessions/ids.js';
+import { lastSeenAt } from '../sessions/policy.js';
+import { liveSessions } from '../sessions/session-service.js';
 import type { Redis } from 'ioredis';
 import { createRedisClient, createRedisStores } from '../store/redis/index.js';
 import type { Stores } from '../store/types.js';
@@ -54,7 +56,7 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
     switch (command) {
       case 'disable':
       case 'enable': {
-        const { found, sessionsEnded } = await stores.accounts.setDisabled(userId, command === 'disable');
+        const { found, sessionsEnded } = await stores.accounts.setAccountState(userId, command === 'disable' ? 'disabled' : 'enabled');
         if (!found) {
           err.write(`user: no user ${userId}\n`);
           return 1;
@@ -68,7 +70,7 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
           err.write(`user: no user ${userId}\n`);
           return 1;
         }
-        const sessions = await stores.sessions.listSessions(userId, Date.now());
+        const sessions = await liveSessions(stores.accounts, userId, Date.now());
         const iso = (t: number) => new Date(t).toISOString();
         out.write(
           `${JSON.stringify(
@@ -79,7 +81,7 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
               sessions: sessions.map((s) => ({
                 id: s.id,
                 createdAt: iso(s.createdAt),
-                lastSeenAt: iso(s.lastSeenAt),
+                lastSeenAt: iso(lastSeenAt(s)),
                 expiresAt: iso(Math.min(s.expiresAt, s.refreshExpiresAt)),
                 userAgent: s.userAgent,
                 clientAddress: s.clientAddress,
