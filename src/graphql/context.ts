@@ -6,7 +6,7 @@ import type { RequestMeta } from '../sessions/auth-result.js';
 import type { RefreshSession } from '../sessions/refresh.js';
 import type { Principal, SessionService } from '../sessions/session-service.js';
 import type { SignInWithGoogle } from '../sessions/sign-in.js';
-import type { SignInNonces } from '../sessions/sign-in-nonces.js';
+import type { SignInNonces } from '../sessions/single-use.js';
 import type { UserRecord } from '../store/types.js';
 import { BatchLoader } from './batch-loader.js';
 import type { AccountService } from '../users/account-service.js';

@@ -59,13 +59,17 @@ export type SessionWriteDecision =
  * a disabled account is refused and nothing of it changes (sign-in never re-enables); the
  * per-account sign-in limit is spent only by a sign-in that would otherwise succeed.
  */
-export function decideSessionWrite(input: {
+export interface SessionWriteInput {
+  /** The account's record as stored (null: none). */
   user: { disabled: boolean; signInTat: number | null } | null;
+  /** The identity link already named this account. */
   mustExist: boolean;
   now: number;
   /** RATE_LIMIT_SIGN_IN_PER_ACCOUNT as GCRA parameters, or null for none. */
   limit: GcraParams | null;
-}): SessionWriteDecision {
+}
+
+export function decideSessionWrite(input: SessionWriteInput): SessionWriteDecision {
   const { user, now, limit } = input;
   if (!user && input.mustExist) return { kind: 'gone' };
   if (user?.disabled) return { kind: 'account_disabled' };
@@ -140,17 +144,21 @@ export type RotationDecision =
  * A rotate or grace answer is refused with the account's state (gone, disabled) before it is
  * applied, so a disabled account's token is not spent.
  */
-export function decideRotation(input: {
+export interface RotationInput {
+  /** What is stored: the session (null: none), its account (null: none), whether its grace box is. */
   session: RotationState | null;
   user: { disabled: boolean } | null;
   graceBoxPresent: boolean;
+  /** What the caller brings: the presented token's hash, the time, the settings. */
   presentedHash: string;
   now: number;
   graceMs: number;
   refreshTtlMs: number;
   /** RATE_LIMIT_REFRESH_PER_SESSION as GCRA parameters, or null for none. */
   limit: GcraParams | null;
-}): RotationDecision {
+}
+
+export function decideRotation(input: RotationInput): RotationDecision {
   const { session: s, now } = input;
   if (!s || s.expiresAt <= now || s.refreshExpiresAt <= now) return { kind: 'not_found' };
   let refreshTat: number | null = null;

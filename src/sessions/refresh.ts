@@ -1,8 +1,6 @@
 import { AuthError, storeCall } from '../errors.js';
-import type { AuthRateLimits } from '../rate-limit/auth-limits.js';
 import type { Stores } from '../store/types.js';
-import { settle, type AuthResult, type Outcome, type RequestMeta, type SessionTokens } from './auth-result.js';
-import type { SessionRules } from './policy.js';
+import { accounted, type AuthResult, type RequestMeta, type UseCaseDeps } from './auth-result.js';
 import { hashRefreshToken, issueRefreshToken, openGraceBox, parseRefreshToken, sealForGrace } from './refresh-token.js';
 
 export interface RefreshRequest {
@@ -10,15 +8,8 @@ export interface RefreshRequest {
   meta: RequestMeta;
 }
 
-export interface RefreshDeps {
+export interface RefreshDeps extends UseCaseDeps {
   stores: Pick<Stores, 'accounts'>;
-  rateLimits: AuthRateLimits;
-  tokens: SessionTokens;
-  rules: SessionRules;
-  /** Counts every refresh once, by how it ended (the `refreshes_total` metric). */
-  count(outcome: Outcome<AuthResult>): void;
-  log: { error(obj: object, msg: string): void };
-  now?: () => number;
 }
 
 /**
@@ -28,19 +19,15 @@ export interface RefreshDeps {
  * the user.
  */
 export class RefreshSession {
-  private readonly now: () => number;
+  constructor(private readonly d: RefreshDeps) {}
 
-  constructor(private readonly d: RefreshDeps) {
-    this.now = d.now ?? Date.now;
-  }
-
-  async refresh(req: RefreshRequest): Promise<AuthResult> {
-    const outcome = await settle(this.attempt(req));
-    this.d.count(outcome);
-    if (outcome.ok) return outcome.value;
-    // Every refused refresh token spends the address's failure budget.
-    if (outcome.error instanceof AuthError) await this.d.rateLimits.countRejection(req.meta.clientAddress);
-    throw outcome.error;
+  refresh(req: RefreshRequest): Promise<AuthResult> {
+    return accounted(this.attempt(req), {
+      count: this.d.count,
+      // Every refused refresh token spends the address's failure budget.
+      rejectsCredential: (err) => err instanceof AuthError,
+      spendFailure: () => this.d.rateLimits.countRejection(req.meta.clientAddress),
+    });
   }
 
   private async attempt({ refreshToken, meta }: RefreshRequest): Promise<AuthResult> {
@@ -63,10 +50,10 @@ export class RefreshSession {
         presentedHash: hashRefreshToken(refreshToken),
         nextHash: next.hash,
         graceBox: sealForGrace(next.token, refreshToken),
-        now: this.now(),
+        now: this.d.now(),
         graceMs: this.d.rules.refreshGraceMs,
         refreshTtlMs: this.d.rules.refreshTtlMs,
-        refreshLimit: this.d.rateLimits.perSession,
+        limit: this.d.rateLimits.perSession,
       }),
       this.d.log,
     );

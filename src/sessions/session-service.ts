@@ -14,7 +14,7 @@ export interface SessionServiceOptions {
   accounts: AccountStore;
   accessTokens: AccessTokens;
   log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void };
-  now?: () => number;
+  now: () => number;
 }
 
 /** The user's live sessions, newest first (mySessions, the operator CLI). */
@@ -24,15 +24,12 @@ export async function liveSessions(accounts: AccountStore, userId: string, now: 
 
 /** Authenticated requests, and the caller's own sessions. (Sign-in and refresh: sign-in.ts, refresh.ts.) */
 export class SessionService {
-  private readonly now: () => number;
   /** Sessions whose activity write is in flight: concurrent requests of one session write once. */
   private readonly touching = new Set<string>();
   /** Activity writes in flight (`settled`). */
   private readonly writes = new Set<Promise<void>>();
 
-  constructor(private readonly opts: SessionServiceOptions) {
-    this.now = opts.now ?? Date.now;
-  }
+  constructor(private readonly opts: SessionServiceOptions) {}
 
   /**
    * Access token → the signed-in caller: the signature checked in process, then one store round
@@ -41,7 +38,7 @@ export class SessionService {
   async authenticate(accessToken: string): Promise<Principal> {
     const claims = await this.opts.accessTokens.verify(accessToken);
     const { session, user } = await storeCall(this.opts.accounts.readSession(claims.userId, claims.sessionId), this.opts.log);
-    const now = this.now();
+    const now = this.opts.now();
     const denied = checkAccess(session, user, now);
     if (denied) throw new AuthError(denied);
     this.recordActivity(session!, now);
@@ -77,7 +74,7 @@ export class SessionService {
   }
 
   async listSessions(principal: Principal): Promise<SessionRecord[]> {
-    return storeCall(liveSessions(this.opts.accounts, principal.user.id, this.now()), this.opts.log);
+    return storeCall(liveSessions(this.opts.accounts, principal.user.id, this.opts.now()), this.opts.log);
   }
 
   /**

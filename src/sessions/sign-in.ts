@@ -1,12 +1,10 @@
 import { AuthError, storeCall } from '../errors.js';
-import type { AuthRateLimits } from '../rate-limit/auth-limits.js';
 import type { Profile, Stores } from '../store/types.js';
-import { settle, type AuthResult, type Outcome, type RequestMeta, type SessionTokens } from './auth-result.js';
+import { accounted, type AuthResult, type RequestMeta, type UseCaseDeps } from './auth-result.js';
 import { randomId } from './ids.js';
-import { newSessionTimes, type SessionRules } from './policy.js';
+import { newSessionTimes } from './policy.js';
 import { issueRefreshToken } from './refresh-token.js';
-import type { SignInNonces } from './sign-in-nonces.js';
-import type { UsedIdTokens } from './used-id-tokens.js';
+import type { SignInNonces, UsedIdTokens } from './single-use.js';
 
 /** Verifies a Google ID token against our policy (src/google); throws AuthError or ServiceUnavailableError. */
 export type VerifyIdToken = (idToken: string, nonce: string | null) => Promise<Profile>;
@@ -18,18 +16,11 @@ export interface SignInRequest {
   meta: RequestMeta;
 }
 
-export interface SignInDeps {
+export interface SignInDeps extends UseCaseDeps {
   stores: Pick<Stores, 'identities' | 'accounts'>;
-  rateLimits: AuthRateLimits;
   nonces: SignInNonces;
   usedIdTokens: UsedIdTokens;
   verifyIdToken: VerifyIdToken;
-  tokens: SessionTokens;
-  rules: SessionRules;
-  /** Counts every sign-in once, by how it ended (the `sign_ins_total` metric). */
-  count(outcome: Outcome<AuthResult>): void;
-  log: { error(obj: object, msg: string): void };
-  now?: () => number;
 }
 
 /** The identity provider this use case signs in with (the store takes it as a parameter). */
@@ -45,22 +36,16 @@ const MAX_WRITES = 3;
  * single-use records and the identity link, together; the session write.
  */
 export class SignInWithGoogle {
-  private readonly now: () => number;
+  constructor(private readonly d: SignInDeps) {}
 
-  constructor(private readonly d: SignInDeps) {
-    this.now = d.now ?? Date.now;
-  }
-
-  async signIn(req: SignInRequest): Promise<AuthResult> {
-    const outcome = await settle(this.attempt(req));
-    this.d.count(outcome);
-    if (outcome.ok) return outcome.value;
-    // A rejected token or nonce spends the address's failure budget. A good token for an
-    // account that may not sign in (disabled, or vanishing in a race) is not a rejected token.
-    if (outcome.error instanceof AuthError && outcome.error.reason !== 'account_disabled' && outcome.error.reason !== 'account_not_found') {
-      await this.d.rateLimits.countRejection(req.meta.clientAddress);
-    }
-    throw outcome.error;
+  signIn(req: SignInRequest): Promise<AuthResult> {
+    return accounted(this.attempt(req), {
+      count: this.d.count,
+      // A rejected token or nonce spends the address's failure budget. A good token for an
+      // account that may not sign in (disabled, or vanishing in a race) is not a rejected token.
+      rejectsCredential: (err) => err instanceof AuthError && err.reason !== 'account_disabled' && err.reason !== 'account_not_found',
+      spendFailure: () => this.d.rateLimits.countRejection(req.meta.clientAddress),
+    });
   }
 
   private async attempt({ idToken, nonce, meta }: SignInRequest): Promise<AuthResult> {
@@ -113,7 +98,7 @@ export class SignInWithGoogle {
     for (let write = 1; ; write++) {
       const sessionId = randomId();
       const refresh = issueRefreshToken(userId, sessionId);
-      const times = newSessionTimes(this.now(), this.d.rules);
+      const times = newSessionTimes(this.d.now(), this.d.rules);
       const written = await storeCall(
         this.d.stores.accounts.writeSession({
           userId,
@@ -127,7 +112,7 @@ export class SignInWithGoogle {
           },
           mustExist: !created,
           maxSessions: this.d.rules.maxSessionsPerUser,
-          signInLimit: this.d.rateLimits.perAccount,
+          limit: this.d.rateLimits.perAccount,
         }),
         this.d.log,
       );

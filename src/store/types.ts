@@ -12,8 +12,7 @@
  * real TTL so Redis cleans up after itself.
  */
 import type { JSONWebKeySet, JWK } from 'jose';
-import type { GcraParams } from './gcra.js';
-import type { AccountState, Revocation } from '../sessions/policy.js';
+import type { AccountState, Revocation, RotationInput, SessionWriteInput } from '../sessions/policy.js';
 
 export type { AccountState, Revocation } from '../sessions/policy.js';
 
@@ -72,18 +71,18 @@ export interface NewSession {
   clientAddress: string | null;
 }
 
-/** Sign-in's write: the inputs of `decideSessionWrite` and `sessionsOverCap` (src/sessions/policy.ts) and what to write. */
-export interface SessionWrite {
+/**
+ * Sign-in's write: what to write, and the caller's inputs of `decideSessionWrite` and
+ * `sessionsOverCap` (src/sessions/policy.ts; the stored ones are the store's). The limit's
+ * state lives in the user record.
+ */
+export interface SessionWrite extends Pick<SessionWriteInput, 'mustExist' | 'limit'> {
   userId: string;
   profile: Profile;
-  /** `createdAt` is the decision time. */
+  /** The new session; its `createdAt` is the decision time. */
   session: NewSession;
-  /** The identity link already named this user: write only while the user record exists. */
-  mustExist: boolean;
   /** Most sessions the user may hold, the new one included; 0 = no cap. */
   maxSessions: number;
-  /** The per-account sign-in limit, or null. Its state lives in the user record. */
-  signInLimit: GcraParams | null;
 }
 
 export type SessionWriteResult =
@@ -92,9 +91,13 @@ export type SessionWriteResult =
   | { kind: 'account_disabled' }
   | { kind: 'limited'; retryAfterMs: number };
 
-/** Refresh's compare-and-rotate: the inputs of `decideRotation` (src/sessions/policy.ts). */
-export interface Rotation {
-  presentedHash: string;
+/**
+ * Refresh's compare-and-rotate: the caller's inputs of `decideRotation` (src/sessions/policy.ts;
+ * the stored ones are the store's) and the successor. The limit's state lives in the session
+ * record.
+ */
+export interface Rotation extends Pick<RotationInput, 'presentedHash' | 'now' | 'graceMs' | 'refreshTtlMs' | 'limit'> {
+  /** Hash of the next refresh token (never the token). */
   nextHash: string;
   /**
    * The next refresh token, encrypted under a key derived from the presented one. Kept for
@@ -102,11 +105,6 @@ export interface Rotation {
    * again and receive the same new one (see src/sessions/refresh-token.ts).
    */
   graceBox: string;
-  now: number;
-  graceMs: number;
-  refreshTtlMs: number;
-  /** The per-session refresh limit, or null. Its state lives in the session record. */
-  refreshLimit: GcraParams | null;
 }
 
 export type RotationResult =

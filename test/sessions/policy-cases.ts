@@ -1,5 +1,5 @@
 import { gcraRule } from '../../src/store/gcra.js';
-import type { RotationDecision, RotationState, SessionWriteDecision } from '../../src/sessions/policy.js';
+import type { RotationState, decideRotation, decideSessionWrite } from '../../src/sessions/policy.js';
 
 /**
  * The decision tables of src/sessions/policy.ts as data: test/sessions/policy.test.ts runs
@@ -19,17 +19,8 @@ const stored = (over: Partial<RotationState> = {}): RotationState => ({
   ...over,
 });
 
-export interface RotationCase {
-  name: string;
-  session: RotationState | null;
-  user: { disabled: boolean } | null;
-  graceBoxPresent: boolean;
-  presentedHash: string;
-  now: number;
-  graceMs: number;
-  limit: typeof LIMIT | null;
-  expected: RotationDecision;
-}
+/** decideRotation's input (but the refresh TTL, ROTATION_REFRESH_TTL_MS for every case) and its answer. */
+export type RotationCase = Omit<Parameters<typeof decideRotation>[0], 'refreshTtlMs'> & { name: string; expected: ReturnType<typeof decideRotation> };
 
 const base = { user: { disabled: false }, graceBoxPresent: true, now: T, graceMs: 10_000, limit: null } as const;
 const REFRESH_TTL = 600_000;
@@ -128,14 +119,7 @@ export const ROTATION_CASES: RotationCase[] = [
   },
 ];
 
-export interface WriteCase {
-  name: string;
-  user: { disabled: boolean; signInTat: number | null } | null;
-  mustExist: boolean;
-  now: number;
-  limit: typeof LIMIT | null;
-  expected: SessionWriteDecision;
-}
+export type WriteCase = Parameters<typeof decideSessionWrite>[0] & { name: string; expected: ReturnType<typeof decideSessionWrite> };
 
 export const WRITE_CASES: WriteCase[] = [
   { name: 'a new account', user: null, mustExist: false, now: T, limit: null, expected: { kind: 'write', isNewUser: true, signInTat: null } },

@@ -125,7 +125,7 @@ export function accountContract(ctx: ContractContext): void {
       await s().accounts.setAccountState(uid, 'disabled');
       const before = (await s().accounts.getUsers([uid]))[0]!;
       const session = newSession(t + 100);
-      const refused = write(uid, session, { profile: profile(`sub-${uid}`, { name: 'Changed' }), maxSessions: 5, mustExist: true, signInLimit: TWO_PER_MINUTE });
+      const refused = write(uid, session, { profile: profile(`sub-${uid}`, { name: 'Changed' }), maxSessions: 5, mustExist: true, limit: TWO_PER_MINUTE });
       expect(await s().accounts.writeSession(refused)).toEqual({ kind: 'account_disabled' });
       expect(await s().accounts.writeSession({ ...refused, mustExist: false })).toEqual({ kind: 'account_disabled' });
       expect(await s().accounts.readSession(uid, session.id)).toEqual({ session: null, user: before });
@@ -137,7 +137,7 @@ export function accountContract(ctx: ContractContext): void {
     it('spends the account’s sign-in budget only on admitted sign-ins, refusing with the exact wait and writing nothing', async () => {
       const uid = id();
       const t = now();
-      const limited = (session: NewSession) => write(uid, session, { signInLimit: TWO_PER_MINUTE });
+      const limited = (session: NewSession) => write(uid, session, { limit: TWO_PER_MINUTE });
       expect((await s().accounts.writeSession(limited(newSession(t)))).kind).toBe('written');
       expect((await s().accounts.writeSession(limited(newSession(t)))).kind).toBe('written');
       const third = newSession(t + 10_000);
@@ -332,7 +332,7 @@ export function accountContract(ctx: ContractContext): void {
     it('spends the session’s refresh budget on rotations and grace answers only; a refused refresh spends nothing', async () => {
       const { uid, sessions, now: t } = await user();
       const sid = sessions[0]!.id;
-      const limited = (x: number, presented: string) => rotation(x, presented, { refreshLimit: TWO_PER_MINUTE });
+      const limited = (x: number, presented: string) => rotation(x, presented, { limit: TWO_PER_MINUTE });
       // Guesses do not spend it.
       for (let i = 0; i < 3; i++) expect(await s().accounts.rotateSession(uid, sid, limited(t, hash()))).toEqual({ kind: 'mismatch' });
       const r1 = limited(t + 1, sessions[0]!.refreshHash);

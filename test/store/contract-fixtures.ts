@@ -39,7 +39,7 @@ export function newSession(now: number, over: Partial<NewSession> = {}): NewSess
 
 /** A sign-in's write for `uid` (a user whose link this caller created: mustExist false), no cap, no limit. */
 export function write(uid: string, session: NewSession, over: Partial<SessionWrite> = {}): SessionWrite {
-  return { userId: uid, profile: profile(`sub-${uid}`), session, mustExist: false, maxSessions: 0, signInLimit: null, ...over };
+  return { userId: uid, profile: profile(`sub-${uid}`), session, mustExist: false, maxSessions: 0, limit: null, ...over };
 }
 
 export function rotation(now: number, presentedHash: string, over: Partial<Rotation> = {}): Rotation {
@@ -50,7 +50,7 @@ export function rotation(now: number, presentedHash: string, over: Partial<Rotat
     now,
     graceMs: 10_000,
     refreshTtlMs: HOUR,
-    refreshLimit: null,
+    limit: null,
     ...over,
   };
 }

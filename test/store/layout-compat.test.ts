@@ -75,7 +75,7 @@ describe('Redis layout written before the session primitives', () => {
     expect(grace).toMatchObject({ kind: 'grace', graceBox: 'sealed-box' });
     const before = await raw.hgetall(k().session(ADA, S1));
     expect(before.rb).toBeUndefined();
-    const rotated = await stores.accounts.rotateSession(ADA, S1, rotation(T0 + 180_000, h('c'), { refreshLimit: TWO_PER_MINUTE }));
+    const rotated = await stores.accounts.rotateSession(ADA, S1, rotation(T0 + 180_000, h('c'), { limit: TWO_PER_MINUTE }));
     expect(rotated).toMatchObject({ kind: 'rotated', session: { rotatedAt: T0 + 180_000 }, user: { id: ADA } });
     const after = await raw.hgetall(k().session(ADA, S1));
     expect({ ...after, rh: undefined, r: undefined, rb: undefined }).toEqual({ ...before, ph: h('c'), rt: String(T0 + 180_000), rh: undefined, r: undefined, rb: undefined });
@@ -85,7 +85,7 @@ describe('Redis layout written before the session primitives', () => {
 
   it('signs in again: the old profile pieces go, createdAt stays, the sign-in budget joins the record', async () => {
     const got = await stores.accounts.writeSession(
-      write(ADA, newSession(T0 + 300_000), { profile: profile('109876543210987654321', { name: 'Ada' }), mustExist: true, signInLimit: TWO_PER_MINUTE }),
+      write(ADA, newSession(T0 + 300_000), { profile: profile('109876543210987654321', { name: 'Ada' }), mustExist: true, limit: TWO_PER_MINUTE }),
     );
     expect(got).toMatchObject({ kind: 'written', isNewUser: false, user: { name: 'Ada', createdAt: T0, lastSignInAt: T0 + 300_000 } });
     const fields = await raw.hkeys(k().user(ADA));

@@ -66,7 +66,7 @@ describe('Lua scripts mirror the session policy', () => {
       now: c.now,
       graceMs: c.graceMs,
       refreshTtlMs: ROTATION_REFRESH_TTL_MS,
-      refreshLimit: c.limit,
+      limit: c.limit,
     });
     const after = await raw.hgetall(key);
     const tat = after.rb === undefined ? null : Number(after.rt) + Number(after.rb);
@@ -99,7 +99,7 @@ describe('Lua scripts mirror the session policy', () => {
     const uid = `user${++n}`;
     await seedUser(uid, c.user);
     const session = newSession(c.now);
-    const got: SessionWriteResult = await stores.accounts.writeSession(write(uid, session, { mustExist: c.mustExist, signInLimit: c.limit }));
+    const got: SessionWriteResult = await stores.accounts.writeSession(write(uid, session, { mustExist: c.mustExist, limit: c.limit }));
     const stored = await raw.hgetall(k().user(uid));
     if (c.expected.kind === 'write') {
       expect(got).toMatchObject({ kind: 'written', isNewUser: c.expected.isNewUser });

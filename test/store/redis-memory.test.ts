@@ -42,11 +42,11 @@ describe('Redis memory per session', () => {
         const s = newSession(now); // iOS user agent (118 B) and an IPv6 address
         first.set(u.uid, s);
         const p = profile(u.sub, { picture, email: `ada.${u.sub}@example.com`, hostedDomain: 'example.com' });
-        await stores.accounts.writeSession(write(u.uid, s, { profile: p, signInLimit: SIGN_IN_LIMIT }));
+        await stores.accounts.writeSession(write(u.uid, s, { profile: p, limit: SIGN_IN_LIMIT }));
       });
       const m1 = await used();
       await inBatches((u) =>
-        stores.accounts.writeSession(write(u.uid, newSession(now), { profile: profile(u.sub, { picture, email: `ada.${u.sub}@example.com`, hostedDomain: 'example.com' }), signInLimit: SIGN_IN_LIMIT })),
+        stores.accounts.writeSession(write(u.uid, newSession(now), { profile: profile(u.sub, { picture, email: `ada.${u.sub}@example.com`, hostedDomain: 'example.com' }), limit: SIGN_IN_LIMIT })),
       );
       const m2 = await used();
       // One refresh per first session: the session keeps the previous hash, the rotation time
@@ -54,7 +54,7 @@ describe('Redis memory per session', () => {
       // 10 s, so it is left out here: graceMs 0.)
       await inBatches((u) => {
         const s = first.get(u.uid)!;
-        return stores.accounts.rotateSession(u.uid, s.id, { ...rotation(now, s.refreshHash), nextHash: hash(), graceMs: 0, refreshLimit: REFRESH_LIMIT });
+        return stores.accounts.rotateSession(u.uid, s.id, { ...rotation(now, s.refreshHash), nextHash: hash(), graceMs: 0, limit: REFRESH_LIMIT });
       });
       const m3 = await used();
 

@@ -91,9 +91,9 @@ describe('redis store', () => {
     const s1 = newSession(now, { expiresAt: now + 7_200_000, refreshExpiresAt: now + 3_600_000 });
     const s2 = newSession(now, { expiresAt: now + 600_000, refreshExpiresAt: now + 900_000 });
     await stores.identities.link('google', `sub-${uid}`, uid);
-    await stores.accounts.writeSession(write(uid, s1, { signInLimit: TWO_PER_MINUTE }));
+    await stores.accounts.writeSession(write(uid, s1, { limit: TWO_PER_MINUTE }));
     await stores.accounts.writeSession(write(uid, s2));
-    await stores.accounts.rotateSession(uid, s2.id, rotation(now, s2.refreshHash, { graceMs: 10_000, refreshTtlMs: 3_600_000, refreshLimit: TWO_PER_MINUTE }));
+    await stores.accounts.rotateSession(uid, s2.id, rotation(now, s2.refreshHash, { graceMs: 10_000, refreshTtlMs: 3_600_000, limit: TWO_PER_MINUTE }));
     await stores.singleUse.put('sign-in-nonce', hash(), now + 600_000, now);
     await stores.singleUse.put('used-id-token', hash(), now + 3_660_000, now);
     await stores.googleKeys.put({ jwks: { keys: [] }, fetchedAt: now, expiresAt: now + 1000 }, 60_000);
@@ -154,8 +154,8 @@ describe('redis store', () => {
     // A realistic Google profile: 21-digit sub, ~95-byte picture URL.
     const picture = 'https://lh3.googleusercontent.com/a/ACg8ocKxZ3Xq1cQm8Qz2l9v0T7bW4Yf2Qp6N1sJrUuHkLmN0pQrS=s96-c';
     const p = profile('109876543210987654321', { picture, email: 'ada.lovelace@example.com', hostedDomain: 'example.com' });
-    await stores.accounts.writeSession(write(uid, s, { profile: p, signInLimit: TWO_PER_MINUTE })); // with the sign-in budget (sb)
-    await stores.accounts.rotateSession(uid, s.id, rotation(now, s.refreshHash, { refreshLimit: TWO_PER_MINUTE })); // adds ph, rt and rb
+    await stores.accounts.writeSession(write(uid, s, { profile: p, limit: TWO_PER_MINUTE })); // with the sign-in budget (sb)
+    await stores.accounts.rotateSession(uid, s.id, rotation(now, s.refreshHash, { limit: TWO_PER_MINUTE })); // adds ph, rt and rb
     await stores.accounts.touchSession(uid, s.id, now + 120_000); // adds ls (lastSeenAt between refreshes)
     const k = keys();
     const session = Number(await raw.call('MEMORY', 'USAGE', k.session(uid, s.id), 'SAMPLES', '0'));
@@ -185,7 +185,7 @@ describe('redis store', () => {
   it('leaves no stale pieces of a long claim after it shrinks or becomes null', async () => {
     const uid = id();
     const now = Date.now();
-    await stores.accounts.writeSession(write(uid, newSession(now), { profile: profile(`sub-${uid}`, { name: 'n'.repeat(200), picture: 'p'.repeat(200) }), signInLimit: TWO_PER_MINUTE }));
+    await stores.accounts.writeSession(write(uid, newSession(now), { profile: profile(`sub-${uid}`, { name: 'n'.repeat(200), picture: 'p'.repeat(200) }), limit: TWO_PER_MINUTE }));
     const fields = async () => (await raw.hkeys(keys().user(uid))).sort();
     expect(await fields()).toEqual(expect.arrayContaining(['n', 'n1', 'n2', 'n3', 'p', 'p1', 'p2', 'p3']));
     await stores.accounts.writeSession(write(uid, newSession(now + 1), { profile: profile(`sub-${uid}`, { name: 'n'.repeat(70), picture: null }) }));
@@ -319,8 +319,8 @@ describe('redis store', () => {
       await viaProxy.identities.unlink('google', id(), id());
       const count = (fn: () => Promise<unknown>) => proxy.current!.count(fn);
       expect(await count(() => viaProxy.identities.link('google', `sub-${uid}`, uid))).toBe(1);
-      expect(await count(() => viaProxy.accounts.writeSession(write(uid, s, { mustExist: true, signInLimit: TWO_PER_MINUTE, maxSessions: 5 })))).toBe(1);
-      expect(await count(() => viaProxy.accounts.rotateSession(uid, s.id, rotation(Date.now(), s.refreshHash, { refreshLimit: TWO_PER_MINUTE })))).toBe(1);
+      expect(await count(() => viaProxy.accounts.writeSession(write(uid, s, { mustExist: true, limit: TWO_PER_MINUTE, maxSessions: 5 })))).toBe(1);
+      expect(await count(() => viaProxy.accounts.rotateSession(uid, s.id, rotation(Date.now(), s.refreshHash, { limit: TWO_PER_MINUTE })))).toBe(1);
       expect(await count(() => viaProxy.accounts.touchSession(uid, s.id, Date.now() + 60_000))).toBe(1);
       expect(await count(() => viaProxy.accounts.endSessions(uid, { kind: 'others', keep: s.id }))).toBe(1);
       expect(await count(() => viaProxy.accounts.setAccountState(uid, 'disabled'))).toBe(1);

@@ -144,7 +144,7 @@ describe('session primitives: Lua scripts and the policy agree on random operati
             case 'signIn': {
               now += op.dt;
               const s = newSession(now, { id: `${run}-s${created++}`, refreshHash: randomBytes(24).toString('base64url') });
-              const w = write(uid, s, { profile: profile(`sub-${uid}`, { name: `n${created}` }), mustExist: op.mustExist, maxSessions: op.maxSessions, signInLimit: op.limited ? TWO_PER_MINUTE : null });
+              const w = write(uid, s, { profile: profile(`sub-${uid}`, { name: `n${created}` }), mustExist: op.mustExist, maxSessions: op.maxSessions, limit: op.limited ? TWO_PER_MINUTE : null });
               const got = await both((x) => x.accounts.writeSession(w));
               if (got.kind === 'written') mine.push({ id: s.id, current: s.refreshHash, previous: null });
               break;
@@ -155,7 +155,7 @@ describe('session primitives: Lua scripts and the policy agree on random operati
               const presented = op.token === 'current' ? pick.current : op.token === 'previous' ? (pick.previous ?? 'none') : 'wrong-hash';
               const next = randomBytes(24).toString('base64url');
               const got = await both((x) =>
-                x.accounts.rotateSession(uid, pick.id, { presentedHash: presented, nextHash: next, graceBox: `box-${next}`, now, graceMs: op.graceMs, refreshTtlMs: 30 * MIN, refreshLimit: op.limited ? TWO_PER_MINUTE : null }),
+                x.accounts.rotateSession(uid, pick.id, { presentedHash: presented, nextHash: next, graceBox: `box-${next}`, now, graceMs: op.graceMs, refreshTtlMs: 30 * MIN, limit: op.limited ? TWO_PER_MINUTE : null }),
               );
               if (got.kind === 'rotated') [pick.previous, pick.current] = [pick.current, next];
               break;

@@ -6,17 +6,7 @@ import {
   sessionsOverCap,
   touchApplies,
 } from '../../sessions/policy.js';
-import type {
-  AccountState,
-  AccountStore,
-  Revocation,
-  Rotation,
-  RotationResult,
-  SessionRecord,
-  SessionWrite,
-  SessionWriteResult,
-  UserRecord,
-} from '../types.js';
+import type * as T from '../types.js';
 import { boundedMetadata } from '../sizes.js';
 import type { MemoryData, StoredSession } from './data.js';
 
@@ -34,10 +24,10 @@ const copy = <T>(v: T): T => structuredClone(v);
  * atomic like a script. Records are copied in and out, so a caller mutating a returned object
  * cannot change stored state, as with Redis.
  */
-export class MemoryAccountStore implements AccountStore {
+export class MemoryAccountStore implements T.AccountStore {
   constructor(private readonly d: MemoryData) {}
 
-  async writeSession(w: SessionWrite): Promise<SessionWriteResult> {
+  async writeSession(w: T.SessionWrite): Promise<T.SessionWriteResult> {
     const { userId, session } = w;
     const now = assertTime('createdAt', session.createdAt);
     const end = Math.min(assertTime('expiresAt', session.expiresAt), assertTime('refreshExpiresAt', session.refreshExpiresAt));
@@ -46,12 +36,12 @@ export class MemoryAccountStore implements AccountStore {
       user: prev ? { disabled: prev.record.disabled, signInTat: prev.signInTat } : null,
       mustExist: w.mustExist,
       now,
-      limit: w.signInLimit,
+      limit: w.limit,
     });
     if (decision.kind !== 'write') return decision.kind === 'limited' ? decision : { kind: decision.kind };
     const p = w.profile;
     // Field by field (not a spread) so nothing but the listed claims is ever stored.
-    const user: UserRecord = {
+    const user: T.UserRecord = {
       id: userId,
       googleSub: p.sub,
       email: p.email,
@@ -101,7 +91,7 @@ export class MemoryAccountStore implements AccountStore {
     return { kind: 'written', user: copy(user), isNewUser: decision.isNewUser };
   }
 
-  async rotateSession(userId: string, sessionId: string, r: Rotation): Promise<RotationResult> {
+  async rotateSession(userId: string, sessionId: string, r: T.Rotation): Promise<T.RotationResult> {
     const key = this.d.sessionKey(userId, sessionId);
     const stored = this.d.sessions.get(key);
     const now = assertTime('now', r.now);
@@ -125,7 +115,7 @@ export class MemoryAccountStore implements AccountStore {
       now,
       graceMs,
       refreshTtlMs: r.refreshTtlMs,
-      limit: r.refreshLimit,
+      limit: r.limit,
     });
     switch (decision.kind) {
       case 'rotate': {
@@ -156,25 +146,25 @@ export class MemoryAccountStore implements AccountStore {
     }
   }
 
-  async readSession(userId: string, sessionId: string): Promise<{ session: SessionRecord | null; user: UserRecord | null }> {
+  async readSession(userId: string, sessionId: string): Promise<{ session: T.SessionRecord | null; user: T.UserRecord | null }> {
     const stored = this.d.sessions.get(this.d.sessionKey(userId, sessionId));
     const user = this.d.users.get(userId);
     return { session: stored ? copy(stored.record) : null, user: user ? copy(user.record) : null };
   }
 
-  async getUsers(ids: readonly string[]): Promise<(UserRecord | null)[]> {
+  async getUsers(ids: readonly string[]): Promise<(T.UserRecord | null)[]> {
     return ids.map((id) => {
       const u = this.d.users.get(id);
       return u ? copy(u.record) : null;
     });
   }
 
-  async listSessions(userId: string, now: number): Promise<SessionRecord[]> {
+  async listSessions(userId: string, now: number): Promise<T.SessionRecord[]> {
     assertTime('now', now);
     this.d.pruneIndex(userId, now);
     const index = this.d.indexes.get(userId);
     if (!index) return [];
-    const stored: SessionRecord[] = [];
+    const stored: T.SessionRecord[] = [];
     for (const sid of [...index.keys()]) {
       const s = this.d.sessions.get(this.d.sessionKey(userId, sid));
       if (s) stored.push(copy(s.record));
@@ -190,11 +180,11 @@ export class MemoryAccountStore implements AccountStore {
     if (stored && touchApplies(stored.record, now)) stored.record.touchedAt = now;
   }
 
-  async endSessions(userId: string, revocation: Revocation): Promise<number> {
+  async endSessions(userId: string, revocation: T.Revocation): Promise<number> {
     return this.end(userId, revocation);
   }
 
-  async setAccountState(userId: string, state: AccountState): Promise<{ found: boolean; sessionsEnded: number }> {
+  async setAccountState(userId: string, state: T.AccountState): Promise<{ found: boolean; sessionsEnded: number }> {
     const user = this.d.users.get(userId);
     if (state === 'deleted') {
       const ended = this.end(userId, accountRevocation(state));
@@ -207,7 +197,7 @@ export class MemoryAccountStore implements AccountStore {
   }
 
   /** Ends `sessionsEnding`'s sessions; returns how many were still stored. */
-  private end(userId: string, revocation: Revocation | null): number {
+  private end(userId: string, revocation: T.Revocation | null): number {
     if (!revocation) return 0;
     const indexed = [...(this.d.indexes.get(userId)?.keys() ?? [])];
     return sessionsEnding(revocation, indexed).filter((sid) => this.d.endSession(userId, sid)).length;

@@ -41,8 +41,8 @@ export class RedisAccountStore implements AccountStore {
         sessionId: session.id,
         mustExist: w.mustExist ? '1' : '0',
         maxSessions: Math.max(0, Math.floor(w.maxSessions)),
-        limitIntervalMs: w.signInLimit?.intervalMs ?? 0,
-        limitCapacityMs: w.signInLimit?.capacityMs ?? 0,
+        limitIntervalMs: w.limit?.intervalMs ?? 0,
+        limitCapacityMs: w.limit?.capacityMs ?? 0,
         sessionPrefix: this.sessionPrefix(userId),
         gracePrefix: this.gracePrefix(userId),
         profile: encodeProfile(w.profile),
@@ -82,8 +82,8 @@ export class RedisAccountStore implements AccountStore {
         graceMs: Math.max(0, Math.ceil(r.graceMs)),
         refreshTtlMs: r.refreshTtlMs,
         sessionId,
-        limitIntervalMs: r.refreshLimit?.intervalMs ?? 0,
-        limitCapacityMs: r.refreshLimit?.capacityMs ?? 0,
+        limitIntervalMs: r.limit?.intervalMs ?? 0,
+        limitCapacityMs: r.limit?.capacityMs ?? 0,
       },
     })) as [string, (string[] | number)?, string[]?, string?];
     const kind = reply[0];
