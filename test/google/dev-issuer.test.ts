@@ -5,8 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import * as jose from 'jose';
 import { DEV_CLIENT_ID, loadConfig, type Config } from '../../src/config/index.js';
 import { DEV_ISSUER_FILE, DevIssuerDisabledError, loadDevIssuer, stableSubFor } from '../../src/dev/dev-issuer.js';
-import { createGoogleVerification } from '../../src/google/index.js';
-import { GoogleKeySource } from '../../src/google/key-cache.js';
+import { createGoogleVerification, googleKeys } from '../../src/google/index.js';
 import { GoogleIdTokenVerifier } from '../../src/google/verify-id-token.js';
 import { createMemoryStores } from '../../src/store/memory/index.js';
 import { FakeGoogle } from '../support/fake-google.js';
@@ -33,7 +32,7 @@ const noNetwork: typeof fetch = async () => {
 
 function verifierTrusting(jwk: jose.JWK, clientIds = [DEV_CLIENT_ID]) {
   const stores = createMemoryStores();
-  const keys = new GoogleKeySource({ jwksUri: 'https://www.googleapis.com/oauth2/v3/certs', cache: stores.googleKeys, locks: stores.locks, fetch: noNetwork, staticKeys: [jwk], logger: captureLogger() });
+  const keys = googleKeys({ jwksUri: 'https://www.googleapis.com/oauth2/v3/certs', store: stores.keySets, locks: stores.locks, fetch: noNetwork, staticKeys: [jwk], logger: captureLogger() });
   return { keys, verifier: new GoogleIdTokenVerifier({ keys, clientIds }) };
 }
 
@@ -126,7 +125,7 @@ describe('development issuer', () => {
     try {
       const issuer = await loadDevIssuer(devConfig(tempDir()));
       const stores = createMemoryStores();
-      const keys = new GoogleKeySource({ jwksUri: fake.jwksUri, cache: stores.googleKeys, locks: stores.locks, logger: captureLogger() });
+      const keys = googleKeys({ jwksUri: fake.jwksUri, store: stores.keySets, locks: stores.locks, logger: captureLogger() });
       const v = new GoogleIdTokenVerifier({ keys, clientIds: [DEV_CLIENT_ID] });
       await expectAuthError(v.verify(await issuer.mintDevIdToken({ email: 'a@b.c' })), 'unknown_key');
     } finally {

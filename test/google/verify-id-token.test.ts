@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import * as jose from 'jose';
 import { AuthError, ServiceUnavailableError } from '../../src/errors.js';
-import { GoogleKeySource } from '../../src/google/key-cache.js';
 import { GoogleIdTokenVerifier, MAX_ID_TOKEN_LENGTH, type GoogleIdTokenVerifierOptions } from '../../src/google/verify-id-token.js';
+import { googleKeys } from '../../src/google/index.js';
+import { clockWithNow, type ProviderKeys } from '../../src/identity/keys/index.js';
 import { createMemoryStores } from '../../src/store/memory/index.js';
 import { b64json, FakeClock, FakeGoogle } from '../support/fake-google.js';
 import { captureLogger, expectAuthError, expectUnavailable } from './helpers.js';
@@ -14,7 +15,7 @@ const ANDROID_CLIENT = 'android-client.apps.googleusercontent.com';
 
 let fake: FakeGoogle;
 let clock: FakeClock;
-let keys: GoogleKeySource;
+let keys: ProviderKeys;
 let verifier: GoogleIdTokenVerifier;
 const log = captureLogger();
 const seenTokens: string[] = [];
@@ -42,7 +43,7 @@ beforeAll(async () => {
   clock = new FakeClock();
   fake = await FakeGoogle.start({ clientId: CLIENT, now: clock.now });
   const stores = createMemoryStores();
-  keys = new GoogleKeySource({ jwksUri: fake.jwksUri, cache: stores.googleKeys, locks: stores.locks, now: clock.now, logger: log });
+  keys = googleKeys({ jwksUri: fake.jwksUri, store: stores.keySets, locks: stores.locks, clock: clockWithNow(clock.now), logger: log });
   verifier = verifierWith();
 });
 afterAll(async () => {
@@ -470,7 +471,7 @@ describe('robustness', () => {
     const down = await FakeGoogle.start({ clientId: CLIENT, now: clock.now });
     down.mode = 'down';
     const stores = createMemoryStores();
-    const source = new GoogleKeySource({ jwksUri: down.jwksUri, cache: stores.googleKeys, locks: stores.locks, now: clock.now, logger: captureLogger() });
+    const source = googleKeys({ jwksUri: down.jwksUri, store: stores.keySets, locks: stores.locks, clock: clockWithNow(clock.now), logger: captureLogger() });
     const v = new GoogleIdTokenVerifier({ keys: source, clientIds: [CLIENT], now: clock.now });
     await expectUnavailable(v.verify(await down.mint()));
     await down.close();
