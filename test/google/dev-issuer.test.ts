@@ -167,7 +167,17 @@ describe('createGoogleVerification (wiring)', () => {
     expect(() => statSync(join(dir, DEV_ISSUER_FILE))).toThrow();
     const devIssuer = await loadDevIssuer(devConfig(tempDir()));
     await expectAuthError(g.verifyIdToken(await devIssuer.mintDevIdToken({ email: 'a@b.c' }), null), 'unknown_key');
-    await expect(g.verifyIdToken(await fake.mint(), null)).resolves.toBeDefined();
+    await expect(g.verifyIdToken(await fake.mint(), null)).resolves.toEqual({
+      sub: '110169484474386276334',
+      email: 'alice@example.com',
+      emailVerified: true,
+      name: 'Alice Example',
+      givenName: 'Alice',
+      familyName: 'Example',
+      picture: 'https://lh3.googleusercontent.com/a/alice',
+      locale: 'en',
+      hostedDomain: null,
+    });
   });
 
   it('passes the nonce through', async () => {
@@ -175,7 +185,17 @@ describe('createGoogleVerification (wiring)', () => {
     const g = await createGoogleVerification(config, { stores: createMemoryStores(), log: captureLogger() });
     const issuer = await loadDevIssuer(config);
     const token = await issuer.mintDevIdToken({ email: 'a@b.c', nonce: 'abc' });
-    await expect(g.verifyIdToken(token, 'abc')).resolves.toBeDefined();
+    await expect(g.verifyIdToken(token, 'abc')).resolves.toEqual({
+      sub: stableSubFor('a@b.c'),
+      email: 'a@b.c',
+      emailVerified: true,
+      name: null,
+      givenName: null,
+      familyName: null,
+      picture: null,
+      locale: null,
+      hostedDomain: null,
+    });
     await expectAuthError(g.verifyIdToken(token, 'abd'), 'nonce_mismatch');
   });
 
