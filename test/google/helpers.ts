@@ -1,6 +1,20 @@
 import { expect } from '@jest/globals';
 import { AuthError, ServiceUnavailableError } from '../../src/errors.js';
 import type { KeySetLogger } from '../../src/identity/keys/index.js';
+import type { GoogleProfile } from '../../src/store/types.js';
+
+/** The profile of a token `FakeGoogle.mint()` signs with its default claims. */
+export const ALICE: GoogleProfile = Object.freeze({
+  sub: '110169484474386276334',
+  email: 'alice@example.com',
+  emailVerified: true,
+  name: 'Alice Example',
+  givenName: 'Alice',
+  familyName: 'Example',
+  picture: 'https://lh3.googleusercontent.com/a/alice',
+  locale: 'en',
+  hostedDomain: null,
+});
 
 export interface LogLine {
   level: 'warn' | 'info';

@@ -7,7 +7,7 @@ import { googleKeys } from '../../src/google/index.js';
 import { clockWithNow, type ProviderKeys } from '../../src/identity/keys/index.js';
 import { createMemoryStores } from '../../src/store/memory/index.js';
 import { b64json, FakeClock, FakeGoogle } from '../support/fake-google.js';
-import { captureLogger, expectAuthError, expectUnavailable } from './helpers.js';
+import { ALICE, captureLogger, expectAuthError, expectUnavailable } from './helpers.js';
 
 const CLIENT = 'test-client.apps.googleusercontent.com';
 const OTHER_CLIENT = 'other-client.apps.googleusercontent.com';
@@ -42,19 +42,7 @@ async function rejects(token: string, reason: string, opts?: { nonce?: string | 
 /** The profile a token minted by `fake.mint` verifies to (`hostedDomain` from `hd`). */
 function alice(opts: { iat?: number; lifetime?: number; hostedDomain?: string | null } = {}): VerifiedGoogleIdToken {
   const iat = opts.iat ?? nowS();
-  return {
-    sub: '110169484474386276334',
-    email: 'alice@example.com',
-    emailVerified: true,
-    name: 'Alice Example',
-    givenName: 'Alice',
-    familyName: 'Example',
-    picture: 'https://lh3.googleusercontent.com/a/alice',
-    locale: 'en',
-    hostedDomain: opts.hostedDomain ?? null,
-    iat,
-    exp: iat + (opts.lifetime ?? 3600),
-  };
+  return { ...ALICE, hostedDomain: opts.hostedDomain ?? null, iat, exp: iat + (opts.lifetime ?? 3600) };
 }
 
 beforeAll(async () => {
@@ -75,19 +63,8 @@ describe('a genuine token', () => {
   it('returns the profile in camelCase, with exp and iat', async () => {
     const token = await mint({ hd: 'example.com' });
     const p = await verifier.verify(token);
-    expect(p).toEqual({
-      sub: '110169484474386276334',
-      email: 'alice@example.com',
-      emailVerified: true,
-      name: 'Alice Example',
-      givenName: 'Alice',
-      familyName: 'Example',
-      picture: 'https://lh3.googleusercontent.com/a/alice',
-      locale: 'en',
-      hostedDomain: 'example.com',
-      exp: nowS() + 3600,
-      iat: nowS(),
-    });
+    // ALICE (helpers.ts) spells the camelCase profile out.
+    expect(p).toEqual({ ...ALICE, hostedDomain: 'example.com', exp: nowS() + 3600, iat: nowS() });
   });
 
   it('absent profile claims are null (and email_verified false)', async () => {

@@ -159,6 +159,16 @@ describe.each<[string, BackendFactory]>([
   });
 
   describe('rotation and unknown kids', () => {
+    /** Two instances that each hold the current set (one fetch between them). */
+    async function twoWarmInstances(): Promise<[ProviderKeys, ProviderKeys]> {
+      const a = await h.source();
+      const b = await h.source();
+      await a.getKey(h.fake.current.kid);
+      await b.getKey(h.fake.current.kid);
+      expect(h.fake.fetchCount).toBe(1);
+      return [a, b];
+    }
+
     it('a new kid at Google triggers a refetch and then verifies', async () => {
       const s = await h.source();
       const verifier = h.verifierFor(s);
@@ -176,11 +186,7 @@ describe.each<[string, BackendFactory]>([
     });
 
     it('another instance picks the rotated set up from the shared cache without fetching', async () => {
-      const a = await h.source();
-      const b = await h.source();
-      await a.getKey(h.fake.current.kid);
-      await b.getKey(h.fake.current.kid);
-      expect(h.fake.fetchCount).toBe(1);
+      const [a, b] = await twoWarmInstances();
       await h.fake.rotate();
       await a.getKey(h.fake.current.kid); // a refetches
       expect(h.fake.fetchCount).toBe(2);
@@ -192,11 +198,7 @@ describe.each<[string, BackendFactory]>([
     });
 
     it('a flood of 200 made-up kids causes at most one extra fetch per cooldown, across instances', async () => {
-      const a = await h.source();
-      const b = await h.source();
-      await a.getKey(h.fake.current.kid);
-      await b.getKey(h.fake.current.kid);
-      expect(h.fake.fetchCount).toBe(1);
+      const [a, b] = await twoWarmInstances();
 
       const flood = (s: ProviderKeys) => Promise.allSettled(Array.from({ length: 200 }, (_, i) => s.getKey(`made-up-${i}-${Math.random()}`)));
       const results = [...(await flood(a)), ...(await flood(b))];
