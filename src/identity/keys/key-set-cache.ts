@@ -68,15 +68,9 @@ export class KeySetCache {
     const fetchImpl = options.fetch ?? globalThis.fetch;
     this.#fetch = (input, init) => fetchImpl(input, init);
     this.#onEvent = options.onEvent;
-    this.#shared = new SharedKeySetStore({
-      provider: options.provider,
-      store: options.store,
-      locks: options.locks,
-      clock: this.#clock,
-      logger: this.#logger,
-      timeoutMs: this.#o.storeTimeoutMs,
-      warningIntervalMs: this.#o.storeWarningIntervalMs,
-    });
+    const { provider, store, locks } = options;
+    const { storeTimeoutMs: timeoutMs, storeWarningIntervalMs: warningIntervalMs } = this.#o;
+    this.#shared = new SharedKeySetStore({ provider, store, locks, clock: this.#clock, logger: this.#logger, timeoutMs, warningIntervalMs });
     this.stats = this.#stats;
   }
 

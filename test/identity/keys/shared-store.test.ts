@@ -111,6 +111,8 @@ describe('the key cache when Redis fails', () => {
     const fresh = googleKeys({ jwksUri: fake.jwksUri, store: later.keySets, locks: later.locks, logger: captureLogger(), clock });
     expect(await fresh.getKey(fake.current.kid)).toMatchObject(rs256);
     expect(fake.fetchCount).toBe(3); // served from the shared cache written before the outage (3rd: made-up-1's refetch)
+    // The clients that saw the outage reconnect; closing one mid-reconnect would leave its socket open.
+    await Promise.all(clients.map((c) => whenReady(c)));
   });
 
   it('waits at most storeTimeoutMs per store call behind a stalled Redis', async () => {
