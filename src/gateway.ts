@@ -4,7 +4,7 @@ import type { Config } from './config/index.js';
 import { fastifyTrustProxy } from './config/trust-proxy.js';
 import { guardStore } from './errors.js';
 import { routerTrust } from './federation/router-trust.js';
-import { buildGoogleVerifier } from './google/index.js';
+import { createGoogleVerification } from './google/index.js';
 import type { GatewayServices } from './graphql/context.js';
 import { graphqlRoutes } from './graphql/plugin.js';
 import { buildGatewaySchema } from './graphql/schema.js';
@@ -55,6 +55,8 @@ export interface Gateway {
    * `forced`: some connections had to be cut at the timeout.
    */
   close(): Promise<{ forced: boolean }>;
+  /** Resolves once background work has finished (tests): a refresh of Google's keys in flight. */
+  settled(): Promise<void>;
 }
 
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -127,7 +129,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   });
   metrics.watchActiveSessions(() => activity.estimate());
   const sessions = new SessionService(stores, accessTokens, { ...config.tokens, maxSessionsPerUser: config.sessions.maxPerUser }, app.log, now, activity);
-  const verifyIdToken = await buildGoogleVerifier(config, { stores, log: app.log, now, fetch: opts.fetch, onKeySourceEvent: metrics.keySourceEvent });
+  const google = await createGoogleVerification(config, { stores, log: app.log, now, fetch: opts.fetch, onKeySourceEvent: metrics.keySourceEvent });
   const limits = new AuthRateLimits({ store: stores.rateLimits, rules: config.rateLimits, now, log: app.log, onLimited: metrics.rateLimitHit });
   const signInGuards = new SignInGuards({
     store: stores.signInGuards,
@@ -138,7 +140,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   });
   const services: GatewayServices = {
     sessions,
-    verifyIdToken: metrics.timeVerification(verifyIdToken),
+    verifyIdToken: metrics.timeVerification(google.verifyIdToken),
     metrics,
     limits,
     signInGuards,
@@ -172,6 +174,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
 
   app.addHook('onClose', async () => {
     clearInterval(reload);
+    // A key refresh in flight is aborted and awaited: it must not write to a closed store.
+    await google.keySource.close();
     if (ownsStores) await stores.close();
     if (logOutput instanceof BatchedLineWriter) logOutput.close();
   });
@@ -188,6 +192,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       return app.listen({ port, host: config.host });
     },
     close: () => lifecycle.shutdown(app, { delayMs: config.shutdown.delayMs, timeoutMs: config.shutdown.timeoutMs, log: app.log }),
+    settled: () => google.keySource.settled(),
   };
 }
 

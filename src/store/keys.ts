@@ -12,7 +12,8 @@
  *   P sess:{uid}:<sid>      hash    session (PEXPIREAT = min(refreshExpiresAt, expiresAt))
  *   P sessidx:{uid}         zset    sid → session end; key TTL = latest end
  *   P grace:{uid}:<sid>     string  sealed successor refresh token (PX = grace period)
- *   P jwks:google           string  Google key set JSON (PX = ttl given to put)
+ *   P jwks:<provider>       string  an identity provider's key set JSON (PX = ttl given to
+ *                                   put); `jwks:google` for Google
  *   P keys:signing          hash    kid → signing key JSON (durable)
  *   P lock:<name>           string  lock token (SET NX PX)
  *   P rl:<kind>:<subject>   string  rate-limit TAT, epoch ms (PX ≤ the limit's window); the
@@ -31,7 +32,7 @@ export interface KeyLayout {
   session(userId: string, sessionId: string): string;
   sessionIndex(userId: string): string;
   grace(userId: string, sessionId: string): string;
-  googleJwks(): string;
+  keySet(provider: string): string;
   signingKeys(): string;
   lock(name: string): string;
   rateLimit(kind: string, subject: string): string;
@@ -50,6 +51,12 @@ function tag(userId: string): string {
   return `{${userId}}`;
 }
 
+/** Provider names are ours (`google`, `apple`); anything else is a programming error. */
+function providerName(provider: string): string {
+  if (!/^[a-z0-9-]{1,32}$/.test(provider)) throw new TypeError('invalid provider name for a Redis key');
+  return provider;
+}
+
 export function keyLayout(prefix: string = DEFAULT_KEY_PREFIX): KeyLayout {
   const p = prefix;
   return Object.freeze({
@@ -59,7 +66,7 @@ export function keyLayout(prefix: string = DEFAULT_KEY_PREFIX): KeyLayout {
     session: (userId: string, sessionId: string) => `${p}sess:${tag(userId)}:${sessionId}`,
     sessionIndex: (userId: string) => `${p}sessidx:${tag(userId)}`,
     grace: (userId: string, sessionId: string) => `${p}grace:${tag(userId)}:${sessionId}`,
-    googleJwks: () => `${p}jwks:google`,
+    keySet: (provider: string) => `${p}jwks:${providerName(provider)}`,
     signingKeys: () => `${p}keys:signing`,
     lock: (name: string) => `${p}lock:${name}`,
     rateLimit: (kind: string, subject: string) => `${p}rl:${kind}:${subject}`,

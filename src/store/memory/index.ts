@@ -16,11 +16,11 @@ import type {
 import { TtlMap } from './ttl-map.js';
 import { boundedMetadata } from '../limits.js';
 import { MemoryLockStore } from './locks.js';
-import { MemoryGoogleKeyCache } from './google-keys.js';
+import { MemoryKeySetStore } from './key-sets.js';
 import { MemoryRateLimitStore } from './rate-limits.js';
 import { MemorySessionActivityStore } from './activity.js';
 
-export { MemoryLockStore, MemoryGoogleKeyCache, MemoryRateLimitStore, TtlMap };
+export { MemoryLockStore, MemoryKeySetStore, MemoryRateLimitStore, TtlMap };
 
 /**
  * Embedded store for development: the same semantics as the Redis one (the contract suite
@@ -332,7 +332,7 @@ export function createMemoryStores(): Stores {
     kind: 'memory',
     accounts: new MemoryAccountStore(state),
     sessions: new MemorySessionStore(state),
-    googleKeys: new MemoryGoogleKeyCache(),
+    keySets: new MemoryKeySetStore(),
     signingKeys: new MemorySigningKeyStore(state),
     locks: new MemoryLockStore(),
     rateLimits: new MemoryRateLimitStore(),

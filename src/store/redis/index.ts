@@ -5,7 +5,7 @@ import { withScripts } from './scripts.js';
 import { markClosing, whenReady, type RedisClient } from './client.js';
 import { RedisAccountStore } from './accounts.js';
 import { RedisSessionStore } from './sessions.js';
-import { RedisGoogleKeyCache } from './google-keys.js';
+import { RedisKeySetStore } from './key-sets.js';
 import { RedisSigningKeyStore } from './signing-keys.js';
 import { RedisLockStore } from './locks.js';
 import { RedisRateLimitStore } from './rate-limits.js';
@@ -18,7 +18,7 @@ export { instrumentRedis, type RedisObserver } from './instrument.js';
 export {
   RedisAccountStore,
   RedisSessionStore,
-  RedisGoogleKeyCache,
+  RedisKeySetStore,
   RedisSigningKeyStore,
   RedisLockStore,
   RedisRateLimitStore,
@@ -44,7 +44,7 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
     kind: 'redis',
     accounts: new RedisAccountStore(client, keys, reads),
     sessions: new RedisSessionStore(client, keys, reads),
-    googleKeys: new RedisGoogleKeyCache(client, keys),
+    keySets: new RedisKeySetStore(client, keys),
     signingKeys: new RedisSigningKeyStore(client, keys),
     locks: new RedisLockStore(client, keys),
     rateLimits: new RedisRateLimitStore(client, keys),
