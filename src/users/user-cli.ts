@@ -45,18 +45,19 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
     return 1;
   }
 
-  // The client retries in the background; its latest connection error explains a failed ping.
-  let connectionError: string | null = null;
+  // The client connects (and retries) in the background; its first connection error explains a failed ping.
+  let connectionError = '';
   const remember = (obj: object) => {
-    connectionError = (obj as { redisError?: string }).redisError ?? connectionError;
+    const { redisError, node } = obj as { redisError?: string; node?: string };
+    connectionError ||= node ? `node ${node}: ${redisError}` : String(redisError);
   };
   const stores = createStores(config, { observe: { log: { warn: remember, info: () => undefined } } });
   try {
     try {
-      // Ready within the ping's wait, or give up: an operator command does not wait for Redis to come back.
+      // Ready within the ping's short wait, or give up: an operator command does not wait for Redis to come back.
       await stores.ping();
     } catch (e) {
-      throw new Error(connectionError ?? (e as Error).message);
+      throw new Error(connectionError ? `${(e as Error).message}; ${connectionError}` : (e as Error).message);
     }
     switch (command) {
       case 'disable':
@@ -132,5 +133,7 @@ function redactUrl(url: string): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode = await runUserCli(process.argv.slice(2), process.env, process.stdout, process.stderr);
+  // Exit now: a command the client gave up on may keep a timer alive for a while after close.
+  // (stdout and stderr are synchronous for files, pipes and terminals on Linux: nothing is lost.)
+  process.exit(await runUserCli(process.argv.slice(2), process.env, process.stdout, process.stderr));
 }
