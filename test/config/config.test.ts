@@ -1,17 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, DEV_CLIENT_ID, loadConfig } from '../../src/config/index.js';
+import { problems } from './problems.js';
 import { parseDuration } from '../../src/config/duration.js';
-
-function problems(env: Record<string, string>): Record<string, string> {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return {};
-}
 
 describe('configuration', () => {
   it('has working defaults in development', () => {

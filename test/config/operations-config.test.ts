@@ -1,17 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { problems } from './problems.js';
 
 const prod = { NODE_ENV: 'production', GOOGLE_CLIENT_IDS: 'x', AUTH_ISSUER: 'https://auth.example.com' };
-
-function problems(env: Record<string, string>): Record<string, string> {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return {};
-}
 
 describe('configuration: Redis topologies and shutdown', () => {
   it('reads a single node from REDIS_URL', () => {

@@ -2,10 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { configurationTable, TABLE_END, TABLE_START, withConfigurationTable } from '../../src/config/docs.js';
 import { formatDuration } from '../../src/config/duration.js';
-import { ConfigError, readSections, SECTIONS } from '../../src/config/index.js';
+import { readSections, SECTIONS } from '../../src/config/index.js';
 import { defineSection } from '../../src/config/section.js';
 import { server } from '../../src/config/sections/server.js';
 import { duration, text } from '../../src/config/variables.js';
+import { problemsOf } from './problems.js';
 
 const names = SECTIONS.flatMap((s) => Object.keys(s.variables));
 
@@ -22,16 +23,6 @@ const webhooks = defineSection({
     return { webhooks: { url: v.WEBHOOK_URL || null, timeoutMs: v.WEBHOOK_TIMEOUT } };
   },
 });
-
-function problemsOf(read: () => unknown): Record<string, string> {
-  try {
-    read();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return {};
-}
 
 describe('configuration sections', () => {
   it('declare each variable once, in upper snake case', () => {
