@@ -57,7 +57,7 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
       // Ready within the ping's short wait, or give up: an operator command does not wait for Redis to come back.
       await stores.ping();
     } catch (e) {
-      throw new Error(connectionError ? `${(e as Error).message}; ${connectionError}` : (e as Error).message);
+      throw new Error(connectionError || (e as Error).message);
     }
     switch (command) {
       case 'disable':

@@ -68,8 +68,7 @@ describe('npm run user', () => {
 
   it('fails with exit 1 when Redis refuses the password or cannot be reached, and never prints a password', async () => {
     const wrong = await runUserCli(['show', ID], { ...env, REDIS_URL: `redis://:wrong-${PASSWORD}@127.0.0.1:${redis.port}` });
-    expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toMatch(new RegExp(`^user: Redis \\(redis://:\\*\\*\\*@127\\.0\\.0\\.1:${redis.port}\\): WRONGPASS`));
+    expect(wrong).toEqual({ code: 1, stdout: '', stderr: `user: Redis (redis://:***@127.0.0.1:${redis.port}): WRONGPASS invalid username-password pair or user is disabled.\n` });
 
     const closed = await freePort();
     const unreachable: Record<string, string>[] = [
@@ -77,11 +76,14 @@ describe('npm run user', () => {
       { REDIS_SENTINELS: `127.0.0.1:${closed}`, REDIS_SENTINEL_NAME: 'mymaster', REDIS_SENTINEL_PASSWORD: PASSWORD, REDIS_PASSWORD: PASSWORD },
       { REDIS_CLUSTER_NODES: `127.0.0.1:${closed}`, REDIS_USERNAME: 'gw', REDIS_PASSWORD: PASSWORD },
     ];
-    const where = [`redis://:***@127.0.0.1:${closed}`, `Sentinels 127.0.0.1:${closed}, master mymaster`, `Cluster 127.0.0.1:${closed}`];
+    // Where it looked, and the connection error ioredis reported.
+    const stderr = [
+      `user: Redis (redis://:***@127.0.0.1:${closed}): connect ECONNREFUSED 127.0.0.1:${closed}\n`,
+      `user: Redis (Sentinels 127.0.0.1:${closed}, master mymaster): All sentinels are unreachable. Retrying from scratch after 10ms. Last error: Connection is closed.\n`,
+      `user: Redis (Cluster 127.0.0.1:${closed}): node 127.0.0.1:${closed}: Connection is closed.\n`,
+    ];
     for (const [i, topology] of unreachable.entries()) {
-      const r = await runUserCli(['show', ID], { REDIS_KEY_PREFIX: 'x:', ...topology });
-      expect({ code: r.code, stdout: r.stdout, where: r.stderr.slice(0, `user: Redis (${where[i]}): `.length) }).toEqual({ code: 1, stdout: '', where: `user: Redis (${where[i]}): ` });
-      expect(r.stderr).not.toContain(PASSWORD);
+      expect(await runUserCli(['show', ID], { REDIS_KEY_PREFIX: 'x:', ...topology })).toEqual({ code: 1, stdout: '', stderr: stderr[i] });
     }
   });
 });
