@@ -40,7 +40,7 @@ describe('development issuer', () => {
   it('is unavailable unless enabled, and never in production', async () => {
     const dir = tempDir();
     await expect(loadDevIssuer(devConfig(dir, { DEV_ISSUER: 'false' }))).rejects.toBeInstanceOf(DevIssuerDisabledError);
-    const prod = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: 'x', DEV_DIR: dir, DEV_ISSUER: 'true' });
+    const prod = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: 'x', AUTH_ISSUER: 'https://auth.example.com', DEV_DIR: dir, DEV_ISSUER: 'true' });
     await expect(loadDevIssuer(prod)).rejects.toBeInstanceOf(DevIssuerDisabledError);
     // Even a hand-made config claiming enabled is refused when production is set.
     await expect(loadDevIssuer({ ...prod, devIssuer: { enabled: true, dir } })).rejects.toBeInstanceOf(DevIssuerDisabledError);
@@ -162,7 +162,7 @@ describe('createGoogleVerification (wiring)', () => {
 
   it('production: the dev key is not trusted, and no key file is created', async () => {
     const dir = tempDir();
-    const config = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: DEV_CLIENT_ID, DEV_DIR: dir, GOOGLE_JWKS_URI: fake.jwksUri });
+    const config = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: DEV_CLIENT_ID, AUTH_ISSUER: 'https://auth.example.com', DEV_DIR: dir, GOOGLE_JWKS_URI: fake.jwksUri });
     const g = await createGoogleVerification(config, { stores: createMemoryStores(), log: captureLogger() });
     expect(() => statSync(join(dir, DEV_ISSUER_FILE))).toThrow();
     const devIssuer = await loadDevIssuer(devConfig(tempDir()));
