@@ -4,7 +4,7 @@ import type { Config } from './config/index.js';
 import { fastifyTrustProxy } from './config/trust-proxy.js';
 import { storeCall } from './errors.js';
 import { routerTrust } from './federation/router-trust.js';
-import { buildGoogleVerifier } from './google/index.js';
+import { createGoogleVerification } from './google/index.js';
 import type { GatewayServices } from './graphql/context.js';
 import { graphqlRoutes } from './graphql/plugin.js';
 import { buildGatewaySchema } from './graphql/schema.js';
@@ -60,8 +60,9 @@ export interface Gateway {
    */
   close(): Promise<{ forced: boolean }>;
   /**
-   * Resolves once the fire-and-forget work started so far has finished (the lastSeenAt writes
-   * of authenticated requests): tests await it instead of sleeping.
+   * Resolves once the fire-and-forget work started so far has finished (tests await it instead
+   * of sleeping): the lastSeenAt writes of authenticated requests, a refresh of Google's keys in
+   * flight.
    */
   settled(): Promise<void>;
 }
@@ -135,9 +136,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     onError: () => undefined,
   });
   metrics.watchActiveSessions(() => activity.estimate());
-  const verifyIdToken = metrics.timeVerification(
-    await buildGoogleVerifier(config, { stores, log: app.log, now, fetch: opts.fetch, onKeySourceEvent: metrics.keySourceEvent }),
-  );
+  const google = await createGoogleVerification(config, { stores, log: app.log, now, fetch: opts.fetch, onKeySourceEvent: metrics.keySourceEvent });
+  const verifyIdToken = metrics.timeVerification(google.verifyIdToken);
   const rules: SessionRules = {
     refreshTtlMs: config.tokens.refreshTtlMs,
     maxLifetimeMs: config.tokens.sessionMaxLifetimeMs,
@@ -170,7 +170,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     isTrustedRouter: routerTrust(config.federation.routerSecret),
   };
   /** Fire-and-forget work, each with its hook to await it (`Gateway.settled()`). */
-  const background: (() => Promise<void>)[] = [() => sessions.settled()];
+  const background: (() => Promise<void>)[] = [() => sessions.settled(), () => google.keySource.settled()];
 
   // Keys rotate on a schedule and other instances may rotate them: re-read the shared list.
   const reload = setInterval(() => {
@@ -197,6 +197,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
 
   app.addHook('onClose', async () => {
     clearInterval(reload);
+    // A key refresh in flight is aborted and awaited: it must not write to a closed store.
+    await google.keySource.close();
     if (ownsStores) await stores.close();
     if (logOutput instanceof BatchedLineWriter) logOutput.close();
   });

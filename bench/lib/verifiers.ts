@@ -30,6 +30,7 @@ export async function ourVerifier(google: FakeGoogle): Promise<IdTokenVerifier> 
     REDIS_URL: 'redis://127.0.0.1:1', // not used: the stores below are in memory
     GOOGLE_CLIENT_IDS: google.clientId,
     GOOGLE_JWKS_URI: google.jwksUri,
+    AUTH_ISSUER: 'https://auth.bench.example',
     LOG_LEVEL: 'silent',
   });
   const g = await createGoogleVerification(config, { stores: createMemoryStores(), log: silent });

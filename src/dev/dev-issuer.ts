@@ -8,7 +8,7 @@ import { DEV_CLIENT_ID, type Config } from '../config/index.js';
 /**
  * The development issuer: Google-shaped ID tokens (iss https://accounts.google.com) signed by
  * a local RSA key, so the whole sign-in flow works without a Google account or internet.
- * The gateway trusts its public key (`devIssuerPublicJwk()` → GoogleKeySource `staticKeys`)
+ * The gateway trusts its public key (`devIssuerPublicJwk()` → the Google `ProviderKeys` `staticKeys`)
  * only when `config.devIssuer.enabled`, which the config forces off in production.
  *
  * The private key lives in `<DEV_DIR>/google-dev-issuer.json` (mode 0600), created on first use.

@@ -1,33 +1,44 @@
 import type { Config } from '../config/index.js';
 import { loadDevIssuer } from '../dev/dev-issuer.js';
+import { clockWithNow, ProviderKeys, type KeySetEvent, type KeySetLogger, type ProviderKeysOptions } from '../identity/keys/index.js';
 import type { GoogleProfile, Stores } from '../store/types.js';
-import { GoogleKeySource, type GoogleKeySourceOptions, type KeySourceLogger } from './key-cache.js';
 import { GoogleIdTokenVerifier } from './verify-id-token.js';
 
-export { GoogleKeySource, KEY_SOURCE_DEFAULTS, STALE_GRACE_MS, FETCH_LOCK, COOLDOWN_LOCK } from './key-cache.js';
-export type { GoogleKeySourceOptions, KeySourceLogger, KeySourceStats } from './key-cache.js';
 export { GoogleIdTokenVerifier, MAX_ID_TOKEN_LENGTH, CLOCK_TOLERANCE_S, MAX_LIFETIME_S, GOOGLE_ISSUERS } from './verify-id-token.js';
 export type { GoogleIdTokenVerifierOptions, VerifiedGoogleIdToken, VerifyIdTokenOptions, VerificationKeyResolver } from './verify-id-token.js';
 
+/**
+ * Google's keys in the provider-neutral key cache. The name is part of what is shared: the
+ * Redis record `jwks:google` and the locks `google-jwks-fetch` / `google-jwks-cooldown`, the
+ * same as before the cache was provider-neutral, so instances of both versions share them.
+ */
+export const GOOGLE_KEYS = Object.freeze({ provider: 'google', displayName: 'Google' });
+
+/** Google's keys, from the stores' shared cache and locks (the key cache's options otherwise). */
+export function googleKeys(options: Omit<ProviderKeysOptions, 'provider' | 'displayName'>): ProviderKeys {
+  return new ProviderKeys({ ...options, ...GOOGLE_KEYS });
+}
+
 export interface GoogleVerifierDeps {
-  stores: Pick<Stores, 'googleKeys' | 'locks'>;
-  log: KeySourceLogger;
+  stores: Pick<Stores, 'keySets' | 'locks'>;
+  log: KeySetLogger;
   now?: () => number;
   /** `fetch` for Google's key set (tests). */
   fetch?: typeof fetch;
-  /** See `GoogleKeySourceOptions.onEvent` (metrics). */
-  onKeySourceEvent?: GoogleKeySourceOptions['onEvent'];
+  /** Counts key cache events (metrics). */
+  onKeySourceEvent?: (event: KeySetEvent) => void;
 }
 
 export interface GoogleVerification {
   /** The resolver-facing function: the profile of a verified token, or AuthError / ServiceUnavailableError. */
   verifyIdToken(idToken: string, nonce: string | null): Promise<GoogleProfile>;
-  readonly keySource: GoogleKeySource;
+  /** Google's keys (and the development issuer's outside production); `close()` at shutdown. */
+  readonly keySource: ProviderKeys;
   readonly verifier: GoogleIdTokenVerifier;
 }
 
 /**
- * Wires the key source (shared cache + locks from the stores) and the verifier from the config.
+ * Wires Google's keys (shared cache + locks from the stores) and the verifier from the config.
  * Outside production with the development issuer on, its public key is trusted as well.
  */
 export async function createGoogleVerification(config: Config, deps: GoogleVerifierDeps): Promise<GoogleVerification> {
@@ -37,12 +48,12 @@ export async function createGoogleVerification(config: Config, deps: GoogleVerif
     staticKeys.push(dev.devIssuerPublicJwk());
     deps.log.info({ kid: dev.kid, keyFile: dev.keyFile }, 'Development issuer enabled: tokens from `npm run dev:token` are accepted');
   }
-  const keySource = new GoogleKeySource({
+  const keySource = googleKeys({
     jwksUri: config.google.jwksUri,
-    cache: deps.stores.googleKeys,
+    store: deps.stores.keySets,
     locks: deps.stores.locks,
     logger: deps.log,
-    now: deps.now,
+    clock: deps.now ? clockWithNow(deps.now) : undefined,
     fetch: deps.fetch,
     staticKeys,
     onEvent: deps.onKeySourceEvent,
@@ -81,13 +92,4 @@ export async function createGoogleVerification(config: Config, deps: GoogleVerif
       };
     },
   };
-}
-
-/** `createGoogleVerification(...).verifyIdToken`, for the composition root. */
-export async function buildGoogleVerifier(
-  config: Config,
-  deps: GoogleVerifierDeps,
-): Promise<(idToken: string, nonce: string | null) => Promise<GoogleProfile>> {
-  const { verifyIdToken } = await createGoogleVerification(config, deps);
-  return verifyIdToken;
 }

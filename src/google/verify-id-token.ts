@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import * as jose from 'jose';
 import type { CryptoKey, JWTPayload } from 'jose';
 import { AuthError, AuthReason, ServiceUnavailableError, UnavailableReason } from '../errors.js';
+import type { KeyResolver } from '../identity/keys/index.js';
 import type { GoogleProfile } from '../store/types.js';
 
 /**
@@ -38,10 +39,8 @@ const MAX_NONCE_LENGTH = 1024;
 /** Three base64url segments; the signature may be empty so `alg: none` is reported as such. */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
-/** Resolves a `kid` to a verification key (`GoogleKeySource`). */
-export interface VerificationKeyResolver {
-  getKey(kid: string): Promise<CryptoKey>;
-}
+/** Resolves a `kid` to a verification key (`ProviderKeys`, src/identity/keys/resolver.ts). */
+export type VerificationKeyResolver = KeyResolver;
 
 export interface GoogleIdTokenVerifierOptions {
   keys: VerificationKeyResolver;

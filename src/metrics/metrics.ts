@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AuthError, BadUserInputError, RateLimitedError, ServiceUnavailableError } from '../errors.js';
-import type { KeySourceStats } from '../google/key-cache.js';
+import type { KeySetEvent } from '../identity/keys/index.js';
 import type { Outcome } from '../sessions/auth-result.js';
 
 /**
@@ -19,8 +19,8 @@ export const METRIC_PREFIX = 'authgw_';
 /** How a sign-in or refresh ended. */
 export type AttemptOutcome = 'success' | 'rejected' | 'unavailable' | 'rate_limited' | 'error';
 
-/** What the key source reports (src/google/key-cache.ts `onEvent`). */
-export type KeySourceEvent = keyof KeySourceStats;
+/** What Google's key cache reports (src/identity/keys/key-set-cache.ts `onEvent`). */
+export type KeySourceEvent = KeySetEvent;
 
 /** Bounded, lower-case label values only. */
 const LABEL_VALUE = /^[a-z0-9_-]{1,40}$/;
@@ -158,7 +158,7 @@ export class GatewayMetrics {
     };
   }
 
-  /** For `GoogleKeySource`'s `onEvent`. */
+  /** For the `onEvent` of Google's key cache (`googleKeys`, src/google/index.ts). */
   readonly keySourceEvent = (event: KeySourceEvent): void => {
     switch (event) {
       case 'fetches':

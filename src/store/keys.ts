@@ -13,7 +13,8 @@
  *                                   field `rb` holds its refresh budget
  *   P sessidx:{uid}         zset    sid → session end; key TTL = latest end
  *   P grace:{uid}:<sid>     string  sealed successor refresh token (PX = grace period)
- *   P jwks:google           string  Google key set JSON (PX = ttl given to put)
+ *   P jwks:<provider>       string  an identity provider's key set JSON (PX = ttl given to
+ *                                   put); `jwks:google` for Google
  *   P keys:signing          hash    kid → signing key JSON (durable)
  *   P lock:<name>           string  lock token (SET NX PX)
  *   P rl:<kind>:<subject>   string  rate-limit TAT, epoch ms (PX ≤ the limit's window), for the
@@ -33,7 +34,7 @@ export interface KeyLayout {
   session(userId: string, sessionId: string): string;
   sessionIndex(userId: string): string;
   grace(userId: string, sessionId: string): string;
-  googleJwks(): string;
+  keySet(provider: string): string;
   signingKeys(): string;
   lock(name: string): string;
   rateLimit(kind: string, subject: string): string;
@@ -52,9 +53,9 @@ function tag(userId: string): string {
   return `{${userId}}`;
 }
 
-/** Provider names are ours (`google`, later `apple`); anything else is a programming error (both stores check). */
-export function identityProvider(provider: string): string {
-  if (!/^[a-z0-9-]{1,32}$/.test(provider)) throw new TypeError('invalid identity provider name for a Redis key');
+/** Provider names are ours (`google`, `apple`); anything else is a programming error (both stores check). */
+export function providerName(provider: string): string {
+  if (!/^[a-z0-9-]{1,32}$/.test(provider)) throw new TypeError('invalid provider name for a Redis key');
   return provider;
 }
 
@@ -63,11 +64,11 @@ export function keyLayout(prefix: string = DEFAULT_KEY_PREFIX): KeyLayout {
   return Object.freeze({
     prefix: p,
     user: (userId: string) => `${p}user:${tag(userId)}`,
-    identity: (provider: string, subject: string) => `${p}idn:${identityProvider(provider)}:${subject}`,
+    identity: (provider: string, subject: string) => `${p}idn:${providerName(provider)}:${subject}`,
     session: (userId: string, sessionId: string) => `${p}sess:${tag(userId)}:${sessionId}`,
     sessionIndex: (userId: string) => `${p}sessidx:${tag(userId)}`,
     grace: (userId: string, sessionId: string) => `${p}grace:${tag(userId)}:${sessionId}`,
-    googleJwks: () => `${p}jwks:google`,
+    keySet: (provider: string) => `${p}jwks:${providerName(provider)}`,
     signingKeys: () => `${p}keys:signing`,
     lock: (name: string) => `${p}lock:${name}`,
     rateLimit: (kind: string, subject: string) => `${p}rl:${kind}:${subject}`,

@@ -182,7 +182,7 @@ export interface SingleUseStore {
   take(kind: SingleUseKind, hash: string, now: number): Promise<boolean>;
 }
 
-/** Google's key set as cached (shared by every instance). */
+/** An identity provider's key set as cached (shared by every instance; src/identity/keys). */
 export interface CachedKeySet {
   jwks: JSONWebKeySet;
   fetchedAt: number;
@@ -190,10 +190,14 @@ export interface CachedKeySet {
   expiresAt: number;
 }
 
-export interface GoogleKeyCache {
-  get(): Promise<CachedKeySet | null>;
-  /** Stores the key set; the record itself lives `ttlMs` (freshness plus a stale grace). */
-  put(value: CachedKeySet, ttlMs: number): Promise<void>;
+/**
+ * Identity providers' key sets, one record per provider (`google`, `apple`, …: a short name
+ * `[a-z0-9-]` chosen by code, never by a client). A record is replaced whole.
+ */
+export interface KeySetStore {
+  get(provider: string): Promise<CachedKeySet | null>;
+  /** Stores the provider's key set; the record itself lives `ttlMs` (freshness plus a stale grace). */
+  put(provider: string, value: CachedKeySet, ttlMs: number): Promise<void>;
 }
 
 /** A gateway signing key (ES256). The private half never leaves the server. */
@@ -270,7 +274,7 @@ export interface Stores {
   readonly identities: IdentityStore;
   readonly accounts: AccountStore;
   readonly singleUse: SingleUseStore;
-  readonly googleKeys: GoogleKeyCache;
+  readonly keySets: KeySetStore;
   readonly signingKeys: SigningKeyStore;
   readonly locks: LockStore;
   readonly rateLimits: RateLimitStore;

@@ -1,5 +1,7 @@
 /**
- * Operator commands on accounts, against the Redis of REDIS_URL (and REDIS_KEY_PREFIX):
+ * Operator commands on accounts, against the gateway's Redis: the same configuration as the
+ * gateway (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES, and REDIS_KEY_PREFIX), read by
+ * the same config sections and connected by the same store factory:
  *
  *   npm run user -- disable <user-id>   sign-in refused (`account_disabled`), every session ends now
  *   npm run user -- enable <user-id>    sign-in works again (ended sessions stay ended)
@@ -8,16 +10,13 @@
  * In the Docker image (no compiler): `node dist/users/user-cli.js disable <user-id>`.
  * Exit codes: 0 done, 1 unknown user or Redis trouble, 2 usage.
  */
-import { ConfigError, loadConfig } from '../config/index.js';
+import { ConfigError, loadConfig, type RedisTopology } from '../config/index.js';
 import { isRandomId } from '../sessions/ids.js';
 import { lastSeenAt } from '../sessions/policy.js';
 import { liveSessions } from '../sessions/session-service.js';
-import type { Redis } from 'ioredis';
-import { createRedisClient, createRedisStores } from '../store/redis/index.js';
-import type { Stores } from '../store/types.js';
+import { createStores } from '../store/index.js';
 
 const USAGE = 'usage: npm run user -- <disable|enable|show> <user-id>';
-const CONNECT_TIMEOUT_MS = 5_000;
 
 type Out = { write(s: string): unknown };
 
@@ -42,17 +41,26 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
     err.write(`user: ${e instanceof ConfigError ? e.message : String(e)}\n`);
     return 1;
   }
-  if (!config.redis.url) {
-    err.write('user: REDIS_URL is not set (the embedded store lives inside a running development gateway and cannot be reached)\n');
+  const topology = config.redis.topology;
+  if (!topology) {
+    err.write('user: no Redis is configured: set REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES as for the gateway (the embedded store lives inside a running development gateway and cannot be reached)\n');
     return 1;
   }
 
-  const client = createRedisClient(config.redis.url);
-  client.on('error', () => undefined); // ioredis would otherwise print every retry
-  let stores: Stores | null = null;
+  // The client connects (and retries) in the background; its first connection error explains a failed ping.
+  let connectionError = '';
+  const remember = (obj: object) => {
+    const { redisError, node } = obj as { redisError?: string; node?: string };
+    connectionError ||= node ? `node ${node}: ${redisError}` : String(redisError);
+  };
+  const stores = createStores(config, { observe: { log: { warn: remember, info: () => undefined } } });
   try {
-    await connected(client);
-    stores = createRedisStores({ client, keyPrefix: config.redis.keyPrefix, ownsClient: true });
+    try {
+      // Ready within the ping's short wait, or give up: an operator command does not wait for Redis to come back.
+      await stores.ping();
+    } catch (e) {
+      throw new Error(connectionError || (e as Error).message);
+    }
     switch (command) {
       case 'disable':
       case 'enable': {
@@ -95,27 +103,24 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
       }
     }
   } catch (e) {
-    err.write(`user: Redis at ${redactUrl(config.redis.url)}: ${(e as Error).message}\n`);
+    err.write(`user: Redis (${describe(topology)}): ${(e as Error).message}\n`);
     return 1;
   } finally {
-    if (stores) await stores.close();
-    else client.disconnect();
+    await stores.close();
   }
 }
 
-/** Ready, or the first connection error: an operator command does not wait for Redis to come back. */
-function connected(client: Redis): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
-    client.once('ready', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    client.once('error', (err: Error) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
+/** Where the command looked for Redis, for its error messages: never a password. */
+function describe(topology: RedisTopology): string {
+  const list = (nodes: readonly { host: string; port: number }[]) => nodes.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)).join(',');
+  switch (topology.kind) {
+    case 'standalone':
+      return redactUrl(topology.url);
+    case 'sentinel':
+      return `Sentinels ${list(topology.sentinels)}, master ${topology.name}`;
+    case 'cluster':
+      return `Cluster ${list(topology.nodes)}`;
+  }
 }
 
 /** A REDIS_URL may carry a password: never print it. */
@@ -130,5 +135,7 @@ function redactUrl(url: string): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode = await runUserCli(process.argv.slice(2), process.env, process.stdout, process.stderr);
+  // Exit now: a command the client gave up on may keep a timer alive for a while after close.
+  // (stdout and stderr are synchronous for files, pipes and terminals on Linux: nothing is lost.)
+  process.exit(await runUserCli(process.argv.slice(2), process.env, process.stdout, process.stderr));
 }

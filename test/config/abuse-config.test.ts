@@ -1,16 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { problems } from './problems.js';
 import { fastifyTrustProxy } from '../../src/config/trust-proxy.js';
-
-function problems(env: Record<string, string>): Record<string, string> {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return {};
-}
 
 describe('configuration: abuse resistance', () => {
   it('has documented defaults', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, DEV_CLIENT_ID, loadConfig } from '../../src/config/index.js';
+import { problems } from './problems.js';
 import { parseDuration } from '../../src/config/duration.js';
 
 describe('configuration', () => {
@@ -9,7 +10,7 @@ describe('configuration', () => {
     expect(c.production).toBe(false);
     expect(c.port).toBe(4000);
     expect(c.host).toBe('0.0.0.0');
-    expect(c.redis.url).toBeNull();
+    expect(c.redis).toEqual({ keyPrefix: 'ag:', topology: null });
     expect(c.google.clientIds).toEqual([DEV_CLIENT_ID]);
     expect(c.google.jwksUri).toBe('https://www.googleapis.com/oauth2/v3/certs');
     expect(c.tokens.accessTtlMs).toBe(15 * 60_000);
@@ -41,9 +42,19 @@ describe('configuration', () => {
 
   it('refuses the embedded store, a missing client id list and the dev issuer in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/REDIS_URL[\s\S]*GOOGLE_CLIENT_IDS|GOOGLE_CLIENT_IDS[\s\S]*REDIS_URL/);
-    const c = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: 'x', DEV_ISSUER: 'true' });
+    const c = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: 'x', AUTH_ISSUER: 'https://auth.example.com', DEV_ISSUER: 'true' });
     expect(c.devIssuer.enabled).toBe(false);
     expect(c.google.clientIds).toEqual(['x']);
+  });
+
+  it('requires AUTH_ISSUER in production (a default naming the port would make instances refuse each other’s tokens); development keeps the default', () => {
+    const prod = { NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: 'x' };
+    expect(problems(prod)).toEqual({ AUTH_ISSUER: expect.stringMatching(/^is required when NODE_ENV=production \(the public URL every instance puts in `iss`/) });
+    expect(Object.keys(problems({ ...prod, AUTH_ISSUER: '' }))).toEqual(['AUTH_ISSUER']);
+    const [a, b] = ['4000', '4001'].map((PORT) => loadConfig({ ...prod, PORT, AUTH_ISSUER: 'https://auth.example.com' }));
+    expect([a!.tokens.issuer, b!.tokens.issuer]).toEqual(['https://auth.example.com', 'https://auth.example.com']);
+    expect(loadConfig({ PORT: '4100' }).tokens.issuer).toBe('http://localhost:4100');
+    expect(loadConfig({ PORT: '4100', AUTH_ISSUER: 'https://auth.example.com' }).tokens.issuer).toBe('https://auth.example.com');
   });
 
   it('accepts http: for the key set only on loopback', () => {
@@ -72,14 +83,6 @@ describe('configuration', () => {
   });
 
   it('refuses bad session and key-rotation settings, naming each', () => {
-    const problems = (env: Record<string, string>) => {
-      try {
-        loadConfig(env);
-        return {};
-      } catch (e) {
-        return (e as ConfigError).problems;
-      }
-    };
     for (const v of ['0', '-1', '1001', 'many', '2.5']) expect(Object.keys(problems({ MAX_SESSIONS_PER_USER: v }))).toEqual(['MAX_SESSIONS_PER_USER']);
     expect(Object.keys(problems({ REQUIRE_SIGN_IN_NONCE: 'maybe', REJECT_REPLAYED_ID_TOKENS: 'yes please' })).sort()).toEqual([
       'REJECT_REPLAYED_ID_TOKENS',
@@ -105,6 +108,7 @@ describe('configuration', () => {
     expect(r.stderr).toContain('PORT');
     expect(r.stderr).toContain('REDIS_URL');
     expect(r.stderr).toContain('GOOGLE_CLIENT_IDS');
+    expect(r.stderr).toContain('AUTH_ISSUER');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });

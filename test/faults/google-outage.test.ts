@@ -56,9 +56,10 @@ describe('Google key endpoint outage', () => {
         expect([mode, res.body.errors]).toEqual([mode, undefined]);
         expect(ms).toBeLessThan(1_000); // served from the stale cache, not after the fetch
       }
-      // One background refetch per mode (single flight; failures are remembered for 5 s).
+      // Let the background refresh finish ('slow' succeeds: fresh keys again; 'hang' times out
+      // after 5 s): one refetch per mode (single flight; failures are remembered for 5 s).
+      await g.gateway.settled();
       expect([mode, google.fetchCount - fetchesBefore]).toEqual([mode, 1]);
-      if (mode === 'slow') await new Promise((r) => setTimeout(r, google.slowMs + 200)); // it completes: fresh keys again
       clock.advance(BACKOFF);
     }
     const metrics = await (await fetch(`${g.url}/metrics`)).text();
@@ -79,7 +80,7 @@ describe('Google key endpoint outage', () => {
       expect(ms).toBeLessThan(3_000);
     }
     expect(google.fetchCount - fetchesBefore).toBeLessThanOrEqual(1);
-    await new Promise((r) => setTimeout(r, 3_500)); // let the hanging fetch time out
+    await g.gateway.settled(); // the hanging fetch times out (5 s after start-up)
 
     for (const mode of ['down', 'garbage'] as FakeGoogleMode[]) {
       google.mode = mode;
@@ -99,5 +100,23 @@ describe('Google key endpoint outage', () => {
     expect(metrics).toMatch(/^authgw_sign_ins_total\{outcome="unavailable",reason="keys_unavailable"\} 16$/m);
     expect(metrics).toMatch(/^authgw_google_key_fetch_failures_total [3-9]/m);
     expect(metrics).toMatch(/^authgw_id_token_verification_seconds_count\{outcome="unavailable"\} 16$/m);
+  }, 30_000);
+
+  it('shutdown aborts a key fetch in flight instead of waiting for it (and logs no fetch failure)', async () => {
+    google.mode = 'hang';
+    const fetchesBefore = google.fetchCount;
+    const g = await startTestGateway({ redisUrl: redis.url, prefix: uniquePrefix(), google, now: clock.now });
+    // Start-up's fetch of Google's keys (production) is hanging.
+    const deadline = Date.now() + 10_000;
+    while (google.fetchCount === fetchesBefore) {
+      if (Date.now() > deadline) throw new Error('the start-up fetch did not reach Google');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await g.close();
+    // Nothing is in flight any more: close() aborted the fetch and waited for it to end.
+    const afterClose = await Promise.race([g.gateway.settled().then(() => 'settled'), new Promise((r) => setImmediate(() => r('in flight')))]);
+    expect(afterClose).toBe('settled');
+    // Aborted, not failed: a shutdown is not a Google outage.
+    expect(g.logs.filter((line) => /signing keys failed/.test(line))).toEqual([]);
   }, 30_000);
 });

@@ -5,12 +5,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import * as jose from 'jose';
 import { DEV_CLIENT_ID, loadConfig, type Config } from '../../src/config/index.js';
 import { DEV_ISSUER_FILE, DevIssuerDisabledError, loadDevIssuer, stableSubFor } from '../../src/dev/dev-issuer.js';
-import { createGoogleVerification } from '../../src/google/index.js';
-import { GoogleKeySource } from '../../src/google/key-cache.js';
+import { createGoogleVerification, googleKeys } from '../../src/google/index.js';
 import { GoogleIdTokenVerifier } from '../../src/google/verify-id-token.js';
 import { createMemoryStores } from '../../src/store/memory/index.js';
 import { FakeGoogle } from '../support/fake-google.js';
-import { captureLogger, expectAuthError } from './helpers.js';
+import { ALICE, captureLogger, expectAuthError } from './helpers.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -33,7 +32,7 @@ const noNetwork: typeof fetch = async () => {
 
 function verifierTrusting(jwk: jose.JWK, clientIds = [DEV_CLIENT_ID]) {
   const stores = createMemoryStores();
-  const keys = new GoogleKeySource({ jwksUri: 'https://www.googleapis.com/oauth2/v3/certs', cache: stores.googleKeys, locks: stores.locks, fetch: noNetwork, staticKeys: [jwk], logger: captureLogger() });
+  const keys = googleKeys({ jwksUri: 'https://www.googleapis.com/oauth2/v3/certs', store: stores.keySets, locks: stores.locks, fetch: noNetwork, staticKeys: [jwk], logger: captureLogger() });
   return { keys, verifier: new GoogleIdTokenVerifier({ keys, clientIds }) };
 }
 
@@ -41,7 +40,7 @@ describe('development issuer', () => {
   it('is unavailable unless enabled, and never in production', async () => {
     const dir = tempDir();
     await expect(loadDevIssuer(devConfig(dir, { DEV_ISSUER: 'false' }))).rejects.toBeInstanceOf(DevIssuerDisabledError);
-    const prod = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: 'x', DEV_DIR: dir, DEV_ISSUER: 'true' });
+    const prod = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: 'x', AUTH_ISSUER: 'https://auth.example.com', DEV_DIR: dir, DEV_ISSUER: 'true' });
     await expect(loadDevIssuer(prod)).rejects.toBeInstanceOf(DevIssuerDisabledError);
     // Even a hand-made config claiming enabled is refused when production is set.
     await expect(loadDevIssuer({ ...prod, devIssuer: { enabled: true, dir } })).rejects.toBeInstanceOf(DevIssuerDisabledError);
@@ -126,7 +125,7 @@ describe('development issuer', () => {
     try {
       const issuer = await loadDevIssuer(devConfig(tempDir()));
       const stores = createMemoryStores();
-      const keys = new GoogleKeySource({ jwksUri: fake.jwksUri, cache: stores.googleKeys, locks: stores.locks, logger: captureLogger() });
+      const keys = googleKeys({ jwksUri: fake.jwksUri, store: stores.keySets, locks: stores.locks, logger: captureLogger() });
       const v = new GoogleIdTokenVerifier({ keys, clientIds: [DEV_CLIENT_ID] });
       await expectAuthError(v.verify(await issuer.mintDevIdToken({ email: 'a@b.c' })), 'unknown_key');
     } finally {
@@ -163,12 +162,12 @@ describe('createGoogleVerification (wiring)', () => {
 
   it('production: the dev key is not trusted, and no key file is created', async () => {
     const dir = tempDir();
-    const config = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: DEV_CLIENT_ID, DEV_DIR: dir, GOOGLE_JWKS_URI: fake.jwksUri });
+    const config = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: DEV_CLIENT_ID, AUTH_ISSUER: 'https://auth.example.com', DEV_DIR: dir, GOOGLE_JWKS_URI: fake.jwksUri });
     const g = await createGoogleVerification(config, { stores: createMemoryStores(), log: captureLogger() });
     expect(() => statSync(join(dir, DEV_ISSUER_FILE))).toThrow();
     const devIssuer = await loadDevIssuer(devConfig(tempDir()));
     await expectAuthError(g.verifyIdToken(await devIssuer.mintDevIdToken({ email: 'a@b.c' }), null), 'unknown_key');
-    await expect(g.verifyIdToken(await fake.mint(), null)).resolves.toBeDefined();
+    await expect(g.verifyIdToken(await fake.mint(), null)).resolves.toEqual(ALICE);
   });
 
   it('passes the nonce through', async () => {
@@ -176,7 +175,17 @@ describe('createGoogleVerification (wiring)', () => {
     const g = await createGoogleVerification(config, { stores: createMemoryStores(), log: captureLogger() });
     const issuer = await loadDevIssuer(config);
     const token = await issuer.mintDevIdToken({ email: 'a@b.c', nonce: 'abc' });
-    await expect(g.verifyIdToken(token, 'abc')).resolves.toBeDefined();
+    await expect(g.verifyIdToken(token, 'abc')).resolves.toEqual({
+      sub: stableSubFor('a@b.c'),
+      email: 'a@b.c',
+      emailVerified: true,
+      name: null,
+      givenName: null,
+      familyName: null,
+      picture: null,
+      locale: null,
+      hostedDomain: null,
+    });
     await expectAuthError(g.verifyIdToken(token, 'abd'), 'nonce_mismatch');
   });
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as jose from 'jose';
 import { DEV_CLIENT_ID, loadConfig } from '../../src/config/index.js';
 import { DEV_ISSUER_FILE, loadDevIssuer } from '../../src/dev/dev-issuer.js';
-import { GoogleKeySource } from '../../src/google/key-cache.js';
+import { googleKeys } from '../../src/google/index.js';
 import { GoogleIdTokenVerifier } from '../../src/google/verify-id-token.js';
 import { createMemoryStores } from '../../src/store/memory/index.js';
 import { captureLogger, expectAuthError } from './helpers.js';
@@ -79,9 +79,9 @@ describe('dev:token CLI', () => {
 
     const issuer = await loadDevIssuer(loadConfig({ DEV_DIR: dir }));
     const stores = createMemoryStores();
-    const keys = new GoogleKeySource({
+    const keys = googleKeys({
       jwksUri: 'https://www.googleapis.com/oauth2/v3/certs',
-      cache: stores.googleKeys,
+      store: stores.keySets,
       locks: stores.locks,
       staticKeys: [issuer.devIssuerPublicJwk()],
       fetch: async () => {

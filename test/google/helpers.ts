@@ -1,50 +1,20 @@
 import { expect } from '@jest/globals';
-import type { Redis } from 'ioredis';
 import { AuthError, ServiceUnavailableError } from '../../src/errors.js';
-import type { KeySourceLogger } from '../../src/google/key-cache.js';
-import { createMemoryStores } from '../../src/store/memory/index.js';
-import { createRedisClient, createRedisStores, whenReady } from '../../src/store/redis/index.js';
-import type { Stores } from '../../src/store/types.js';
-import { uniquePrefix } from '../support/env.js';
+import type { KeySetLogger } from '../../src/identity/keys/index.js';
+import type { GoogleProfile } from '../../src/store/types.js';
 
-/**
- * One shared store as N gateway instances see it. Memory: every instance gets the same
- * Stores object (one process). Redis: every instance gets its own client on one key prefix,
- * like separate processes sharing a Redis.
- */
-export interface SharedBackend {
-  readonly kind: 'memory' | 'redis';
-  instance(): Promise<Pick<Stores, 'googleKeys' | 'locks'>>;
-  close(): Promise<void>;
-}
-
-export type BackendFactory = () => Promise<SharedBackend>;
-
-export function memoryBackend(): BackendFactory {
-  return async () => {
-    const stores = createMemoryStores();
-    return { kind: 'memory', instance: async () => stores, close: () => stores.close() };
-  };
-}
-
-export function redisBackend(url: () => string): BackendFactory {
-  return async () => {
-    const prefix = uniquePrefix();
-    const clients: Redis[] = [];
-    return {
-      kind: 'redis',
-      async instance() {
-        const client = createRedisClient(url());
-        clients.push(client);
-        await whenReady(client);
-        return createRedisStores({ client, keyPrefix: prefix });
-      },
-      async close() {
-        await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
-      },
-    };
-  };
-}
+/** The profile of a token `FakeGoogle.mint()` signs with its default claims. */
+export const ALICE: GoogleProfile = Object.freeze({
+  sub: '110169484474386276334',
+  email: 'alice@example.com',
+  emailVerified: true,
+  name: 'Alice Example',
+  givenName: 'Alice',
+  familyName: 'Example',
+  picture: 'https://lh3.googleusercontent.com/a/alice',
+  locale: 'en',
+  hostedDomain: null,
+});
 
 export interface LogLine {
   level: 'warn' | 'info';
@@ -52,7 +22,7 @@ export interface LogLine {
   message: string;
 }
 
-export function captureLogger(): KeySourceLogger & { lines: LogLine[]; text(): string } {
+export function captureLogger(): KeySetLogger & { lines: LogLine[]; text(): string } {
   const lines: LogLine[] = [];
   return {
     lines,
@@ -85,5 +55,3 @@ export async function expectUnavailable(p: Promise<unknown>): Promise<ServiceUna
   expect((err as ServiceUnavailableError).extensions.code).toBe('SERVICE_UNAVAILABLE');
   return err as ServiceUnavailableError;
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

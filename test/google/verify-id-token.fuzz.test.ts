@@ -3,8 +3,9 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { AuthError } from '../../src/errors.js';
-import { GoogleKeySource } from '../../src/google/key-cache.js';
 import { GOOGLE_ISSUERS, GoogleIdTokenVerifier, MAX_ID_TOKEN_LENGTH, type VerifiedGoogleIdToken } from '../../src/google/verify-id-token.js';
+import { googleKeys } from '../../src/google/index.js';
+import { clockWithNow } from '../../src/identity/keys/index.js';
 import { createMemoryStores } from '../../src/store/memory/index.js';
 import { FakeClock, FakeGoogle, type FakeKey } from '../support/fake-google.js';
 import {
@@ -75,7 +76,7 @@ beforeAll(async () => {
   clock = new FakeClock();
   google = await FakeGoogle.start({ clientId: CLIENT, now: clock.now });
   const stores = createMemoryStores();
-  const keys = new GoogleKeySource({ jwksUri: google.jwksUri, cache: stores.googleKeys, locks: stores.locks, now: clock.now, logger: log });
+  const keys = googleKeys({ jwksUri: google.jwksUri, store: stores.keySets, locks: stores.locks, clock: clockWithNow(clock.now), logger: log });
   verifier = new GoogleIdTokenVerifier({ keys, clientIds: [CLIENT], now: clock.now, onUnexpectedError: (err) => unexpected.push(err) });
   rogue = await google.newKey();
   genuine.push(await google.mint(), await google.mint({ nonce: 'n-1', hd: 'example.com' }), await google.mint({ aud: [CLIENT], sub: '1'.repeat(255) }));

@@ -2,11 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import * as jose from 'jose';
 import { AuthError, ServiceUnavailableError } from '../../src/errors.js';
-import { GoogleKeySource } from '../../src/google/key-cache.js';
-import { GoogleIdTokenVerifier, MAX_ID_TOKEN_LENGTH, type GoogleIdTokenVerifierOptions } from '../../src/google/verify-id-token.js';
+import { GoogleIdTokenVerifier, MAX_ID_TOKEN_LENGTH, type GoogleIdTokenVerifierOptions, type VerifiedGoogleIdToken } from '../../src/google/verify-id-token.js';
+import { googleKeys } from '../../src/google/index.js';
+import { clockWithNow, type ProviderKeys } from '../../src/identity/keys/index.js';
 import { createMemoryStores } from '../../src/store/memory/index.js';
 import { b64json, FakeClock, FakeGoogle } from '../support/fake-google.js';
-import { captureLogger, expectAuthError, expectUnavailable } from './helpers.js';
+import { ALICE, captureLogger, expectAuthError, expectUnavailable } from './helpers.js';
 
 const CLIENT = 'test-client.apps.googleusercontent.com';
 const OTHER_CLIENT = 'other-client.apps.googleusercontent.com';
@@ -14,7 +15,7 @@ const ANDROID_CLIENT = 'android-client.apps.googleusercontent.com';
 
 let fake: FakeGoogle;
 let clock: FakeClock;
-let keys: GoogleKeySource;
+let keys: ProviderKeys;
 let verifier: GoogleIdTokenVerifier;
 const log = captureLogger();
 const seenTokens: string[] = [];
@@ -38,11 +39,17 @@ async function rejects(token: string, reason: string, opts?: { nonce?: string | 
   for (const part of token.split('.')) if (part.length > 8) expect(serialized).not.toContain(part);
 }
 
+/** The profile a token minted by `fake.mint` verifies to (`hostedDomain` from `hd`). */
+function alice(opts: { iat?: number; lifetime?: number; hostedDomain?: string | null } = {}): VerifiedGoogleIdToken {
+  const iat = opts.iat ?? nowS();
+  return { ...ALICE, hostedDomain: opts.hostedDomain ?? null, iat, exp: iat + (opts.lifetime ?? 3600) };
+}
+
 beforeAll(async () => {
   clock = new FakeClock();
   fake = await FakeGoogle.start({ clientId: CLIENT, now: clock.now });
   const stores = createMemoryStores();
-  keys = new GoogleKeySource({ jwksUri: fake.jwksUri, cache: stores.googleKeys, locks: stores.locks, now: clock.now, logger: log });
+  keys = googleKeys({ jwksUri: fake.jwksUri, store: stores.keySets, locks: stores.locks, clock: clockWithNow(clock.now), logger: log });
   verifier = verifierWith();
 });
 afterAll(async () => {
@@ -56,19 +63,8 @@ describe('a genuine token', () => {
   it('returns the profile in camelCase, with exp and iat', async () => {
     const token = await mint({ hd: 'example.com' });
     const p = await verifier.verify(token);
-    expect(p).toEqual({
-      sub: '110169484474386276334',
-      email: 'alice@example.com',
-      emailVerified: true,
-      name: 'Alice Example',
-      givenName: 'Alice',
-      familyName: 'Example',
-      picture: 'https://lh3.googleusercontent.com/a/alice',
-      locale: 'en',
-      hostedDomain: 'example.com',
-      exp: nowS() + 3600,
-      iat: nowS(),
-    });
+    // ALICE (helpers.ts) spells the camelCase profile out.
+    expect(p).toEqual({ ...ALICE, hostedDomain: 'example.com', exp: nowS() + 3600, iat: nowS() });
   });
 
   it('absent profile claims are null (and email_verified false)', async () => {
@@ -79,14 +75,14 @@ describe('a genuine token', () => {
   });
 
   it('accepts both Google issuer spellings', async () => {
-    await expect(verifier.verify(await mint({ iss: 'accounts.google.com' }))).resolves.toBeDefined();
-    await expect(verifier.verify(await mint({ iss: 'https://accounts.google.com' }))).resolves.toBeDefined();
+    await expect(verifier.verify(await mint({ iss: 'accounts.google.com' }))).resolves.toEqual(alice());
+    await expect(verifier.verify(await mint({ iss: 'https://accounts.google.com' }))).resolves.toEqual(alice());
   });
 
   it('accepts any configured client id as audience', async () => {
     const v = verifierWith({ clientIds: [OTHER_CLIENT, CLIENT] });
-    await expect(v.verify(await mint({ aud: CLIENT }))).resolves.toBeDefined();
-    await expect(v.verify(await mint({ aud: OTHER_CLIENT }))).resolves.toBeDefined();
+    await expect(v.verify(await mint({ aud: CLIENT }))).resolves.toEqual(alice());
+    await expect(v.verify(await mint({ aud: OTHER_CLIENT }))).resolves.toEqual(alice());
   });
 
   it('refuses to be built without client ids', () => {
@@ -212,7 +208,7 @@ describe('signature', () => {
     const header = { alg: 'RS256', kid: fake.current.kid, crit: ['urn:example:unknown'], 'urn:example:unknown': true };
     await rejects(await fake.signRaw(header, JSON.stringify(fake.claims(nowS()))), 'malformed');
     // The same raw signer with an honest header is accepted (so the rejection above is about crit).
-    await expect(verifier.verify(await fake.signRaw({ alg: 'RS256', kid: fake.current.kid }, JSON.stringify(fake.claims(nowS()))))).resolves.toBeDefined();
+    await expect(verifier.verify(await fake.signRaw({ alg: 'RS256', kid: fake.current.kid }, JSON.stringify(fake.claims(nowS()))))).resolves.toEqual(alice());
   });
 
   it('a signed payload that is not a JSON object is malformed', async () => {
@@ -259,15 +255,15 @@ describe('issuer and audience', () => {
 
   it('several audiences, all trusted: azp, when present, must be trusted too', async () => {
     const v = verifierWith({ clientIds: [CLIENT, OTHER_CLIENT] });
-    await expect(v.verify(await mint({ aud: [CLIENT, OTHER_CLIENT], azp: OTHER_CLIENT }))).resolves.toBeDefined();
-    await expect(v.verify(await mint({ aud: [CLIENT, OTHER_CLIENT], azp: undefined }))).resolves.toBeDefined();
+    await expect(v.verify(await mint({ aud: [CLIENT, OTHER_CLIENT], azp: OTHER_CLIENT }))).resolves.toEqual(alice());
+    await expect(v.verify(await mint({ aud: [CLIENT, OTHER_CLIENT], azp: undefined }))).resolves.toEqual(alice());
     await rejects(await mint({ aud: [CLIENT, OTHER_CLIENT], azp: ANDROID_CLIENT }), 'untrusted_audience', undefined, v);
     await rejects(await mint({ aud: [CLIENT, OTHER_CLIENT], azp: 5 }), 'untrusted_audience', undefined, v);
   });
 
   it('a single audience with azp = the mobile app client (Google\'s normal shape) is accepted', async () => {
-    await expect(verifier.verify(await mint({ aud: CLIENT, azp: ANDROID_CLIENT }))).resolves.toBeDefined();
-    await expect(verifier.verify(await mint({ aud: [CLIENT], azp: ANDROID_CLIENT }))).resolves.toBeDefined();
+    await expect(verifier.verify(await mint({ aud: CLIENT, azp: ANDROID_CLIENT }))).resolves.toEqual(alice());
+    await expect(verifier.verify(await mint({ aud: [CLIENT], azp: ANDROID_CLIENT }))).resolves.toEqual(alice());
   });
 });
 
@@ -278,25 +274,25 @@ describe('time', () => {
   });
 
   it('just expired within the 60 s skew is accepted', async () => {
-    await expect(verifier.verify(await mint({}, {}, { iat: nowS() - 3600 - 30 }))).resolves.toBeDefined();
-    await expect(verifier.verify(await mint({}, {}, { iat: nowS() - 3600 - 59 }))).resolves.toBeDefined();
+    await expect(verifier.verify(await mint({}, {}, { iat: nowS() - 3600 - 30 }))).resolves.toEqual(alice({ iat: nowS() - 3600 - 30 }));
+    await expect(verifier.verify(await mint({}, {}, { iat: nowS() - 3600 - 59 }))).resolves.toEqual(alice({ iat: nowS() - 3600 - 59 }));
   });
 
   it('iat more than 60 s in the future is issued_in_future; within the skew it is accepted', async () => {
     await rejects(await mint({}, {}, { iat: nowS() + 120 }), 'issued_in_future');
     await rejects(await mint({}, {}, { iat: nowS() + 61 }), 'issued_in_future');
-    await expect(verifier.verify(await mint({}, {}, { iat: nowS() + 30 }))).resolves.toBeDefined();
+    await expect(verifier.verify(await mint({}, {}, { iat: nowS() + 30 }))).resolves.toEqual(alice({ iat: nowS() + 30 }));
   });
 
   it('nbf beyond the skew is issued_in_future', async () => {
     await rejects(await mint({ nbf: nowS() + 300 }), 'issued_in_future');
-    await expect(verifier.verify(await mint({ nbf: nowS() + 30 }))).resolves.toBeDefined();
+    await expect(verifier.verify(await mint({ nbf: nowS() + 30 }))).resolves.toEqual(alice());
   });
 
   it('a lifetime over one day is lifetime_too_long; exactly one day is accepted', async () => {
     await rejects(await mint({}, {}, { lifetime: 86_400 + 1 }), 'lifetime_too_long');
     await rejects(await mint({}, {}, { lifetime: 365 * 86_400 }), 'lifetime_too_long');
-    await expect(verifier.verify(await mint({}, {}, { lifetime: 86_400 }))).resolves.toBeDefined();
+    await expect(verifier.verify(await mint({}, {}, { lifetime: 86_400 }))).resolves.toEqual(alice({ lifetime: 86_400 }));
   });
 
   it('the verifier follows the injected clock', async () => {
@@ -351,7 +347,7 @@ describe('hosted domain', () => {
   it('accepts an allowed hd, case-insensitively, and returns it as sent', async () => {
     await expect(v().verify(await mint({ hd: 'example.com' }))).resolves.toMatchObject({ hostedDomain: 'example.com' });
     await expect(v().verify(await mint({ hd: 'EXAMPLE.COM' }))).resolves.toMatchObject({ hostedDomain: 'EXAMPLE.COM' });
-    await expect(v().verify(await mint({ hd: 'corp.example' }))).resolves.toBeDefined();
+    await expect(v().verify(await mint({ hd: 'corp.example' }))).resolves.toEqual(alice({ hostedDomain: 'corp.example' }));
   });
 
   it.each([
@@ -377,11 +373,11 @@ describe('nonce', () => {
   const sha = createHash('sha256').update(nonce).digest('hex');
 
   it('accepts the raw nonce', async () => {
-    await expect(verifier.verify(await mint({ nonce }), { nonce })).resolves.toBeDefined();
+    await expect(verifier.verify(await mint({ nonce }), { nonce })).resolves.toEqual(alice());
   });
 
   it('accepts the lowercase SHA-256 hex of the nonce', async () => {
-    await expect(verifier.verify(await mint({ nonce: sha }), { nonce })).resolves.toBeDefined();
+    await expect(verifier.verify(await mint({ nonce: sha }), { nonce })).resolves.toEqual(alice());
   });
 
   it.each([
@@ -406,9 +402,9 @@ describe('nonce', () => {
   });
 
   it("when the client sends none, the token's nonce is ignored", async () => {
-    await expect(verifier.verify(await mint({ nonce: 'anything' }))).resolves.toBeDefined();
-    await expect(verifier.verify(await mint({ nonce: 'anything' }), { nonce: null })).resolves.toBeDefined();
-    await expect(verifier.verify(await mint({ nonce: 42 }), {})).resolves.toBeDefined();
+    await expect(verifier.verify(await mint({ nonce: 'anything' }))).resolves.toEqual(alice());
+    await expect(verifier.verify(await mint({ nonce: 'anything' }), { nonce: null })).resolves.toEqual(alice());
+    await expect(verifier.verify(await mint({ nonce: 42 }), {})).resolves.toEqual(alice());
   });
 });
 
@@ -470,7 +466,7 @@ describe('robustness', () => {
     const down = await FakeGoogle.start({ clientId: CLIENT, now: clock.now });
     down.mode = 'down';
     const stores = createMemoryStores();
-    const source = new GoogleKeySource({ jwksUri: down.jwksUri, cache: stores.googleKeys, locks: stores.locks, now: clock.now, logger: captureLogger() });
+    const source = googleKeys({ jwksUri: down.jwksUri, store: stores.keySets, locks: stores.locks, clock: clockWithNow(clock.now), logger: captureLogger() });
     const v = new GoogleIdTokenVerifier({ keys: source, clientIds: [CLIENT], now: clock.now });
     await expectUnavailable(v.verify(await down.mint()));
     await down.close();

@@ -89,32 +89,37 @@ export function recordContract(ctx: ContractContext): void {
     });
   });
 
-  describe('googleKeys', () => {
-    it('is empty at first, then round-trips the key set as JSON; put replaces', async () => {
+  describe('keySets', () => {
+    it("is empty at first, then round-trips a provider's key set as JSON; put replaces; one record per provider", async () => {
       const { stores: s } = await ctx.fresh();
-      expect(await s.googleKeys.get()).toBeNull();
-      await s.googleKeys.put(keySet(1), 60_000);
-      expect(await s.googleKeys.get()).toEqual(keySet(1));
-      await s.googleKeys.put(keySet(2), 60_000);
-      expect(await s.googleKeys.get()).toEqual(keySet(2));
+      expect(await s.keySets.get('google')).toBeNull();
+      await s.keySets.put('google', keySet(1), 60_000);
+      expect(await s.keySets.get('google')).toEqual(keySet(1));
+      await s.keySets.put('google', keySet(2), 60_000);
+      await s.keySets.put('apple', keySet(5), 60_000);
+      expect(await s.keySets.get('google')).toEqual(keySet(2));
+      expect(await s.keySets.get('apple')).toEqual(keySet(5));
+      expect(await s.keySets.get('google-risc')).toBeNull();
     });
 
     it('returns a copy, not the stored object', async () => {
       const { stores: s } = await ctx.fresh();
       const value = keySet(3);
-      await s.googleKeys.put(value, 60_000);
+      await s.keySets.put('google', value, 60_000);
       value.fetchedAt = 0;
-      const got = await s.googleKeys.get();
+      const got = await s.keySets.get('google');
       got!.jwks.keys.length = 0;
-      expect(await s.googleKeys.get()).toEqual(keySet(3));
+      expect(await s.keySets.get('google')).toEqual(keySet(3));
     });
 
-    it('expires after ttlMs', async () => {
+    it('expires after ttlMs (the exact TTL in Redis: redis.test.ts)', async () => {
       const { stores: s } = await ctx.fresh();
-      await s.googleKeys.put(keySet(4), 60_000);
-      await s.googleKeys.put(keySet(5), 1);
-      // The record's own expiry (1 ms by the store's clock): waited for as a condition.
-      await eventually(async () => (await s.googleKeys.get()) === null);
+      await s.keySets.put('google', keySet(4), 60_000);
+      await s.keySets.put('apple', keySet(4), 1);
+      expect(await s.keySets.get('google')).toEqual(keySet(4));
+      // Expiry is by the store's own clock (a 1 ms record): waited for as a condition.
+      await eventually(async () => (await s.keySets.get('apple')) === null);
+      expect(await s.keySets.get('google')).toEqual(keySet(4));
     });
   });
 

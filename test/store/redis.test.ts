@@ -66,7 +66,9 @@ describe('redis store', () => {
     expect(k.session('u1', 's1')).toBe('ag:sess:{u1}:s1');
     expect(k.sessionIndex('u1')).toBe('ag:sessidx:{u1}');
     expect(k.grace('u1', 's1')).toBe('ag:grace:{u1}:s1');
-    expect(k.googleJwks()).toBe('ag:jwks:google');
+    expect(k.keySet('google')).toBe('ag:jwks:google');
+    expect(k.keySet('apple')).toBe('ag:jwks:apple');
+    expect(() => k.keySet('a:b')).toThrow(TypeError);
     expect(k.signingKeys()).toBe('ag:keys:signing');
     expect(k.lock('jwks-fetch')).toBe('ag:lock:jwks-fetch');
     expect(k.rateLimit('sign-in-addr', 'abc')).toBe('ag:rl:sign-in-addr:abc');
@@ -96,7 +98,7 @@ describe('redis store', () => {
     await stores.accounts.rotateSession(uid, s2.id, rotation(now, s2.refreshHash, { graceMs: 10_000, refreshTtlMs: 3_600_000, limit: TWO_PER_MINUTE }));
     await stores.singleUse.put('sign-in-nonce', hash(), now + 600_000, now);
     await stores.singleUse.put('used-id-token', hash(), now + 3_660_000, now);
-    await stores.googleKeys.put({ jwks: { keys: [] }, fetchedAt: now, expiresAt: now + 1000 }, 60_000);
+    await stores.keySets.put('google', { jwks: { keys: [] }, fetchedAt: now, expiresAt: now + 1000 }, 60_000);
     await stores.signingKeys.add({ kid: 'k', privateJwk: {}, publicJwk: {}, createdAt: now, activatesAt: now, retiresAt: null });
     await stores.locks.acquire('ttl-check', 30_000);
     for (let i = 0; i < 3; i++) await stores.rateLimits.hit('ttl-check', 'subject', 4, 60_000, now);
@@ -113,7 +115,7 @@ describe('redis store', () => {
     const grace = await pttl(k.grace(uid, s2.id));
     expect(grace).toBeGreaterThan(8000);
     expect(grace).toBeLessThanOrEqual(10_000);
-    const jwks = await pttl(k.googleJwks());
+    const jwks = await pttl(k.keySet('google'));
     expect(jwks).toBeGreaterThan(55_000);
     expect(jwks).toBeLessThanOrEqual(60_000);
     const lock = await pttl(k.lock('ttl-check'));

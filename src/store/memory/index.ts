@@ -1,14 +1,14 @@
 import type { IdentityStore, SigningKeyStore, SingleUseKind, SingleUseStore, StoredSigningKey, Stores } from '../types.js';
-import { identityProvider } from '../keys.js';
+import { providerName } from '../keys.js';
 import { MemoryAccountStore } from './accounts.js';
 import { MemoryData } from './data.js';
 import { MemoryLockStore } from './locks.js';
-import { MemoryGoogleKeyCache } from './google-keys.js';
+import { MemoryKeySetStore } from './key-sets.js';
 import { MemoryRateLimitStore } from './rate-limits.js';
 import { MemorySessionActivityStore } from './activity.js';
 import { TtlMap, type Clock } from './ttl-map.js';
 
-export { MemoryAccountStore, MemoryData, MemoryLockStore, MemoryGoogleKeyCache, MemoryRateLimitStore, TtlMap, type Clock };
+export { MemoryAccountStore, MemoryData, MemoryLockStore, MemoryKeySetStore, MemoryRateLimitStore, TtlMap, type Clock };
 
 function assertTime(name: string, value: number): number {
   if (!Number.isSafeInteger(value)) throw new TypeError(`${name} must be an integer epoch-milliseconds time`);
@@ -19,7 +19,7 @@ class MemoryIdentityStore implements IdentityStore {
   constructor(private readonly d: MemoryData) {}
 
   private key(provider: string, subject: string): string {
-    return `${identityProvider(provider)}:${subject}`;
+    return `${providerName(provider)}:${subject}`;
   }
 
   async link(provider: string, subject: string, candidateId: string): Promise<{ userId: string; created: boolean }> {
@@ -103,7 +103,7 @@ export function createMemoryStores(opts: MemoryStoresOptions = {}): Stores {
     identities: new MemoryIdentityStore(data),
     accounts: new MemoryAccountStore(data),
     singleUse: new MemorySingleUseStore(data),
-    googleKeys: new MemoryGoogleKeyCache(),
+    keySets: new MemoryKeySetStore(),
     signingKeys: new MemorySigningKeyStore(data),
     locks: new MemoryLockStore(data.locks),
     rateLimits: new MemoryRateLimitStore(data.clock),

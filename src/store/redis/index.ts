@@ -5,7 +5,7 @@ import { defineScripts } from './lua.js';
 import { markClosing, whenReady, type RedisClient } from './client.js';
 import { RedisAccountStore } from './accounts.js';
 import { RedisIdentityStore } from './identities.js';
-import { RedisGoogleKeyCache } from './google-keys.js';
+import { RedisKeySetStore } from './key-sets.js';
 import { RedisSigningKeyStore } from './signing-keys.js';
 import { RedisLockStore } from './locks.js';
 import { RedisRateLimitStore } from './rate-limits.js';
@@ -18,7 +18,7 @@ export { instrumentRedis, type RedisObserver } from './instrument.js';
 export {
   RedisAccountStore,
   RedisIdentityStore,
-  RedisGoogleKeyCache,
+  RedisKeySetStore,
   RedisSigningKeyStore,
   RedisLockStore,
   RedisRateLimitStore,
@@ -46,7 +46,7 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
     identities: new RedisIdentityStore(client, keys),
     accounts: new RedisAccountStore(client, keys, reads),
     singleUse: new RedisSingleUseStore(client, keys),
-    googleKeys: new RedisGoogleKeyCache(client, keys),
+    keySets: new RedisKeySetStore(client, keys),
     signingKeys: new RedisSigningKeyStore(client, keys),
     locks: new RedisLockStore(client, keys),
     rateLimits: new RedisRateLimitStore(client, keys),
