@@ -1,0 +1,34 @@
+-- Authenticated `me`: every request carries the next session's access token, round-robin over
+-- this thread's share of the token file (wrk's Lua has no per-connection hook, so tokens
+-- rotate per request: consecutive requests, on whatever connection, are different sessions).
+--   tokens=<file, one access token a line> threads=<wrk -t> body=<JSON body> expect=<answer prefix>
+--   ua=<User-Agent>
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
+
+local requests, i, expect
+
+function init(args)
+  local a = parse_args(args)
+  expect = a.expect
+  local tokens = thread_lines(a.tokens, tonumber(a.threads))
+  if #tokens == 0 then error("me.lua: no tokens for thread " .. id) end
+  -- Every request is built once here: the load generator spends its core on sending.
+  requests = {}
+  for k, t in ipairs(tokens) do
+    requests[k] = wrk.format("POST", nil, {
+      ["Content-Type"] = "application/json",
+      ["User-Agent"] = a.ua,
+      ["Authorization"] = "Bearer " .. t,
+    }, a.body)
+  end
+  i = 0
+end
+
+function request()
+  i = i % #requests + 1
+  return requests[i]
+end
+
+function response(status, headers, body)
+  count(is_good(status, body, expect), status, body)
+end
