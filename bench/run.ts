@@ -3,9 +3,9 @@
  * is in docs/benchmarks.md).
  *
  * One private redis-server and one fake Google issuer; three servers, each its own Node process
- * on loopback, pinned alone to one core; wrk (the load generator), Redis and this harness on the
- * other. The load phases (me, signin, refresh) run wrk against each target in rounds whose order
- * rotates; figures are medians over rounds and ratios medians of per-round ratios. CPU per
+ * on loopback, pinned alone to one core; wrk (the load generator) and Redis on the other. The
+ * load phases (me, signin, refresh) run wrk against each target in rounds whose order rotates;
+ * figures are medians over rounds and ratios medians of per-round ratios. CPU per
  * request comes from /proc. The other figures (in-process verifications, key fetches on a cold
  * start, Redis bytes, RSS growth) are measured as before.
  */

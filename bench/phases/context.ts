@@ -3,8 +3,7 @@ import type { FakeGoogle } from '../../test/support/fake-google.js';
 import type { BenchOptions, TargetName } from '../lib/args.js';
 import { median, type LoadResult } from '../lib/load.js';
 import type { ServerProcess } from '../lib/procs.js';
-import type { LoadSide } from '../lib/workloads.js';
-import type { IdTokenPool } from '../lib/workloads.js';
+import type { IdTokenPool, LoadSide } from '../lib/workloads.js';
 
 /** What every phase gets from run.ts. */
 export interface BenchContext {

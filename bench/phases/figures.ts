@@ -1,5 +1,5 @@
 import type { FakeGoogle } from '../../test/support/fake-google.js';
-import type { BenchOptions, TargetName } from '../lib/args.js';
+import type { BenchOptions } from '../lib/args.js';
 import { signIn } from '../lib/gql.js';
 import { fmtLoad, median, type LoadResult } from '../lib/load.js';
 import type { ServerProcess } from '../lib/procs.js';
@@ -145,7 +145,7 @@ export async function coldPhase(ctx: BenchContext): Promise<ColdFigures> {
     try {
       await Promise.all(
         [tokens.slice(0, half), tokens.slice(half)].map(async (share) => {
-          const s = await ctx.start(name as TargetName, env, 5);
+          const s = await ctx.start(name, env, 5);
           instances.push(s);
           const answers = await Promise.allSettled(share.map((t) => signIn(name, s.url, t)));
           ok += answers.filter((x) => x.status === 'fulfilled').length;

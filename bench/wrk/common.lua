@@ -43,6 +43,19 @@ function thread_lines(path, nthreads)
   return t
 end
 
+-- One `me` request per access token, built once: the load generator spends its core sending.
+function me_requests(tokens, body, ua)
+  local out = {}
+  for k, t in ipairs(tokens) do
+    out[k] = wrk.format("POST", nil, {
+      ["Content-Type"] = "application/json",
+      ["User-Agent"] = ua,
+      ["Authorization"] = "Bearer " .. t,
+    }, body)
+  end
+  return out
+end
+
 -- A JSON body template with one `@TOKEN@` → prefix, suffix.
 function split_template(template)
   local a, b = template:find("@TOKEN@", 1, true)

@@ -12,15 +12,7 @@ function init(args)
   expect = a.expect
   local tokens = thread_lines(a.tokens, tonumber(a.threads))
   if #tokens == 0 then error("me.lua: no tokens for thread " .. id) end
-  -- Every request is built once here: the load generator spends its core on sending.
-  requests = {}
-  for k, t in ipairs(tokens) do
-    requests[k] = wrk.format("POST", nil, {
-      ["Content-Type"] = "application/json",
-      ["User-Agent"] = a.ua,
-      ["Authorization"] = "Bearer " .. t,
-    }, a.body)
-  end
+  requests = me_requests(tokens, a.body, a.ua)
   i = 0
 end
 

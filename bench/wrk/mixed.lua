@@ -5,7 +5,7 @@
 --   expect_signin=<sign-in answer prefix> every=<N> ua=<User-Agent>
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
-local me_requests, idtokens, idcount, i, j, n, every, prefix, suffix, expect, expect_signin
+local me, idtokens, idcount, i, j, n, every, prefix, suffix, expect, expect_signin
 signins = 0
 
 function init(args)
@@ -14,14 +14,7 @@ function init(args)
   prefix, suffix = split_template(a.signin)
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["User-Agent"] = a.ua
-  me_requests = {}
-  for k, t in ipairs(thread_lines(a.tokens, tonumber(a.threads))) do
-    me_requests[k] = wrk.format("POST", nil, {
-      ["Content-Type"] = "application/json",
-      ["User-Agent"] = a.ua,
-      ["Authorization"] = "Bearer " .. t,
-    }, a.body)
-  end
+  me = me_requests(thread_lines(a.tokens, tonumber(a.threads)), a.body, a.ua)
   idtokens = thread_lines(a.idtokens, tonumber(a.threads))
   idcount = #idtokens -- sent tokens are cleared, and # of a table with holes is undefined
   i, j, n = 0, 0, 0
@@ -36,8 +29,8 @@ function request()
     signins = signins + 1
     return wrk.format("POST", nil, nil, prefix .. t .. suffix)
   end
-  i = i % #me_requests + 1
-  return me_requests[i]
+  i = i % #me + 1
+  return me[i]
 end
 
 function response(status, headers, body)
