@@ -23,7 +23,7 @@ import { hasTaskset, pinProcess, planPinning, type Pinning } from './lib/pinning
 import { allowedCpus } from './lib/proc-stat.js';
 import { startServer, type ServerProcess } from './lib/procs.js';
 import { evaluateTargets, renderReport, type Results } from './lib/report.js';
-import { ensureWrk } from './lib/wrk.js';
+import { WrkMissingError, ensureWrk } from './lib/wrk.js';
 import { IdTokenPool, signInMany } from './lib/workloads.js';
 import { GW_PREFIX, REF_PREFIX, type BenchContext } from './phases/context.js';
 import { coldPhase, memoryPhase, rssPhase, verifyPhase } from './phases/figures.js';
@@ -190,6 +190,10 @@ function meta(opts: BenchOptions, pinning: Pinning, wrk: string): Results['meta'
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof WrkMissingError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

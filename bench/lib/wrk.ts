@@ -18,6 +18,14 @@ export const WRK_MISSING = [
   '  elsewhere:      https://github.com/wg/wrk (make; put wrk on PATH)',
 ].join('\n');
 
+/** wrk is missing and could not be installed; the message says how to install it. */
+export class WrkMissingError extends Error {
+  constructor() {
+    super(WRK_MISSING);
+    this.name = 'WrkMissingError';
+  }
+}
+
 /**
  * The path of wrk. When it is missing and this runs as root with apt-get (a CI container, a
  * fresh VM), installs Debian's package; otherwise throws with the instructions above.
@@ -37,7 +45,7 @@ export function ensureWrk(log: (msg: string) => void): string {
     const installed = onPath('wrk');
     if (installed) return installed;
   }
-  throw new Error(WRK_MISSING);
+  throw new WrkMissingError();
 }
 
 /** What the phase script counted (bench/wrk/common.lua, done()). Latencies in µs. */
