@@ -1,24 +1,29 @@
 /**
- * A/B of two gateway builds or configurations under the `me` load (or sign-ins), alternating
- * rounds, reporting requests/s, p50/p99 and CPU per request of the gateway and of Redis. For
- * judging one change at a time on a noisy machine: CPU per request barely moves with load
- * from other processes, throughput does.
+ * A/B of two gateway builds or configurations under one load phase (`me` by default, or
+ * `--signin`, `--refresh`), with the method of `npm run bench`: wrk at saturation, both
+ * gateways pinned to the server core, wrk + Redis on the other, rounds alternating, reporting
+ * requests/s, p50/p99 and CPU per request of the gateway and of Redis. For judging one change
+ * at a time on a noisy machine: CPU per request barely moves with load from other processes,
+ * requests/s does.
  *
  *   cp -r dist dist-a   # the build before a change (any copy inside the repository, so node_modules resolve)
  *   node dist/bench/bench/ab.js --a-script dist-a/main.js --b-script dist/main.js [--a-env LOG_LEVEL=warn]
- *        [--b-env K=V,K=V] [--rounds 5] [--seconds 5] [--connections 32] [--sessions 200] [--signin]
+ *        [--b-env K=V,K=V] [--rounds 5] [--seconds 5] [--connections 32] [--sessions 200] [--signin | --refresh]
  *        [--a-node-args --flag,--flag] [--b-node-args …]
- *        [--rate N]   (open loop: N requests/s, below saturation, so both variants do the same work)
  */
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { FakeGoogle } from '../test/support/fake-google.js';
 import { RedisServer, freePort } from '../test/support/redis-server.js';
-import { ME_BODY, USER_AGENT, isMeAnswer, isSignInAnswer, mapConcurrent, signIn, signInBody } from './lib/gql.js';
-import { median, runLoad, type LoadResult } from './lib/load.js';
-import { cpuOf, startServer, type ServerProcess } from './lib/procs.js';
-import { mintTokens } from './lib/tokens.js';
 import { BENCH_RATE_LIMITS } from './lib/limits.js';
+import { fmtLoad, median, type LoadResult } from './lib/load.js';
+import { hasTaskset, pinProcess, planPinning } from './lib/pinning.js';
+import { allowedCpus } from './lib/proc-stat.js';
+import { startServer, type ServerProcess } from './lib/procs.js';
+import { ensureWrk } from './lib/wrk.js';
+import { IdTokenPool, MeLoad, RefreshLoad, SignInLoad, signInMany, type LoadSide } from './lib/workloads.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -31,26 +36,34 @@ const rounds = Number(flag('--rounds', '5'));
 const seconds = Number(flag('--seconds', '5'));
 const connections = Number(flag('--connections', '32'));
 const sessionCount = Number(flag('--sessions', '200'));
-const signinMode = args.includes('--signin');
-const rate = args.includes('--rate') ? Number(flag('--rate', '0')) : undefined;
+const mode = args.includes('--signin') ? 'signin' : args.includes('--refresh') ? 'refresh' : 'me';
 const variants = {
   a: { script: resolve(flag('--a-script', 'dist/main.js')), env: envOf(flag('--a-env', '')), nodeArgs: flag('--a-node-args', '').split(',').filter(Boolean) },
   b: { script: resolve(flag('--b-script', 'dist/main.js')), env: envOf(flag('--b-env', '')), nodeArgs: flag('--b-node-args', '').split(',').filter(Boolean) },
 };
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
+const wrk = ensureWrk(log);
+const pinning = planPinning(allowedCpus(), hasTaskset());
+log(`pinning: ${pinning.note}`);
+const tmp = mkdtempSync(join(tmpdir(), 'gw-ab-'));
 const redisServer = await RedisServer.start(['--appendfsync', 'everysec']);
 const redis = new Redis(redisServer.url);
 const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))![1]);
 const google = await FakeGoogle.start({ clientId: 'ab.apps.googleusercontent.com' });
+if (pinning.mode === 'pinned') {
+  pinProcess(redisPid, pinning.loadCpu);
+}
 const servers: ServerProcess[] = [];
 try {
-  const gw: Record<'a' | 'b', ServerProcess> = {} as Record<'a' | 'b', ServerProcess>;
+  const gw = {} as Record<'a' | 'b', ServerProcess>;
   for (const k of ['a', 'b'] as const) {
     gw[k] = await startServer({
       name: k,
       script: variants[k].script,
       nodeArgs: variants[k].nodeArgs,
       port: await freePort(),
+      cpu: pinning.serverCpu,
       env: {
         NODE_ENV: 'production',
         REDIS_URL: redisServer.url,
@@ -65,26 +78,22 @@ try {
     });
     servers.push(gw[k]);
   }
-  const tokens = await mintTokens(google, sessionCount);
+  const side: LoadSide = { wrk, pinning, redisPid, connections, threads: 1, dir: tmp };
+  const pool = new IdTokenPool(google);
   const sessions = {
-    a: (await mapConcurrent(tokens, 16, (t) => signIn('gateway', gw.a.url, t))).map((r) => r.credential),
-    b: (await mapConcurrent(tokens, 16, (t) => signIn('gateway', gw.b.url, t))).map((r) => r.credential),
+    a: await signInMany(pool, 'a', 'gateway', gw.a, sessionCount),
+    b: await signInMany(pool, 'b', 'gateway', gw.b, sessionCount),
   };
-  const signinPool = signinMode ? await mintTokens(google, (rounds + 1) * (1000 + 2 * connections + 8)) : [];
-  const cursor = { a: 0, b: 0 };
-  const run = (k: 'a' | 'b', secs: number) =>
-    runLoad({
-      url: `${gw[k].url}/graphql`,
-      connections,
-      ...(signinMode ? { amount: 1000 } : { seconds: secs }),
-      request: (i): { body: string; headers: Record<string, string> } =>
-        signinMode
-          ? { body: signInBody('gateway', signinPool[cursor[k]++]!), headers: { 'user-agent': USER_AGENT } }
-          : { body: ME_BODY, headers: { authorization: `Bearer ${sessions[k][i % sessions[k].length]}`, 'user-agent': USER_AGENT } },
-      verify: signinMode ? isSignInAnswer : isMeAnswer,
-      ...(rate ? { rate } : {}),
-      meters: { gateway: gw[k].cpu, redis: () => cpuOf(redisPid) },
-    });
+  const me = { a: new MeLoad(side, 'a', sessions.a.map((s) => s.credential)), b: new MeLoad(side, 'b', sessions.b.map((s) => s.credential)) };
+  const signin = new SignInLoad(side, pool);
+  const refresh = {} as Record<'a' | 'b', RefreshLoad>;
+  for (const k of ['a', 'b'] as const) {
+    refresh[k] = new RefreshLoad(side, 'gateway', k, sessionCount, (n) => signInMany(pool, k, 'gateway', gw[k], n));
+    refresh[k].seed(sessions[k].map((s) => s.refreshToken));
+  }
+  const run = (k: 'a' | 'b', secs: number): Promise<LoadResult> =>
+    mode === 'signin' ? signin.run('gateway', k, gw[k], secs) : mode === 'refresh' ? refresh[k].run(gw[k], secs) : me[k].run(gw[k], secs);
+
   await run('a', 2);
   await run('b', 2);
   const results: Record<'a' | 'b', LoadResult>[] = [];
@@ -93,20 +102,23 @@ try {
     const round = {} as Record<'a' | 'b', LoadResult>;
     for (const k of order) round[k] = await run(k, seconds);
     results.push(round);
-    process.stdout.write(
-      `round ${r + 1}: ${(['a', 'b'] as const).map((k) => `${k} ${round[k].rps.toFixed(0)}/s p99 ${round[k].p99.toFixed(1)} ms cpu/req ${round[k].cpuUsPerRequest!.gateway!.toFixed(0)}+${round[k].cpuUsPerRequest!.redis!.toFixed(0)} µs${round[k].failures ? ` FAILURES ${round[k].failures}` : ''}`).join(' | ')}\n`,
-    );
+    process.stdout.write(`round ${r + 1}: a ${fmtLoad(round.a)} | b ${fmtLoad(round.b)}\n`);
   }
   const med = (k: 'a' | 'b', f: (r: LoadResult) => number) => median(results.map((r) => f(r[k])));
   for (const k of ['a', 'b'] as const) {
+    const failures = results.reduce((n, r) => n + r[k].failures, 0);
     process.stdout.write(
-      `${k}: ${med(k, (r) => r.rps).toFixed(0)}/s p50 ${med(k, (r) => r.p50).toFixed(2)} p99 ${med(k, (r) => r.p99).toFixed(2)} ms, gateway ${med(k, (r) => r.cpuUsPerRequest!.gateway!).toFixed(0)} µs + redis ${med(k, (r) => r.cpuUsPerRequest!.redis!).toFixed(0)} µs CPU per request\n`,
+      `${k}: ${med(k, (r) => r.rps).toFixed(0)}/s p50 ${med(k, (r) => r.p50).toFixed(2)} p99 ${med(k, (r) => r.p99).toFixed(2)} ms, ` +
+        `gateway ${med(k, (r) => r.cpuUsPerRequest.server).toFixed(0)} µs + redis ${med(k, (r) => r.cpuUsPerRequest.redis).toFixed(0)} µs CPU per request` +
+        `${failures ? `, ${failures} FAILED REQUESTS` : ''}\n`,
     );
   }
-  process.stdout.write(`b ÷ a requests/s (median of rounds): ${median(results.map((r) => r.b.rps / r.a.rps)).toFixed(3)}\n`);
+  const total = (r: LoadResult) => r.cpuUsPerRequest.server + r.cpuUsPerRequest.redis;
+  process.stdout.write(`b ÷ a (medians of per-round ratios): requests/s ${median(results.map((r) => r.b.rps / r.a.rps)).toFixed(3)}, CPU per request (gateway + Redis) ${median(results.map((r) => total(r.b) / total(r.a))).toFixed(3)}\n`);
 } finally {
   for (const s of servers) await s.stop();
   redis.disconnect();
   await google.close();
   await redisServer.destroy();
+  rmSync(tmp, { recursive: true, force: true });
 }

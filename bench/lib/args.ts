@@ -2,7 +2,9 @@
  * `npm run bench -- [flags]`. The defaults are the documented run (docs/benchmarks.md);
  * `--quick` shortens every phase for a smoke run whose numbers are not the documented ones.
  */
-export const PHASES = ['verify', 'me', 'signin', 'cold', 'memory', 'rss'] as const;
+// Issue 14 adds `POST /oauth/introspect`: its phase ('introspect') goes between 'me' and
+// 'signin' here and in bench/phases/load-phases.ts (see the marked place there).
+export const PHASES = ['verify', 'me', 'signin', 'refresh', 'cold', 'memory', 'rss'] as const;
 export type Phase = (typeof PHASES)[number];
 export const TARGETS = ['floor', 'reference', 'gateway'] as const;
 export type TargetName = (typeof TARGETS)[number];
@@ -10,15 +12,20 @@ export type TargetName = (typeof TARGETS)[number];
 export interface BenchOptions {
   /** Connections held open by the load generator (closed loop: fixed concurrency). */
   connections: number;
+  /** wrk threads (all on the load core when pinned). */
+  wrkThreads: number;
   /** `me`: rounds (each target once per round, order rotating) and seconds per target per round. */
   meRounds: number;
   meSeconds: number;
   /** Seconds of unmeasured load per target before the first round (JIT, connection pools, caches). */
   warmSeconds: number;
-  /** `signInWithGoogle`: rounds and requests (distinct tokens) per target per round. */
+  /** `signInWithGoogle` (distinct ID tokens): rounds and seconds per target per round. */
   signinRounds: number;
-  signinRequests: number;
-  /** Sessions each target serves `me` for (one Google account each). */
+  signinSeconds: number;
+  /** `refreshSession` (single-use refresh tokens, rotated): rounds and seconds per target per round. */
+  refreshRounds: number;
+  refreshSeconds: number;
+  /** Sessions each target serves `me` for (one Google account each); also the refresh queue's size. */
   sessions: number;
   /** In-process verification: rounds, seconds per verifier per round, verifications in flight. */
   verifyRounds: number;
@@ -38,11 +45,14 @@ export interface BenchOptions {
 
 const FULL: BenchOptions = {
   connections: 32,
+  wrkThreads: 1,
   meRounds: 5,
   meSeconds: 10,
   warmSeconds: 5,
   signinRounds: 5,
-  signinRequests: 4000,
+  signinSeconds: 5,
+  refreshRounds: 5,
+  refreshSeconds: 5,
   sessions: 1000,
   verifyRounds: 5,
   verifySeconds: 3,
@@ -60,7 +70,9 @@ const QUICK: Partial<BenchOptions> = {
   meSeconds: 3,
   warmSeconds: 2,
   signinRounds: 3,
-  signinRequests: 1000,
+  signinSeconds: 2,
+  refreshRounds: 3,
+  refreshSeconds: 2,
   sessions: 200,
   verifyRounds: 3,
   verifySeconds: 1,
@@ -70,11 +82,14 @@ const QUICK: Partial<BenchOptions> = {
 
 const NUMERIC: Record<string, keyof BenchOptions> = {
   '--connections': 'connections',
+  '--wrk-threads': 'wrkThreads',
   '--me-rounds': 'meRounds',
   '--me-seconds': 'meSeconds',
   '--warm-seconds': 'warmSeconds',
   '--signin-rounds': 'signinRounds',
-  '--signin-requests': 'signinRequests',
+  '--signin-seconds': 'signinSeconds',
+  '--refresh-rounds': 'refreshRounds',
+  '--refresh-seconds': 'refreshSeconds',
   '--sessions': 'sessions',
   '--verify-rounds': 'verifyRounds',
   '--verify-seconds': 'verifySeconds',
@@ -84,7 +99,21 @@ const NUMERIC: Record<string, keyof BenchOptions> = {
 };
 
 export const USAGE = `npm run bench -- [--quick] [--phases ${PHASES.join(',')}] [--cpu-prof gateway,reference,floor]
-  [--log-level info] ${Object.keys(NUMERIC).map((f) => `[${f} N]`).join(' ')}`;
+  [--log-level info] ${Object.keys(NUMERIC).map((f) => `[${f} N]`).join(' ')}
+
+Load phases (me, signin, refresh) run wrk against floor, reference and gateway in alternating
+rounds, each server pinned alone to one core and wrk + Redis to the other; every figure is the
+median over rounds, every ratio the median of per-round ratios. Defaults: ${describe(FULL)}.
+--quick: ${describe({ ...FULL, ...QUICK })} (a smoke run; not comparable).
+Results: bench/results/latest.md and .json (docs/benchmarks.md explains the method).`;
+
+function describe(o: BenchOptions): string {
+  return (
+    `${o.connections} connections; me ${o.meRounds} × ${o.meSeconds} s, signin ${o.signinRounds} × ${o.signinSeconds} s, ` +
+    `refresh ${o.refreshRounds} × ${o.refreshSeconds} s per target after ${o.warmSeconds} s of warm-up; ${o.sessions} sessions; ` +
+    `verify ${o.verifyRounds} × ${o.verifySeconds} s; RSS over ${o.rssSeconds} s`
+  );
+}
 
 export function parseArgs(argv: readonly string[]): BenchOptions {
   const opts: BenchOptions = { ...FULL, ...(argv.includes('--quick') ? QUICK : {}) };

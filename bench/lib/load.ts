@@ -1,100 +1,78 @@
-import autocannon from 'autocannon';
+import { coreBusyShare, cpuSecondsOf, readCoreTicks } from './proc-stat.js';
+import type { Pinning } from './pinning.js';
+import { runWrk, type WrkRun, type WrkScriptResult } from './wrk.js';
 
 /**
- * One closed-loop load run with autocannon: `connections` connections, each sending its next
- * request as soon as the previous answer arrives, for `seconds` or until `amount` requests.
+ * One measured round: wrk against one server for a fixed time, closed loop (each connection
+ * sends its next request when the previous answer arrives), with the CPU time of the server
+ * and of Redis read from /proc before and after.
  *
- * Latency percentiles are computed here from every response time autocannon reports (float
- * milliseconds): its own histogram has 1 ms buckets, too coarse for a p50 of a few ms.
- * Every response body is checked with `verify`; a run with any failure is reported as such
- * (a fast error is not a fast answer).
+ * CPU per request = the process's (utime + stime) over the round ÷ the answers the script
+ * accepted. It is the figure to judge by: requests/s and latency move with whatever else the
+ * machine runs, CPU per request much less. Failures are counted, never averaged in: a round
+ * with any is marked, and every verdict built on it says INVALID.
  */
-export interface LoadSpec {
-  url: string;
-  connections: number;
-  seconds?: number;
-  amount?: number;
-  /** The i-th request's body and extra headers. */
-  request: (i: number) => { body: string; headers?: Record<string, string> };
-  /** True when the response body is the expected answer. */
-  verify: (body: string) => boolean;
-  /** Open loop: this many requests per second in total instead of as many as answers allow. */
-  rate?: number;
-  /** CPU-time readers (seconds so far), e.g. the server, Redis and this process. */
-  meters?: Record<string, () => number>;
-}
-
 export interface LoadResult {
+  /** Accepted answers. */
   requests: number;
+  /** wrk's run time (its duration; in-flight requests at the end are abandoned). */
   seconds: number;
+  /** Accepted answers per second. */
   rps: number;
+  /** Latency percentiles of all answers (wrk's histogram, µs precision), ms. */
   p50: number;
   p99: number;
-  mean: number;
-  /** Socket errors + timeouts + non-2xx + bodies that failed `verify`. */
+  p999: number;
+  /** Refused answers + socket errors + timeouts + requests after a token pool ran dry. */
   failures: number;
-  /** CPU time per answered request, microseconds, of the processes passed as `meters`. */
-  cpuUsPerRequest?: Record<string, number>;
+  failureDetail: { refused: number; connect: number; read: number; write: number; timeout: number; poolRanDry: number; samples: string[] };
+  /** CPU µs per accepted answer: `server` (the process under test) and `redis`. */
+  cpuUsPerRequest: { server: number; redis: number };
+  /**
+   * Share of a core, 0–1: the server's own CPU ÷ wall time (≈ 1 when saturated), and how busy
+   * the server's core and the load core were, counting everything on them (other processes
+   * too). A server below ~0.95 with a busy load core means the load side was the bottleneck.
+   */
+  utilisation: { server: number; serverCore: number; loadCore: number };
+  /** Script-specific counters (tokens left, sign-ins sent). */
+  extra: Partial<Pick<WrkScriptResult, 'leftover' | 'signins' | 'taken'>>;
 }
 
-export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const latencies: number[] = [];
-  let i = 0;
-  const started = performance.now();
-  let lastAt = started;
-  const cpuBefore = Object.fromEntries(Object.entries(spec.meters ?? {}).map(([k, read]) => [k, read()]));
-  const finished = new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: spec.url,
-        connections: spec.connections,
-        pipelining: 1,
-        timeout: 10,
-        ...(spec.amount !== undefined ? { amount: spec.amount } : { duration: spec.seconds ?? 10 }),
-        ...(spec.rate !== undefined ? { overallRate: spec.rate } : {}),
-        requests: [
-          {
-            method: 'POST',
-            setupRequest: (req) => {
-              const r = spec.request(i++);
-              return { ...req, method: 'POST', body: r.body, headers: { 'content-type': 'application/json', ...r.headers } };
-            },
-          },
-        ],
-        verifyBody: (body) => spec.verify(String(body)),
-      },
-      (err, result) => (err ? reject(err as Error) : resolve(result)),
-    );
-    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
-      latencies.push(responseTime);
-      lastAt = performance.now();
-    });
-  });
-  const result = await finished;
-  const cpuAfter = Object.fromEntries(Object.entries(spec.meters ?? {}).map(([k, read]) => [k, read()]));
-  // Up to the last answer: autocannon reports completion on its 1-second tick, which would
-  // round a run of `amount` requests up to whole seconds.
-  const seconds = (lastAt - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const requests = latencies.length;
+export interface RoundSpec extends Omit<WrkRun, 'cpu'> {
+  serverPid: number;
+  redisPid: number;
+  pinning: Pinning;
+}
+
+export async function measureRound(spec: RoundSpec): Promise<LoadResult> {
+  const { serverPid, redisPid, pinning, ...run } = spec;
+  const ticksBefore = readCoreTicks();
+  const serverBefore = cpuSecondsOf(serverPid);
+  const redisBefore = cpuSecondsOf(redisPid);
+  const { script: s } = await runWrk({ ...run, cpu: pinning.loadCpu });
+  const serverCpu = cpuSecondsOf(serverPid) - serverBefore;
+  const redisCpu = cpuSecondsOf(redisPid) - redisBefore;
+  const ticksAfter = readCoreTicks();
+  const seconds = s.duration_us / 1e6;
+  const e = s.errors;
+  const perRequest = (cpuSeconds: number) => (s.ok > 0 ? (cpuSeconds * 1e6) / s.ok : NaN);
   return {
-    requests,
+    requests: s.ok,
     seconds,
-    rps: requests / seconds,
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
-    mean: requests ? latencies.reduce((a, b) => a + b, 0) / requests : NaN,
-    failures: result.errors + result.timeouts + result.non2xx + result.mismatches,
-    ...(spec.meters
-      ? { cpuUsPerRequest: Object.fromEntries(Object.keys(cpuAfter).map((k) => [k, ((cpuAfter[k]! - cpuBefore[k]!) * 1e6) / Math.max(1, requests)])) }
-      : {}),
+    rps: s.ok / seconds,
+    p50: s.latency_us.p50 / 1000,
+    p99: s.latency_us.p99 / 1000,
+    p999: s.latency_us.p999 / 1000,
+    failures: s.bad + e.connect + e.read + e.write + e.timeout + s.exhausted,
+    failureDetail: { refused: s.bad, connect: e.connect, read: e.read, write: e.write, timeout: e.timeout, poolRanDry: s.exhausted, samples: s.bad_samples },
+    cpuUsPerRequest: { server: perRequest(serverCpu), redis: perRequest(redisCpu) },
+    utilisation: {
+      server: serverCpu / seconds,
+      serverCore: pinning.mode === 'pinned' ? coreBusyShare(ticksBefore, ticksAfter, pinning.serverCpu) : NaN,
+      loadCore: pinning.mode === 'pinned' ? coreBusyShare(ticksBefore, ticksAfter, pinning.loadCpu) : NaN,
+    },
+    extra: Object.fromEntries((['leftover', 'signins', 'taken'] as const).filter((k) => s[k] !== undefined).map((k) => [k, s[k]])),
   };
-}
-
-/** Nearest-rank percentile of sorted values. */
-export function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 export function median(values: readonly number[]): number {
@@ -102,4 +80,24 @@ export function median(values: readonly number[]): number {
   if (s.length === 0) return NaN;
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** One line for the progress log. */
+export function fmtLoad(r: LoadResult): string {
+  const fail = r.failures ? ` FAILURES ${r.failures} (${describeFailures(r)})` : '';
+  return (
+    `${r.rps.toFixed(0)}/s p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms ` +
+    `cpu/req ${r.cpuUsPerRequest.server.toFixed(0)}+${r.cpuUsPerRequest.redis.toFixed(0)} µs, server ${(r.utilisation.server * 100).toFixed(0)} % of a core${fail}`
+  );
+}
+
+export function describeFailures(r: LoadResult): string {
+  const d = r.failureDetail;
+  const parts = [
+    d.refused && `${d.refused} refused answers`,
+    d.connect + d.read + d.write && `${d.connect + d.read + d.write} socket errors`,
+    d.timeout && `${d.timeout} timeouts`,
+    d.poolRanDry && 'token pool ran dry',
+  ].filter(Boolean);
+  return `${parts.join(', ')}${d.samples[0] ? `; first: ${d.samples[0].slice(0, 120)}` : ''}`;
 }

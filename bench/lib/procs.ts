@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { onCpu } from './pinning.js';
+import { cpuSecondsOf, rssOf } from './proc-stat.js';
 
 /**
  * The servers under test run as their own Node processes, apart from the load generator:
@@ -29,12 +30,15 @@ export interface StartOptions {
   graphqlPath?: string;
   /** Poll interval while waiting, ms. Default 50. */
   pollMs?: number;
+  /** The core it runs on, every thread (undefined: not pinned). */
+  cpu?: number;
 }
 
 export async function startServer(opts: StartOptions): Promise<ServerProcess> {
   const url = `http://127.0.0.1:${opts.port}`;
   // A clean environment: nothing from the caller's shell (REDIS_URL, NODE_OPTIONS…) leaks in.
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.script], {
+  const [cmd, args] = onCpu(opts.cpu, process.execPath, [...(opts.nodeArgs ?? []), opts.script]);
+  const child = spawn(cmd, args, {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(opts.port), ...opts.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -57,7 +61,7 @@ function handle(name: string, url: string, child: ChildProcess, tail: () => stri
     url,
     pid: child.pid!,
     rss: () => rssOf(child.pid!),
-    cpu: () => cpuOf(child.pid!),
+    cpu: () => cpuSecondsOf(child.pid!),
     stderrTail: tail,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -86,19 +90,4 @@ export async function waitForGraphql(url: string, pollMs: number, timeoutMs: num
     if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, pollMs));
   }
-}
-
-export function rssOf(pid: number): number {
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(m[1]) * 1024;
-}
-
-const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux ABI Node supports
-
-export function cpuOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }

@@ -1,5 +1,10 @@
 import type { BenchOptions } from './args.js';
+import type { AuthTarget } from './gql.js';
 import type { LoadResult } from './load.js';
+import type { Pinning } from './pinning.js';
+import type { LoadPhase } from '../phases/context.js';
+import type { ColdFigures, MemoryFigures, RssFigures, VerifyFigures } from '../phases/figures.js';
+import { median } from './load.js';
 
 /** Everything one run measured (written as JSON to bench/results/). */
 export interface Results {
@@ -14,60 +19,153 @@ export interface Results {
     loadAverageAtStart: number[];
     loadAverageAtEnd: number[];
     options: BenchOptions;
+    pinning: Pinning;
+    wrk: string;
     /** What the fake issuer served google-auth-library: X.509 certificates like Google, or SPKI keys (no `openssl`). */
     googleCertFormat?: 'x509' | 'spki' | null;
   };
-  verify?: { inflight: number; rounds: Record<string, number>[]; ours: number; library: number; raw: number; ratio: number };
-  me?: LoadSummary<'floor' | 'reference' | 'gateway'>;
-  signin?: LoadSummary<'reference' | 'gateway'>;
-  cold?: Record<'gateway' | 'reference', { keyFetches: number; signIns: number; succeeded: number }>;
-  memory?: {
-    gateway: { keys: Record<string, number>; perUser: number; perSession: number; secondSession: number; indexGrowth: number; note: string };
-    reference: { keys: Record<string, number>; perUser: number; perSession: number };
-  };
-  rss?: { seconds: number; warmSeconds: number; before: number; after: number; peak: number; growth: number; load: LoadResult; signIns: number; /** [seconds since warm-up start, RSS MB] every 250 ms. */ samples: [number, number][] };
+  verify?: VerifyFigures;
+  me?: LoadPhase<'floor' | 'reference' | 'gateway'>;
+  signin?: LoadPhase<AuthTarget>;
+  refresh?: LoadPhase<AuthTarget>;
+  cold?: ColdFigures;
+  memory?: MemoryFigures;
+  rss?: RssFigures;
+  targets?: Verdict[];
 }
 
-interface Figure {
-  rps: number;
-  p50: number;
-  p99: number;
+/** One issue-15 target: the measured ratio, its threshold and the verdict. */
+export interface Verdict {
+  target: string;
+  measured: number;
+  threshold: string;
+  /** Failed requests in the rounds the ratio is built on: any makes the verdict INVALID. */
   failures: number;
-  /** Median over rounds, microseconds of CPU per answered request: `server`, `redis`, `loadGenerator`. */
-  cpuUsPerRequest: Record<string, number>;
+  /**
+   * Rounds in which every server compared used at least 90 % of its core, of all rounds. In
+   * the others something else held a core: requests/s and latency were not saturation figures
+   * (CPU per request is less affected).
+   */
+  saturatedRounds: number;
+  rounds: number;
+  verdict: 'met' | 'missed' | 'INVALID';
 }
-type LoadSummary<T extends string> = { connections: number; rounds: Record<T, LoadResult>[] } & Record<T, Figure>;
+
+/** A round counts as saturated when every server in it used at least this share of its core. */
+export const SATURATED = 0.9;
+
+const total = (r: LoadResult) => r.cpuUsPerRequest.server + r.cpuUsPerRequest.redis;
 
 /** Median over rounds of a per-round ratio (drift between rounds cancels inside each ratio). */
-export function roundRatio<T extends string>(s: { rounds: Record<T, LoadResult>[] }, num: T, den: T, field: 'rps' | 'p50' | 'p99'): number {
-  const r = s.rounds.map((x) => x[num][field] / x[den][field]).sort((a, b) => a - b);
-  const mid = r.length >> 1;
-  return r.length % 2 ? r[mid]! : (r[mid - 1]! + r[mid]!) / 2;
+export function roundRatio<T extends string>(phase: LoadPhase<T>, num: T, den: T, of: (r: LoadResult) => number): number {
+  return median(phase.rounds.map((r) => of(r[num]) / of(r[den])));
 }
 
-const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
-const n1 = (x: number) => x.toFixed(1);
-const n2 = (x: number) => x.toFixed(2);
-const cpu = (f: Figure) => `${n0(f.cpuUsPerRequest.server ?? NaN)} + ${n0(f.cpuUsPerRequest.redis ?? NaN)}`;
-const verdict = (ok: boolean, failures = 0) => (failures > 0 ? `INVALID (${failures} failed requests)` : ok ? 'met' : '**missed**');
+function verdict(target: string, measured: number, threshold: string, ok: boolean, failures: number, rounds: Record<string, LoadResult>[][]): Verdict {
+  const all = rounds.flat();
+  return {
+    target,
+    measured,
+    threshold,
+    failures,
+    saturatedRounds: all.filter((r) => Object.values(r).every((x) => x.utilisation.server >= SATURATED)).length,
+    rounds: all.length,
+    verdict: failures > 0 || !Number.isFinite(measured) ? 'INVALID' : ok ? 'met' : 'missed',
+  };
+}
 
-export function renderTable(res: Results): string {
-  const rows: string[][] = [];
-  const { me, signin, verify, cold, memory, rss } = res;
+/** The rounds of a phase restricted to the targets compared. */
+const only = <T extends string>(phase: LoadPhase<T>, names: T[]) =>
+  phase.rounds.map((r) => Object.fromEntries(names.map((n) => [n, r[n]])) as Record<string, LoadResult>);
+
+/** The targets of issue 15, from whichever phases ran. */
+export function evaluateTargets(res: Results): Verdict[] {
+  const out: Verdict[] = [];
+  const { me, signin, refresh } = res;
   if (me) {
-    const fails = me.floor.failures + me.reference.failures + me.gateway.failures;
-    const rps = roundRatio(me, 'gateway', 'floor', 'rps');
-    const p99 = roundRatio(me, 'gateway', 'floor', 'p99');
-    rows.push(['authenticated `me` requests/s', n0(me.floor.rps), n0(me.reference.rps), n0(me.gateway.rps), `gateway ÷ floor **${n2(rps)}** (reference ÷ floor ${n2(roundRatio(me, 'reference', 'floor', 'rps'))})`, '≥ 0.9', verdict(rps >= 0.9, fails)]);
-    rows.push(['`me` p50 latency, ms', n1(me.floor.p50), n1(me.reference.p50), n1(me.gateway.p50), `gateway ÷ floor ${n2(roundRatio(me, 'gateway', 'floor', 'p50'))}`, '', '']);
-    rows.push(['`me` CPU per request, µs: server + Redis', cpu(me.floor), cpu(me.reference), cpu(me.gateway), `gateway ÷ floor ${n2(me.gateway.cpuUsPerRequest.server! / me.floor.cpuUsPerRequest.server!)} (server)`, '', '']);
-    rows.push(['`me` p99 latency, ms', n1(me.floor.p99), n1(me.reference.p99), n1(me.gateway.p99), `gateway ÷ floor **${n2(p99)}** (reference ÷ floor ${n2(roundRatio(me, 'reference', 'floor', 'p99'))})`, '≤ 1.25', verdict(p99 <= 1.25, fails)]);
+    const f = me.summary.gateway.failures + me.summary.reference.failures;
+    const cpu = roundRatio(me, 'gateway', 'reference', total);
+    const rounds = [only(me, ['gateway', 'reference'])];
+    out.push(verdict('`me` CPU per request (server + Redis), gateway ÷ reference', cpu, '≤ 0.90', cpu <= 0.9, f, rounds));
+    const rps = roundRatio(me, 'gateway', 'reference', (r) => r.rps);
+    out.push(verdict('`me` requests/s, gateway ÷ reference', rps, '≥ 1.00', rps >= 1, f, rounds));
   }
   if (signin) {
-    const fails = signin.reference.failures + signin.gateway.failures;
-    const r = roundRatio(signin, 'gateway', 'reference', 'rps');
-    rows.push(['`signInWithGoogle` requests/s (distinct valid tokens)', '–', n0(signin.reference.rps), n0(signin.gateway.rps), `gateway ÷ reference **${n2(r)}**`, '≥ 2.0', verdict(r >= 2, fails)]);
-    rows.push(['`signInWithGoogle` CPU per request, µs: server + Redis', '–', cpu(signin.reference), cpu(signin.gateway), `gateway ÷ reference ${n2(signin.gateway.cpuUsPerRequest.server! / signin.reference.cpuUsPerRequest.server!)} (server)`, '', '']);
+    const f = signin.summary.gateway.failures + signin.summary.reference.failures;
+    const cpu = roundRatio(signin, 'gateway', 'reference', total);
+    const rounds = [only(signin, ['gateway', 'reference'])];
+    out.push(verdict('`signInWithGoogle` CPU per request (server + Redis), gateway ÷ reference', cpu, '≤ 1.00', cpu <= 1, f, rounds));
+    const p99 = roundRatio(signin, 'gateway', 'reference', (r) => r.p99);
+    out.push(verdict('`signInWithGoogle` p99, gateway ÷ reference', p99, '≤ 1.00', p99 <= 1, f, rounds));
+  }
+  if (refresh && signin) {
+    // Two phases, run at different times: the ratio of their medians (rounds are not paired).
+    const f = refresh.summary.gateway.failures + signin.summary.gateway.failures;
+    const r = refresh.summary.gateway.cpuUsPerRequest.total / signin.summary.gateway.cpuUsPerRequest.total;
+    const rounds = [only(refresh, ['gateway']), only(signin, ['gateway'])];
+    out.push(verdict('gateway `refreshSession` CPU ÷ its `signInWithGoogle` CPU (server + Redis)', r, '≤ 0.50', r <= 0.5, f, rounds));
+  }
+  return out;
+}
+
+const n0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
+const n1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+const n2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(x * 100)} %` : '–');
+const oldVerdict = (ok: boolean, failures = 0) => (failures > 0 ? `INVALID (${failures} failed requests)` : ok ? 'met' : '**missed**');
+
+function table(header: string[], rows: string[][]): string[] {
+  return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`);
+}
+
+function loadRows(res: Results): string[][] {
+  const rows: string[][] = [];
+  const phases: [string, LoadPhase<string> | undefined][] = [
+    ['authenticated `me`', res.me],
+    ['`signInWithGoogle` (distinct ID tokens)', res.signin],
+    ['`refreshSession` (single-use tokens, rotated)', res.refresh],
+  ];
+  for (const [label, phase] of phases) {
+    if (!phase) continue;
+    for (const [name, f] of Object.entries(phase.summary)) {
+      rows.push([
+        label,
+        name,
+        n0(f.rps),
+        n2(f.p50),
+        n2(f.p99),
+        n0(f.cpuUsPerRequest.server),
+        n0(f.cpuUsPerRequest.redis),
+        `**${n0(f.cpuUsPerRequest.total)}**`,
+        pct(f.serverUtilisation),
+        f.failures ? `**${f.failures} in ${f.roundsWithFailures} round(s)**` : '0',
+      ]);
+    }
+  }
+  return rows;
+}
+
+function roundRows(res: Results): { header: string[]; rows: string[][] } {
+  const rows: string[][] = [];
+  const cell = (r: LoadResult | undefined) => {
+    if (!r) return '–';
+    const u = r.utilisation;
+    // Below 90 % of its core the server was not saturated: something else held its core or the load core.
+    const unsaturated = u.server < SATURATED ? `, ⚠ server ${pct(u.server)} of its core (core ${pct(u.serverCore)} busy, load core ${pct(u.loadCore)})` : '';
+    return `${n0(r.rps)}/s, ${n0(r.cpuUsPerRequest.server)} + ${n0(r.cpuUsPerRequest.redis)} µs, p99 ${n2(r.p99)}${r.failures ? `, **${r.failures} failed**` : ''}${unsaturated}`;
+  };
+  for (const [label, phase] of [['me', res.me], ['signin', res.signin], ['refresh', res.refresh]] as const) {
+    phase?.rounds.forEach((round: Record<string, LoadResult>, i: number) => rows.push([label, String(i + 1), cell(round.floor), cell(round.reference), cell(round.gateway)]));
+  }
+  return { header: ['phase', 'round', 'floor', 'reference', 'gateway'], rows };
+}
+
+function otherRows(res: Results): string[][] {
+  const rows: string[][] = [];
+  const { verify, cold, memory, rss, me } = res;
+  if (me) rows.push(['`me` requests/s, gateway ÷ floor (bare Apollo, no auth)', '', '', '', n2(roundRatio(me, 'gateway', 'floor', (r) => r.rps)), '', '']);
+  if (res.refresh) {
+    rows.push(['`refreshSession` CPU per request, gateway ÷ reference', '', '', '', n2(roundRatio(res.refresh, 'gateway', 'reference', total)), '', '']);
   }
   if (verify) {
     rows.push([
@@ -77,12 +175,11 @@ export function renderTable(res: Results): string {
       `ours: ${n0(verify.ours)}`,
       `ours ÷ google-auth-library **${n2(verify.ratio)}**`,
       '≥ 3.0',
-      verdict(verify.ratio >= 3),
+      oldVerdict(verify.ratio >= 3),
     ]);
   }
   if (cold) {
     const g = cold.gateway;
-    const fails = g.signIns - g.succeeded;
     rows.push([
       `Google key fetches, cold start of 2 instances, ${g.signIns} concurrent sign-ins`,
       '–',
@@ -90,12 +187,12 @@ export function renderTable(res: Results): string {
       `${g.keyFetches} (${g.succeeded}/${g.signIns} ok)`,
       '',
       'exactly 1',
-      verdict(g.keyFetches === 1, fails),
+      oldVerdict(g.keyFetches === 1, g.signIns - g.succeeded),
     ]);
   }
   if (memory) {
-    rows.push(['Redis bytes per session', '–', n0(memory.reference.perSession), n0(memory.gateway.perSession), '', '≤ 512', verdict(memory.gateway.perSession <= 512)]);
-    rows.push(['Redis bytes per user', '–', n0(memory.reference.perUser), n0(memory.gateway.perUser), '', '≤ 1024', verdict(memory.gateway.perUser <= 1024)]);
+    rows.push(['Redis bytes per session', '–', n0(memory.reference.perSession), n0(memory.gateway.perSession), '', '≤ 512', oldVerdict(memory.gateway.perSession <= 512)]);
+    rows.push(['Redis bytes per user', '–', n0(memory.reference.perUser), n0(memory.gateway.perUser), '', '≤ 1024', oldVerdict(memory.gateway.perUser <= 1024)]);
   }
   if (rss) {
     rows.push([
@@ -105,19 +202,59 @@ export function renderTable(res: Results): string {
       `${n1(rss.before / 1048576)} → ${n1(rss.after / 1048576)} (peak ${n1(rss.peak / 1048576)})`,
       `growth **${(rss.growth * 100).toFixed(1)} %**`,
       '< 10 %',
-      verdict(rss.growth < 0.1, rss.load.failures),
+      oldVerdict(rss.growth < 0.1, rss.load.failures),
     ]);
   }
-  const header = ['figure', 'floor', 'reference', 'gateway', 'ratio (median of per-round ratios)', 'target', 'verdict'];
-  const lines = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`);
+  return rows;
+}
+
+export function renderReport(res: Results): string {
+  const lines: string[] = [];
+  const load = loadRows(res);
+  if (load.length) {
+    lines.push('Load phases (wrk at saturation; medians over rounds; CPU µs per successful request from /proc):', '');
+    lines.push(...table(['phase', 'target', 'requests/s', 'p50 ms', 'p99 ms', 'server µs/req', 'Redis µs/req', 'server + Redis µs/req', 'server CPU ÷ wall', 'failures'], load), '');
+  }
+  const targets = res.targets ?? [];
+  if (targets.length) {
+    lines.push('Issue 15 targets (median of per-round ratios):', '');
+    lines.push(
+      ...table(
+        ['target', 'measured', 'threshold', 'verdict', 'saturated rounds'],
+        targets.map((t) => [
+          t.target,
+          `**${n2(t.measured)}**`,
+          t.threshold,
+          t.verdict === 'INVALID' ? `INVALID (${t.failures} failed requests)` : t.verdict === 'met' ? 'met' : '**missed**',
+          `${t.saturatedRounds} of ${t.rounds}`,
+        ]),
+      ),
+      '',
+      `(A saturated round: every server compared used at least ${SATURATED * 100} % of its core. In the others something else held a core, and requests/s and latency were not saturation figures; CPU per request is less affected.)`,
+      '',
+    );
+  }
+  const other = otherRows(res);
+  if (other.length) {
+    lines.push('Other figures:', '');
+    lines.push(...table(['figure', 'floor', 'reference', 'gateway', 'ratio', 'target', 'verdict'], other), '');
+  }
+  const rounds = roundRows(res);
+  if (rounds.rows.length) {
+    lines.push(
+      'Per round (requests/s, CPU µs per request server + Redis, p99 ms; ⚠ marks a server below 90 % of its core, i.e. not saturated: other processes held its core or the load core):',
+      '',
+    );
+    lines.push(...table(rounds.header, rounds.rows), '');
+  }
   const m = res.meta;
   const o = m.options;
   lines.push(
-    '',
     `\`${m.command}\` at ${m.commit}, ${m.startedAt} → ${m.finishedAt}; Node ${m.node}, ${m.cpus}, ${m.memoryGb} GB; ` +
       `load average ${m.loadAverageAtStart.join('/')} at start, ${m.loadAverageAtEnd.join('/')} at end. ` +
-      `${o.connections} connections; \`me\` ${o.meRounds} rounds × ${o.meSeconds} s per target over ${o.sessions} sessions; ` +
-      `sign-in ${o.signinRounds} rounds × ${o.signinRequests} requests per target; gateway LOG_LEVEL=${o.logLevel}; ` +
+      `${m.wrk}, ${o.wrkThreads} thread(s), ${o.connections} connections; pinning: ${m.pinning.note}. ` +
+      `\`me\` ${o.meRounds} × ${o.meSeconds} s, sign-in ${o.signinRounds} × ${o.signinSeconds} s, refresh ${o.refreshRounds} × ${o.refreshSeconds} s per target ` +
+      `(after ${o.warmSeconds} s of warm-up each), ${o.sessions} sessions; gateway LOG_LEVEL=${o.logLevel}; ` +
       `google-auth-library verified against ${m.googleCertFormat === 'spki' ? 'SPKI public keys (no openssl: Google serves X.509 certificates, slower to parse)' : 'X.509 certificates, as Google serves them'}.`,
   );
   return lines.join('\n');

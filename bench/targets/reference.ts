@@ -16,7 +16,8 @@ import { OAuth2Client } from 'google-auth-library';
 import { GraphQLError } from 'graphql';
 import { Redis } from 'ioredis';
 
-const SESSION_TTL_S = 30 * 86_400;
+const SESSION_TTL_S = 3_600;
+const REFRESH_TTL_S = 30 * 86_400;
 
 interface User {
   id: string;
@@ -30,9 +31,13 @@ interface Context {
 
 const typeDefs = `#graphql
   type User { id: ID! email: String name: String picture: String }
-  type AuthPayload { sessionToken: String! user: User! }
+  type AuthPayload { sessionToken: String! refreshToken: String! user: User! }
+  type Tokens { sessionToken: String! refreshToken: String! }
   type Query { me: User }
-  type Mutation { signInWithGoogle(idToken: String!): AuthPayload! }
+  type Mutation {
+    signInWithGoogle(idToken: String!): AuthPayload!
+    refreshSession(refreshToken: String!): Tokens!
+  }
 `;
 
 export interface ReferenceOptions {
@@ -50,6 +55,15 @@ export function createReferenceServer(opts: ReferenceOptions): {
   const { redis, prefix, clientId } = opts;
   const client = new OAuth2Client(opts.pemCertsUrl ? { endpoints: { oauth2FederatedSignonPemCertsUrl: opts.pemCertsUrl } } : {});
 
+  // A new session and refresh token for `sub`.
+  const openSession = async (sub: string) => {
+    const sessionToken = randomBytes(32).toString('base64url');
+    const refreshToken = randomBytes(32).toString('base64url');
+    await redis.set(`${prefix}session:${sessionToken}`, sub, 'EX', SESSION_TTL_S);
+    await redis.set(`${prefix}refresh:${refreshToken}`, sub, 'EX', REFRESH_TTL_S);
+    return { sessionToken, refreshToken };
+  };
+
   const resolvers = {
     Query: {
       me: (_: unknown, __: unknown, ctx: Context) => ctx.user,
@@ -66,9 +80,13 @@ export function createReferenceServer(opts: ReferenceOptions): {
         if (!payload) throw new GraphQLError('Invalid ID token', { extensions: { code: 'UNAUTHENTICATED' } });
         const user: User = { id: payload.sub, email: payload.email ?? '', name: payload.name ?? '', picture: payload.picture ?? '' };
         await redis.hset(`${prefix}user:${payload.sub}`, user);
-        const sessionToken = randomBytes(32).toString('base64url');
-        await redis.set(`${prefix}session:${sessionToken}`, payload.sub, 'EX', SESSION_TTL_S);
-        return { sessionToken, user };
+        return { ...(await openSession(payload.sub)), user };
+      },
+      refreshSession: async (_: unknown, { refreshToken }: { refreshToken: string }) => {
+        // GETDEL: a refresh token works once, even when two requests race with it.
+        const sub = await redis.getdel(`${prefix}refresh:${refreshToken}`);
+        if (!sub) throw new GraphQLError('Invalid refresh token', { extensions: { code: 'UNAUTHENTICATED' } });
+        return openSession(sub);
       },
     },
   };

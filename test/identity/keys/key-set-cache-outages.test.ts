@@ -108,16 +108,23 @@ describe.each<[string, BackendFactory]>([
 
   it('applies the timeout to slow answers, and accepts answers within it', async () => {
     const timeoutMs = 1_000;
-    let answer!: () => void;
+    // The answer is held until the test releases it; `waiting` says the request reached the gate.
+    let release: (() => void) | null = null;
     const gated: typeof fetch = async (url, init) => {
-      await new Promise<void>((resolve) => (answer = resolve));
+      await new Promise<void>((resolve) => (release = resolve));
       return fetch(url, init);
+    };
+    const answer = async () => {
+      await until(() => release !== null, 'the key request to reach the gate');
+      const r = release!;
+      release = null;
+      r();
     };
     const late = await h.source({ clock: h.clock, timeoutMs, fetch: gated });
     const p = track(late.getKey(h.fake.current.kid));
     await h.clock.timerPending(timeoutMs);
     h.clock.advance(timeoutMs);
-    answer();
+    await answer();
     await expectUnavailable(p.result.then((r) => (r.status === 'rejected' ? Promise.reject(r.reason) : r.value)));
 
     h.clock.advance(KEY_SET_DEFAULTS.failureBackoffMs);
@@ -125,7 +132,7 @@ describe.each<[string, BackendFactory]>([
     const q = track(inTime.getKey(h.fake.current.kid));
     await h.clock.timerPending(timeoutMs);
     h.clock.advance(timeoutMs - 1);
-    answer();
+    await answer();
     expect(await q.result).toMatchObject({ status: 'fulfilled', value: rs256 });
   });
 
