@@ -138,11 +138,12 @@ export function isPublicError(err: unknown): err is GraphQLError {
 }
 
 /**
- * Runs a store call; any failure that is not already a public error (connection refused,
- * command timeout, Redis restarting…) becomes SERVICE_UNAVAILABLE. Authenticated requests
- * therefore fail closed and clearly instead of surfacing as INTERNAL_SERVER_ERROR.
+ * Awaits a store call and maps its failure: anything that is not already a public error
+ * (connection refused, command timeout, Redis restarting…) becomes SERVICE_UNAVAILABLE, logged
+ * once here with its cause. Requests therefore fail closed and clearly instead of surfacing as
+ * INTERNAL_SERVER_ERROR.
  */
-export async function guardStore<T>(
+export async function storeCall<T>(
   work: Promise<T>,
   log?: { error(obj: object, msg: string): void },
   message = 'store call failed',

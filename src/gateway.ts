@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
 import { fastifyTrustProxy } from './config/trust-proxy.js';
-import { guardStore } from './errors.js';
+import { storeCall } from './errors.js';
 import { routerTrust } from './federation/router-trust.js';
 import { createGoogleVerification } from './google/index.js';
 import type { GatewayServices } from './graphql/context.js';
@@ -16,8 +16,12 @@ import { wellKnownRoutes } from './http/well-known.js';
 import { AuthRateLimits } from './rate-limit/auth-limits.js';
 import { BatchedLineWriter, redactLogLine } from './logging.js';
 import { AccessTokens } from './sessions/access-token.js';
+import { SessionTokens } from './sessions/auth-result.js';
+import type { SessionRules } from './sessions/policy.js';
+import { RefreshSession } from './sessions/refresh.js';
 import { SessionService } from './sessions/session-service.js';
-import { SignInGuards } from './sessions/sign-in-guards.js';
+import { SignInWithGoogle } from './sessions/sign-in.js';
+import { SignInNonces, UsedIdTokens } from './sessions/single-use.js';
 import { SigningKeys } from './sessions/signing-keys.js';
 import { AccountService } from './users/account-service.js';
 import { createStores } from './store/index.js';
@@ -55,7 +59,11 @@ export interface Gateway {
    * `forced`: some connections had to be cut at the timeout.
    */
   close(): Promise<{ forced: boolean }>;
-  /** Resolves once background work has finished (tests): a refresh of Google's keys in flight. */
+  /**
+   * Resolves once the fire-and-forget work started so far has finished (tests await it instead
+   * of sleeping): the lastSeenAt writes of authenticated requests, a refresh of Google's keys in
+   * flight.
+   */
   settled(): Promise<void>;
 }
 
@@ -128,26 +136,41 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     onError: () => undefined,
   });
   metrics.watchActiveSessions(() => activity.estimate());
-  const sessions = new SessionService(stores, accessTokens, { ...config.tokens, maxSessionsPerUser: config.sessions.maxPerUser }, app.log, now, activity);
   const google = await createGoogleVerification(config, { stores, log: app.log, now, fetch: opts.fetch, onKeySourceEvent: metrics.keySourceEvent });
-  const limits = new AuthRateLimits({ store: stores.rateLimits, rules: config.rateLimits, now, log: app.log, onLimited: metrics.rateLimitHit });
-  const signInGuards = new SignInGuards({
-    store: stores.signInGuards,
-    requireNonce: config.signIn.requireNonce,
-    rejectReplayedIdTokens: config.signIn.rejectReplayedIdTokens,
-    log: app.log,
-    now,
-  });
+  const verifyIdToken = metrics.timeVerification(google.verifyIdToken);
+  const rules: SessionRules = {
+    refreshTtlMs: config.tokens.refreshTtlMs,
+    maxLifetimeMs: config.tokens.sessionMaxLifetimeMs,
+    refreshGraceMs: config.tokens.refreshGraceMs,
+    maxSessionsPerUser: config.sessions.maxPerUser,
+  };
+  const rateLimits = new AuthRateLimits({ store: stores.rateLimits, rules: config.rateLimits, now, log: app.log, onLimited: metrics.rateLimitHit });
+  const nonces = new SignInNonces({ store: stores.singleUse, requireNonce: config.signIn.requireNonce, log: app.log, now });
+  const tokens = new SessionTokens(accessTokens, activity);
+  const sessions = new SessionService({ accounts: stores.accounts, accessTokens, log: app.log, now });
   const services: GatewayServices = {
+    signIn: new SignInWithGoogle({
+      stores,
+      rateLimits,
+      nonces,
+      usedIdTokens: new UsedIdTokens({ store: stores.singleUse, enabled: config.signIn.rejectReplayedIdTokens, log: app.log, now }),
+      verifyIdToken,
+      tokens,
+      rules,
+      count: metrics.countSignIn,
+      log: app.log,
+      now,
+    }),
+    refresh: new RefreshSession({ stores, rateLimits, tokens, rules, count: metrics.countRefresh, log: app.log, now }),
     sessions,
-    verifyIdToken: metrics.timeVerification(google.verifyIdToken),
-    metrics,
-    limits,
-    signInGuards,
+    nonces,
+    rateLimits,
     accounts: new AccountService(stores, app.log),
-    loadUsers: (ids) => guardStore(stores.accounts.getUsers(ids), app.log),
+    loadUsers: (ids) => storeCall(stores.accounts.getUsers(ids), app.log),
     isTrustedRouter: routerTrust(config.federation.routerSecret),
   };
+  /** Fire-and-forget work, each with its hook to await it (`Gateway.settled()`). */
+  const background: (() => Promise<void>)[] = [() => sessions.settled(), () => google.keySource.settled()];
 
   // Keys rotate on a schedule and other instances may rotate them: re-read the shared list.
   const reload = setInterval(() => {
@@ -158,7 +181,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   await app.register(healthRoutes, {
     ready: async () => {
       if (lifecycle.draining) return false;
-      await guardStore(stores.ping());
+      await storeCall(stores.ping());
       return keys.ready;
     },
   });
@@ -192,7 +215,9 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       return app.listen({ port, host: config.host });
     },
     close: () => lifecycle.shutdown(app, { delayMs: config.shutdown.delayMs, timeoutMs: config.shutdown.timeoutMs, log: app.log }),
-    settled: () => google.keySource.settled(),
+    settled: async () => {
+      await Promise.all(background.map((settled) => settled()));
+    },
   };
 }
 

@@ -2,28 +2,30 @@ import type { FastifyRequest } from 'fastify';
 import { AuthError } from '../errors.js';
 import type { RouterTrust } from '../federation/router-trust.js';
 import type { AuthRateLimits } from '../rate-limit/auth-limits.js';
-import type { GatewayMetrics } from '../metrics/metrics.js';
-import type { Principal, RequestMeta, SessionService } from '../sessions/session-service.js';
-import type { GoogleProfile, UserRecord } from '../store/types.js';
+import type { RequestMeta } from '../sessions/auth-result.js';
+import type { RefreshSession } from '../sessions/refresh.js';
+import type { Principal, SessionService } from '../sessions/session-service.js';
+import type { SignInWithGoogle } from '../sessions/sign-in.js';
+import type { SignInNonces } from '../sessions/single-use.js';
+import type { UserRecord } from '../store/types.js';
 import { BatchLoader } from './batch-loader.js';
-import type { SignInGuards } from '../sessions/sign-in-guards.js';
 import type { AccountService } from '../users/account-service.js';
 
-/** Verifies a Google ID token against our policy (src/google); throws AuthError. */
-export type VerifyIdToken = (idToken: string, nonce: string | null) => Promise<GoogleProfile>;
-
+/** What resolvers reach through the context: the domain's use cases and services. */
 export interface GatewayServices {
+  signIn: SignInWithGoogle;
+  refresh: RefreshSession;
+  /** Authenticated requests and the caller's sessions. */
   sessions: SessionService;
-  verifyIdToken: VerifyIdToken;
+  /** Server-issued sign-in nonces (createSignInNonce). */
+  nonces: SignInNonces;
+  /** Rate limits around sign-in and refresh (src/rate-limit); resolvers use the nonce request's. */
+  rateLimits: AuthRateLimits;
+  accounts: AccountService;
   /** Users by id, in order, null where absent; one store round trip (store errors → SERVICE_UNAVAILABLE). */
   loadUsers: (ids: readonly string[]) => Promise<(UserRecord | null)[]>;
   /** True when the request comes from the supergraph's trusted router (src/federation/router-trust.ts). */
   isTrustedRouter: RouterTrust;
-  /** Rate limits around sign-in and refresh (src/rate-limit). */
-  limits: AuthRateLimits;
-  signInGuards: SignInGuards;
-  accounts: AccountService;
-  metrics: Pick<GatewayMetrics, 'observeSignIn' | 'observeRefresh'>;
 }
 
 export interface GatewayContext {

@@ -1,14 +1,15 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AuthError, BadUserInputError, RateLimitedError, ServiceUnavailableError } from '../errors.js';
 import type { KeySetEvent } from '../identity/keys/index.js';
+import type { Outcome } from '../sessions/auth-result.js';
 
 /**
  * The gateway's Prometheus metrics, served at GET /metrics (src/metrics/routes.ts).
  *
  * One registry per gateway instance (tests run several in one process; prom-client's global
  * registry would make them collide). Counters are incremented where things happen (the key
- * source, the Redis client, the resolvers) through the small methods below, so no part of
- * the gateway depends on prom-client itself. The README's metric list mirrors this file.
+ * source, the Redis client, the sign-in and refresh use cases) through the small methods
+ * below, so no part of the gateway depends on prom-client itself. The README's metric list mirrors this file.
  *
  * Label values are closed sets (outcomes, error reasons from src/errors.ts, Redis command
  * names the stores use), never anything a client chooses, so the number of series is bounded.
@@ -131,29 +132,15 @@ export class GatewayMetrics {
     });
   }
 
-  /** Runs a sign-in and counts its outcome; the result or error passes through unchanged. */
-  async observeSignIn<T extends { isNewUser: boolean }>(work: () => Promise<T>): Promise<T> {
-    try {
-      const result = await work();
-      this.#signIns.inc({ outcome: 'success', reason: result.isNewUser ? 'new_user' : 'returning_user' });
-      return result;
-    } catch (err) {
-      this.#signIns.inc(classify(err));
-      throw err;
-    }
-  }
+  /** Counts one `signInWithGoogle` by how it ended (src/sessions/sign-in.ts calls it once per sign-in). */
+  readonly countSignIn = (outcome: Outcome<{ isNewUser: boolean }>): void => {
+    this.#signIns.inc(outcome.ok ? { outcome: 'success', reason: outcome.value.isNewUser ? 'new_user' : 'returning_user' } : classify(outcome.error));
+  };
 
-  /** Runs a refresh and counts its outcome. */
-  async observeRefresh<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      const result = await work();
-      this.#refreshes.inc({ outcome: 'success', reason: 'rotated' });
-      return result;
-    } catch (err) {
-      this.#refreshes.inc(classify(err));
-      throw err;
-    }
-  }
+  /** Counts one `refreshSession` by how it ended (src/sessions/refresh.ts). */
+  readonly countRefresh = (outcome: Outcome<unknown>): void => {
+    this.#refreshes.inc(outcome.ok ? { outcome: 'success', reason: 'rotated' } : classify(outcome.error));
+  };
 
   /** Wraps an ID-token verifier so every call is timed. */
   timeVerification<A extends unknown[], R>(verify: (...args: A) => Promise<R>): (...args: A) => Promise<R> {

@@ -6,8 +6,9 @@ import { responseKey, rootFields } from '../graphql/root-fields.js';
 /**
  * HTTP 429 (with `Retry-After`) when a rate limit refused the *whole* request, 200 otherwise.
  *
- * Limits are checked inside the resolvers of `signInWithGoogle` and `refreshSession` (only
- * there is the verified account or session known), so a refusal is a field error. The
+ * Limits are checked inside the sign-in and refresh use cases, which the resolvers of
+ * `signInWithGoogle` and `refreshSession` run (only there is the verified account or session
+ * known), so a refusal is a field error. The
  * request counts as refused as a whole when every root field of the operation failed with
  * RATE_LIMITED: then nothing ran, and the client may send the same request again after
  * `Retry-After` seconds. Because an operation holds at most one of those two fields

@@ -1,6 +1,6 @@
 import { Field, ObjectType } from 'type-graphql';
 import { User, toUser } from '../users/user.type.js';
-import type { AuthResult } from './session-service.js';
+import type { AuthResult } from './auth-result.js';
 
 @ObjectType({ description: 'A new session (sign-in) or a rotated one (refresh).' })
 export class AuthPayload {

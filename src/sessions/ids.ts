@@ -1,10 +1,10 @@
 import { randomFillSync } from 'node:crypto';
 
 /**
- * Random bytes from the CSPRNG, drawn 4 KB at a time and handed out in slices: a
- * `randomBytes(16)` call costs ~2 µs (a trip into the kernel's RNG), a slice ~0.1 µs, and a
- * sign-in takes three or four of them. Every byte is used once; this is what Node's own
- * `crypto.randomUUID()` does with its entropy cache.
+ * Random bytes from the CSPRNG, drawn 4 KB at a time and handed out in slices: each
+ * `randomBytes` call is a trip into the kernel's RNG, a slice is a copy, and a sign-in takes
+ * three or four of them (measured in docs/benchmarks.md, change 4). Every byte is used once;
+ * this is what Node's own `crypto.randomUUID()` does with its entropy cache.
  */
 const POOL_BYTES = 4096;
 const pool = Buffer.allocUnsafe(POOL_BYTES);

@@ -9,9 +9,9 @@ import { isRandomId, randomBase64url } from './ids.js';
  * Only a hash of the whole token is stored (see hashRefreshToken). SHA-256 is enough here, unlike for passwords:
  * the input already has 256 bits of entropy, so there is nothing to brute-force and a slow
  * hash would only cost CPU on every refresh. Someone who can read Redis learns no token.
- * The comparison of hashes happens inside a Lua script in Redis (src/store/redis), where a
- * timing difference is not observable over the network; the embedded store compares with
- * `timingSafeEqual`.
+ * Hashes are compared inside a Lua script in Redis (src/store/redis/scripts/rotate-session.lua),
+ * or by src/sessions/policy.ts in the embedded development store: they are hashes of 256-bit
+ * secrets, so a timing difference reveals nothing usable about a token.
  */
 
 const SECRET_BYTES = 32;

@@ -14,8 +14,8 @@ export class SessionManagementResolver {
 
   @Mutation(() => SignInNonce, { description: 'Issues a single-use nonce for the next sign-in; no session needed.' })
   async createSignInNonce(@Ctx() ctx: GatewayContext): Promise<SignInNonce> {
-    await ctx.services.limits.nonce(ctx.meta.clientAddress);
-    const { nonce, expiresAt } = await ctx.services.signInGuards.createNonce();
+    await ctx.services.rateLimits.checkNonceRequest(ctx.meta.clientAddress);
+    const { nonce, expiresAt } = await ctx.services.nonces.create();
     return { nonce, expiresAt: new Date(expiresAt) };
   }
 

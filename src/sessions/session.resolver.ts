@@ -21,28 +21,12 @@ export class SessionResolver {
     description: 'Verifies a Google ID token, creates the account on first use, and opens a session.',
   })
   async signInWithGoogle(@Args(() => SignInWithGoogleArgs) { idToken, nonce }: SignInWithGoogleArgs, @Ctx() ctx: GatewayContext): Promise<AuthPayload> {
-    return ctx.services.metrics.observeSignIn(async () => {
-      const result = await ctx.services.limits.signIn(
-        ctx.meta.clientAddress,
-        async () => {
-          // Inside the limiter: a missing, unknown or reused nonce and a replayed token count as failures.
-          ctx.services.signInGuards.checkNonce(nonce ?? null);
-          const verified = await ctx.services.verifyIdToken(idToken, nonce ?? null);
-          await ctx.services.signInGuards.afterVerification(idToken, nonce ?? null);
-          return verified;
-        },
-        // Nothing is written until the per-account limit has admitted the sign-in.
-        (profile, admitted) => ctx.services.sessions.signIn(profile, ctx.meta, admitted),
-      );
-      return toAuthPayload(result);
-    });
+    return toAuthPayload(await ctx.services.signIn.signIn({ idToken, nonce: nonce ?? null, meta: ctx.meta }));
   }
 
   @Mutation(() => AuthPayload, { description: 'Exchanges a refresh token for a new pair; the old refresh token is spent.' })
   async refreshSession(@Arg('refreshToken', () => String) refreshToken: string, @Ctx() ctx: GatewayContext): Promise<AuthPayload> {
-    return ctx.services.metrics.observeRefresh(async () =>
-      toAuthPayload(await ctx.services.limits.refresh(ctx.meta.clientAddress, refreshToken, () => ctx.services.sessions.refresh(refreshToken))),
-    );
+    return toAuthPayload(await ctx.services.refresh.refresh({ refreshToken, meta: ctx.meta }));
   }
 
   @Mutation(() => Boolean, { description: "Ends the caller's session; its tokens stop working at once." })

@@ -1,5 +1,6 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 import type { SessionRecord } from '../store/types.js';
+import { lastSeenAt, sessionEnd } from './policy.js';
 
 @ObjectType({ description: 'A signed-in device or app instance of the caller.' })
 export class Session {
@@ -32,8 +33,8 @@ export function toSession(r: SessionRecord, currentSessionId: string): Session {
     id: r.id,
     current: r.id === currentSessionId,
     createdAt: new Date(r.createdAt),
-    lastSeenAt: new Date(r.lastSeenAt),
-    expiresAt: new Date(Math.min(r.expiresAt, r.refreshExpiresAt)),
+    lastSeenAt: new Date(lastSeenAt(r)),
+    expiresAt: new Date(sessionEnd(r)),
     userAgent: r.userAgent,
     clientAddress: r.clientAddress,
   };

@@ -22,8 +22,10 @@ import type { RateLimitDecision } from './types.js';
  *   allow when debt ≤ T × limit;  store TAT = tat + T with a TTL of `debt`
  *   refused: retry after debt − T × limit ms
  *
- * The Redis implementation runs exactly this in Lua (src/store/redis/scripts.ts), the
- * embedded one calls `gcra()` below; the contract suite holds them to the same answers.
+ * The Redis implementation runs exactly this in Lua (`gcra` in src/store/redis/scripts/lib.lua),
+ * the embedded one calls `gcra()` below; the contract suite holds them to the same answers.
+ * Besides the rate-limit keys (`rl:`), the Lua step serves the per-account sign-in limit and the
+ * per-session refresh limit, whose state lives in the user and session records.
  */
 
 export interface GcraParams {
@@ -40,9 +42,17 @@ const SUBJECT = /^[A-Za-z0-9_-]{1,64}$/;
 export function gcraParams(kind: string, subject: string, limit: number, windowMs: number, now: number): GcraParams {
   if (typeof kind !== 'string' || !KIND.test(kind)) throw new TypeError('rate limit kind must match [a-z0-9-]{1,32}');
   if (typeof subject !== 'string' || !SUBJECT.test(subject)) throw new TypeError('rate limit subject must be 1–64 characters of [A-Za-z0-9_-] (hash client input)');
+  if (!Number.isSafeInteger(now) || now < 0) throw new TypeError('now must be an integer epoch-milliseconds time');
+  return gcraRule(limit, windowMs);
+}
+
+/**
+ * The GCRA parameters of a `limit` per `windowMs` rule. Also what the session scripts take for
+ * the limits whose state lives in a user or session record (src/sessions/policy.ts).
+ */
+export function gcraRule(limit: number, windowMs: number): GcraParams {
   if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('rate limit must be a positive integer');
   if (!Number.isSafeInteger(windowMs) || windowMs < limit) throw new TypeError('rate limit window must be an integer number of ms, at least the limit');
-  if (!Number.isSafeInteger(now) || now < 0) throw new TypeError('now must be an integer epoch-milliseconds time');
   const intervalMs = Math.ceil(windowMs / limit);
   return { intervalMs, capacityMs: intervalMs * limit };
 }

@@ -7,17 +7,19 @@
  * index and grace boxes all live in one slot. That is what lets sign-in, rotation and
  * revocation run as one MULTI/EXEC or Lua script (multi-key commands must not cross slots).
  *
- *   P user:{uid}            hash    user record (durable)
- *   P idn:google:<sub>      string  → uid (durable)
- *   P sess:{uid}:<sid>      hash    session (PEXPIREAT = min(refreshExpiresAt, expiresAt))
+ *   P user:{uid}            hash    user record (durable); field `sb` holds its sign-in budget
+ *   P idn:<provider>:<sub>  string  → uid (durable); `idn:google:<sub>` for Google
+ *   P sess:{uid}:<sid>      hash    session (PEXPIREAT = min(refreshExpiresAt, expiresAt));
+ *                                   field `rb` holds its refresh budget
  *   P sessidx:{uid}         zset    sid → session end; key TTL = latest end
  *   P grace:{uid}:<sid>     string  sealed successor refresh token (PX = grace period)
  *   P jwks:<provider>       string  an identity provider's key set JSON (PX = ttl given to
  *                                   put); `jwks:google` for Google
  *   P keys:signing          hash    kid → signing key JSON (durable)
  *   P lock:<name>           string  lock token (SET NX PX)
- *   P rl:<kind>:<subject>   string  rate-limit TAT, epoch ms (PX ≤ the limit's window); the
- *                                   subject is a hash, never an address or a token
+ *   P rl:<kind>:<subject>   string  rate-limit TAT, epoch ms (PX ≤ the limit's window), for the
+ *                                   per-address limits; the subject is a hash, never an address
+ *                                   (per-account and per-session budgets: `sb`, `rb` above)
  *   P nonce:<hash>          string  server-issued sign-in nonce → its expiry (PX = 10 min)
  *   P idt:<hash>            string  an ID token already used to sign in (PX = until it expires)
  *   P active:{sessions}:<n> HLL     session ids seen in time bucket n (PEXPIREAT; one tag so
@@ -28,7 +30,7 @@ export const DEFAULT_KEY_PREFIX = 'ag:';
 export interface KeyLayout {
   readonly prefix: string;
   user(userId: string): string;
-  identity(provider: 'google', subject: string): string;
+  identity(provider: string, subject: string): string;
   session(userId: string, sessionId: string): string;
   sessionIndex(userId: string): string;
   grace(userId: string, sessionId: string): string;
@@ -51,8 +53,8 @@ function tag(userId: string): string {
   return `{${userId}}`;
 }
 
-/** Provider names are ours (`google`, `apple`); anything else is a programming error. */
-function providerName(provider: string): string {
+/** Provider names are ours (`google`, `apple`); anything else is a programming error (both stores check). */
+export function providerName(provider: string): string {
   if (!/^[a-z0-9-]{1,32}$/.test(provider)) throw new TypeError('invalid provider name for a Redis key');
   return provider;
 }
@@ -62,7 +64,7 @@ export function keyLayout(prefix: string = DEFAULT_KEY_PREFIX): KeyLayout {
   return Object.freeze({
     prefix: p,
     user: (userId: string) => `${p}user:${tag(userId)}`,
-    identity: (provider: 'google', subject: string) => `${p}idn:${provider}:${subject}`,
+    identity: (provider: string, subject: string) => `${p}idn:${providerName(provider)}:${subject}`,
     session: (userId: string, sessionId: string) => `${p}sess:${tag(userId)}:${sessionId}`,
     sessionIndex: (userId: string) => `${p}sessidx:${tag(userId)}`,
     grace: (userId: string, sessionId: string) => `${p}grace:${tag(userId)}:${sessionId}`,

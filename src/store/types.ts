@@ -1,16 +1,26 @@
 /**
- * The narrow storage interfaces the gateway needs. Two implementations exist, Redis
- * (src/store/redis) and embedded in-memory (src/store/memory, development only), and one
- * contract suite (test/store/contract.ts) runs against both so they cannot drift.
+ * The storage primitives the gateway needs. Two implementations exist, Redis (src/store/redis)
+ * and embedded in-memory (src/store/memory, development only), and one contract suite
+ * (test/store/contract*.ts) runs against both, and against Redis Cluster, so they cannot drift.
+ *
+ * Stores persist; they do not decide. The session lifecycle's rules live in
+ * src/sessions/policy.ts; the session primitives below take a decision's inputs and apply it
+ * atomically, and the rate-limit primitive runs src/store/gcra.ts.
  *
  * Times are epoch milliseconds and are passed in by the caller (never read from a clock
  * inside a store), so tests can control them. Stores still give every ephemeral record a
  * real TTL so Redis cleans up after itself.
  */
 import type { JSONWebKeySet, JWK } from 'jose';
+import type { AccountState, Revocation, RotationInput, SessionWriteInput } from '../sessions/policy.js';
 
-/** Profile claims taken from a verified Google ID token. */
-export interface GoogleProfile {
+export type { AccountState, Revocation } from '../sessions/policy.js';
+
+/**
+ * Profile claims taken from a verified ID token. (Google's today; the provider is a parameter of
+ * the identity link, so a second provider brings its own claim mapping, not a new store.)
+ */
+export interface Profile {
   sub: string;
   email: string | null;
   emailVerified: boolean;
@@ -21,24 +31,31 @@ export interface GoogleProfile {
   locale: string | null;
   hostedDomain: string | null;
 }
+/** The name src/google uses for the same claims. */
+export type GoogleProfile = Profile;
 
-export interface UserRecord extends Omit<GoogleProfile, 'sub'> {
+export interface UserRecord extends Omit<Profile, 'sub'> {
   id: string;
+  /** The subject of the account's Google identity (stored as `s`). */
   googleSub: string;
   createdAt: number;
   lastSignInAt: number;
   disabled: boolean;
 }
 
+/** A session as stored. lastSeenAt is derived from it by src/sessions/policy.ts (`lastSeenAt`). */
 export interface SessionRecord {
   id: string;
   userId: string;
   createdAt: number;
-  lastSeenAt: number;
   /** Absolute end: no refresh extends the session past it. */
   expiresAt: number;
   /** End of the current refresh token's life (slides on each refresh; never past expiresAt). */
   refreshExpiresAt: number;
+  /** The last refresh, null before the first. */
+  rotatedAt: number | null;
+  /** The last recorded request, null before the first (written at most once a minute). */
+  touchedAt: number | null;
   userAgent: string | null;
   clientAddress: string | null;
 }
@@ -54,8 +71,33 @@ export interface NewSession {
   clientAddress: string | null;
 }
 
-export interface RotateInput {
-  presentedHash: string;
+/**
+ * Sign-in's write: what to write, and the caller's inputs of `decideSessionWrite` and
+ * `sessionsOverCap` (src/sessions/policy.ts; the stored ones are the store's). The limit's
+ * state lives in the user record.
+ */
+export interface SessionWrite extends Pick<SessionWriteInput, 'mustExist' | 'limit'> {
+  userId: string;
+  profile: Profile;
+  /** The new session; its `createdAt` is the decision time. */
+  session: NewSession;
+  /** Most sessions the user may hold, the new one included; 0 = no cap. */
+  maxSessions: number;
+}
+
+export type SessionWriteResult =
+  | { kind: 'written'; user: UserRecord; isNewUser: boolean }
+  | { kind: 'gone' }
+  | { kind: 'account_disabled' }
+  | { kind: 'limited'; retryAfterMs: number };
+
+/**
+ * Refresh's compare-and-rotate: the caller's inputs of `decideRotation` (src/sessions/policy.ts;
+ * the stored ones are the store's) and the successor. The limit's state lives in the session
+ * record.
+ */
+export interface Rotation extends Pick<RotationInput, 'presentedHash' | 'now' | 'graceMs' | 'refreshTtlMs' | 'limit'> {
+  /** Hash of the next refresh token (never the token). */
   nextHash: string;
   /**
    * The next refresh token, encrypted under a key derived from the presented one. Kept for
@@ -63,98 +105,81 @@ export interface RotateInput {
    * again and receive the same new one (see src/sessions/refresh-token.ts).
    */
   graceBox: string;
-  now: number;
-  graceMs: number;
-  nextRefreshExpiresAt: number;
 }
 
-export type RotateOutcome =
-  | { kind: 'rotated'; session: SessionRecord }
-  /** The presented token was rotated within the grace period: here is the sealed successor. */
-  | { kind: 'grace'; graceBox: string; session: SessionRecord }
-  /** The presented token was rotated earlier than the grace period allows: the session is now revoked. */
-  | { kind: 'reused' }
-  /** Not the current or the previous token of this session: nothing changed. */
-  | { kind: 'mismatch' }
-  | { kind: 'not_found' };
+export type RotationResult =
+  | { kind: 'rotated'; session: SessionRecord; user: UserRecord }
+  | { kind: 'grace'; session: SessionRecord; user: UserRecord; graceBox: string }
+  | { kind: 'limited'; retryAfterMs: number }
+  | { kind: 'reused' | 'mismatch' | 'not_found' | 'account_not_found' | 'account_disabled' };
 
-/** Limits applied inside the sign-in transaction. */
-export interface SignInLimits {
+/**
+ * Links from an identity (provider, subject) to a user id. Durable; one key each, in its own
+ * Cluster slot (so never in a script with the user's keys). `provider` is a short name
+ * (`[a-z0-9-]`) chosen by code, never by a client.
+ */
+export interface IdentityStore {
   /**
-   * Most live sessions the user may hold, the new one included; the oldest (by creation) end
-   * first. 0 = no limit.
+   * Links `candidateId` when the identity has no link yet, atomically: of concurrent first
+   * sign-ins, one links and all get its id. `created` is true for the caller that linked.
    */
-  maxSessions: number;
-}
-
-export interface AccountStore {
-  /**
-   * Returns the user id linked to (provider, subject), linking `candidateId` atomically when
-   * there is none yet. Two concurrent first sign-ins of one Google account get one id.
-   */
-  linkIdentity(provider: 'google', subject: string, candidateId: string): Promise<string>;
-  /**
-   * Creates or refreshes the user's profile and writes the new session (record + the
-   * user's session index) in one transaction. `isNewUser` is true when the user record did
-   * not exist before. A disabled user is returned as it is (`disabled: true`) and nothing is
-   * written: no session, no profile update. With `limits`, the user's oldest sessions beyond
-   * `maxSessions` end in the same transaction.
-   */
-  signIn(
-    userId: string,
-    profile: GoogleProfile,
-    session: NewSession,
-    limits?: SignInLimits,
-  ): Promise<{ user: UserRecord; isNewUser: boolean }>;
-  /** Users by id, in order, null where absent. One round trip. */
-  getUsers(ids: readonly string[]): Promise<(UserRecord | null)[]>;
-  /** The user id linked to (provider, subject), or null. Never links. */
-  getIdentity(provider: 'google', subject: string): Promise<string | null>;
-  /**
-   * Sets or clears the user's `disabled` flag. Disabling also ends every session of the user
-   * in the same transaction. `found` is false (and nothing changes) for an unknown user.
-   */
-  setDisabled(userId: string, disabled: boolean): Promise<{ found: boolean; sessionsEnded: number }>;
-  /**
-   * Deletes the account: its identity link (only while it still points to this user), then
-   * the user record, every session, grace box and the session index. Leaves no key of the
-   * user behind. True when the user record existed.
-   */
-  deleteAccount(userId: string): Promise<boolean>;
-}
-
-export interface SessionStore {
-  /** The session and its user in one round trip. */
-  getSessionWithUser(userId: string, sessionId: string): Promise<{ session: SessionRecord | null; user: UserRecord | null }>;
-  /** Compare-and-rotate the refresh token atomically. */
-  rotateRefreshToken(userId: string, sessionId: string, input: RotateInput): Promise<RotateOutcome>;
-  /** Deletes the session and its index entry. True when it existed. */
-  revokeSession(userId: string, sessionId: string): Promise<boolean>;
-  /** The user's live sessions (expired index entries are pruned), newest first. */
-  listSessions(userId: string, now: number): Promise<SessionRecord[]>;
-  /**
-   * Ends every session of the user except `keepSessionId` (null: all of them), atomically.
-   * Returns how many sessions ended.
-   */
-  revokeAllSessions(userId: string, keepSessionId: string | null): Promise<number>;
-  /**
-   * Records activity: lastSeenAt becomes `now` unless it is already later. A session that no
-   * longer exists is not recreated. Callers throttle this (it is a write).
-   */
-  touchSession(userId: string, sessionId: string, now: number): Promise<void>;
+  link(provider: string, subject: string, candidateId: string): Promise<{ userId: string; created: boolean }>;
+  /** The linked user id, or null. Never links. */
+  get(provider: string, subject: string): Promise<string | null>;
+  /** Removes the link only while it names `userId` (never a newer account's link). True when it did. */
+  unlink(provider: string, subject: string, userId: string): Promise<boolean>;
 }
 
 /**
- * Single-use records that guard sign-in. Keyed by hashes (never the nonce or token itself).
- * Every record expires; `now`/`expiresAt` decide validity so tests can control the clock.
+ * One user's record and sessions. Every key of a user carries the user's hash tag, so each
+ * method is one atomic step in one Cluster slot. The methods persist what
+ * src/sessions/policy.ts decides; where the decision must be atomic with the data, the Redis
+ * store runs a Lua mirror of the policy function and the embedded store calls it.
  */
-export interface SignInGuardStore {
-  /** Remembers a server-issued nonce until `expiresAt`. */
-  putNonce(nonceHash: string, expiresAt: number, now: number): Promise<void>;
-  /** Removes the nonce; true only if it existed and had not expired (single use). */
-  consumeNonce(nonceHash: string, now: number): Promise<boolean>;
-  /** Records an ID token as used until `expiresAt`; false when it was already recorded. */
-  markIdTokenUsed(tokenHash: string, expiresAt: number, now: number): Promise<boolean>;
+export interface AccountStore {
+  /**
+   * Sign-in's write (`decideSessionWrite`): refused (nothing written) for `gone`, a disabled
+   * account or a spent sign-in budget; otherwise creates or refreshes the profile (createdAt
+   * and disabled are kept; a claim that became null or shorter leaves nothing behind), writes
+   * the session and its index entry, and ends the sessions over the cap (`sessionsOverCap`).
+   */
+  writeSession(write: SessionWrite): Promise<SessionWriteResult>;
+  /** Refresh's compare-and-rotate (`decideRotation`), applied atomically; the user comes with the answer. */
+  rotateSession(userId: string, sessionId: string, rotation: Rotation): Promise<RotationResult>;
+  /** The session and its user (one round trip: every authenticated request). */
+  readSession(userId: string, sessionId: string): Promise<{ session: SessionRecord | null; user: UserRecord | null }>;
+  /** Users by id, in order, null where absent. One round trip. */
+  getUsers(ids: readonly string[]): Promise<(UserRecord | null)[]>;
+  /**
+   * The user's indexed sessions that are still stored, in no particular order. Index entries
+   * whose session ended by `now` or whose record is gone are pruned on the way.
+   */
+  listSessions(userId: string, now: number): Promise<SessionRecord[]>;
+  /** Records a request at `now` when `touchApplies`; never recreates an ended session. */
+  touchSession(userId: string, sessionId: string, now: number): Promise<void>;
+  /** Ends the sessions `sessionsEnding` names, atomically; returns how many were still stored. */
+  endSessions(userId: string, revocation: Revocation): Promise<number>;
+  /**
+   * Disables, enables or deletes the account, with `accountRevocation`'s sessions in the same
+   * step (a disabled account cannot slip a request or a sign-in in between). Deleting leaves no
+   * key of the user behind (the identity link is the IdentityStore's). `found`: the user existed.
+   */
+  setAccountState(userId: string, state: AccountState): Promise<{ found: boolean; sessionsEnded: number }>;
+}
+
+/** Single-use records of sign-in: server-issued nonces and ID tokens already used. */
+export type SingleUseKind = 'sign-in-nonce' | 'used-id-token';
+
+/**
+ * Records that live until `expiresAt` and are spent at most once. Keyed by hashes (never the
+ * nonce or token itself). `now` decides validity, so tests control the clock; every record
+ * also gets a real TTL.
+ */
+export interface SingleUseStore {
+  /** Stores the record unless one with that hash exists; false when it did (nothing changes then). */
+  put(kind: SingleUseKind, hash: string, expiresAt: number, now: number): Promise<boolean>;
+  /** Removes the record; true only when it existed and had not expired by `now`. */
+  take(kind: SingleUseKind, hash: string, now: number): Promise<boolean>;
 }
 
 /** An identity provider's key set as cached (shared by every instance; src/identity/keys). */
@@ -196,7 +221,11 @@ export interface SigningKeyStore {
   remove(kid: string): Promise<void>;
 }
 
-/** Short-lived mutual exclusion across instances (fetch locks, cooldowns). */
+/**
+ * Short-lived mutual exclusion across instances (fetch locks, cooldowns). A lock belongs to the
+ * store instance that acquired it: `release` frees it only while that acquisition still holds
+ * it, so an instance whose lock expired and was taken by another cannot free the other's.
+ */
 export interface LockStore {
   /** True when this caller now holds `name` for `ttlMs` (SET NX PX). */
   acquire(name: string, ttlMs: number): Promise<boolean>;
@@ -242,13 +271,13 @@ export interface SessionActivityStore {
 
 export interface Stores {
   readonly kind: 'redis' | 'memory';
+  readonly identities: IdentityStore;
   readonly accounts: AccountStore;
-  readonly sessions: SessionStore;
+  readonly singleUse: SingleUseStore;
   readonly keySets: KeySetStore;
   readonly signingKeys: SigningKeyStore;
   readonly locks: LockStore;
   readonly rateLimits: RateLimitStore;
-  readonly signInGuards: SignInGuardStore;
   readonly activity: SessionActivityStore;
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>;

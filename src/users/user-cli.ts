@@ -12,6 +12,8 @@
  */
 import { ConfigError, loadConfig, type RedisTopology } from '../config/index.js';
 import { isRandomId } from '../sessions/ids.js';
+import { lastSeenAt } from '../sessions/policy.js';
+import { liveSessions } from '../sessions/session-service.js';
 import { createStores } from '../store/index.js';
 
 const USAGE = 'usage: npm run user -- <disable|enable|show> <user-id>';
@@ -62,7 +64,7 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
     switch (command) {
       case 'disable':
       case 'enable': {
-        const { found, sessionsEnded } = await stores.accounts.setDisabled(userId, command === 'disable');
+        const { found, sessionsEnded } = await stores.accounts.setAccountState(userId, command === 'disable' ? 'disabled' : 'enabled');
         if (!found) {
           err.write(`user: no user ${userId}\n`);
           return 1;
@@ -76,7 +78,7 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
           err.write(`user: no user ${userId}\n`);
           return 1;
         }
-        const sessions = await stores.sessions.listSessions(userId, Date.now());
+        const sessions = await liveSessions(stores.accounts, userId, Date.now());
         const iso = (t: number) => new Date(t).toISOString();
         out.write(
           `${JSON.stringify(
@@ -87,7 +89,7 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
               sessions: sessions.map((s) => ({
                 id: s.id,
                 createdAt: iso(s.createdAt),
-                lastSeenAt: iso(s.lastSeenAt),
+                lastSeenAt: iso(lastSeenAt(s)),
                 expiresAt: iso(Math.min(s.expiresAt, s.refreshExpiresAt)),
                 userAgent: s.userAgent,
                 clientAddress: s.clientAddress,

@@ -8,8 +8,8 @@ import { uniquePrefix } from '../support/env.js';
 import { FakeGoogle } from '../support/fake-google.js';
 import { ME, REFRESH, SIGN_IN, SIGN_OUT, bearer, startTestGateway, type AuthPayloadShape, type TestGateway } from '../support/gateway.js';
 import { RedisCluster } from '../support/redis-cluster.js';
-import { id, newSession, profile, storeContract } from '../store/contract.js';
-import { lifecycleContract } from '../store/contract-lifecycle.js';
+import { elapseRedis } from '../support/redis-ttl.js';
+import { id, storeContract } from '../store/contract.js';
 
 // The slot function ioredis itself routes Cluster commands with (an ioredis dependency).
 const calculateSlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
@@ -39,51 +39,60 @@ async function clusterStores(prefix = uniquePrefix()): Promise<Stores> {
   return createRedisStores({ client, keyPrefix: prefix, ownsClient: true });
 }
 
-storeContract('redis cluster', async () => {
-  const stores = await clusterStores();
-  return { stores, cleanup: () => stores.close() };
-});
-
 /**
- * The lifecycle scripts (sign-in with a session cap, disable, delete, revoke all) name
- * session and grace keys inside Lua from prefixes in ARGV rather than in KEYS, which a
- * Cluster node only accepts while those keys are in the slot it is running the script for.
- * Run the lifecycle contract on the Cluster client too, and record every user it signs in,
- * so the next test can show those users were not all on one shard (a contract that happened
- * to run on one node would prove little about routing).
+ * The store contract through a Cluster client. The account scripts name session and grace
+ * keys inside Lua from prefixes in ARGV rather than in KEYS, which a Cluster node only accepts
+ * while those keys are in the slot it is running the script for. Every user the contract signs
+ * in is recorded, so the next test can show those users were not all on one shard (a contract
+ * that happened to run on one node would prove little about routing).
  */
-const lifecycleUsers: { prefix: string; uid: string }[] = [];
-lifecycleContract('redis cluster', async () => {
+const contractUsers: { prefix: string; uid: string }[] = [];
+storeContract('redis cluster', async () => {
   const prefix = uniquePrefix();
   const stores = await clusterStores(prefix);
+  const nodes = cluster.nodes.map((n) => new Redis(n.port, '127.0.0.1'));
+  const peers: Stores[] = [];
   const accounts = stores.accounts;
   const recording: typeof accounts = new Proxy(accounts, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
-      if (prop === 'signIn') {
-        return (...args: Parameters<typeof accounts.signIn>) => {
-          lifecycleUsers.push({ prefix, uid: args[0] });
-          return accounts.signIn(...args);
+      if (prop === 'writeSession') {
+        return (...args: Parameters<typeof accounts.writeSession>) => {
+          contractUsers.push({ prefix, uid: args[0].userId });
+          return accounts.writeSession(...args);
         };
       }
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  return { stores: { ...stores, accounts: recording }, cleanup: () => stores.close() };
+  return {
+    stores: { ...stores, accounts: recording },
+    now: () => Date.now(),
+    async peer() {
+      const p = await clusterStores(prefix);
+      peers.push(p);
+      return p;
+    },
+    elapse: (ms) => elapseRedis(nodes, prefix, ms),
+    async cleanup() {
+      for (const p of [stores, ...peers]) await p.close();
+      for (const n of nodes) n.disconnect();
+    },
+  };
 });
 
-describe('store lifecycle contract: redis cluster, placement', () => {
+describe('store contract: redis cluster, placement', () => {
   it('exercised users on more than one shard', async () => {
     const owners = await Promise.all(cluster.nodes.map(async (n) => ({ port: n.port, owns: await slotOwners(n.port) })));
     const shards = new Set(
-      lifecycleUsers.map(({ prefix, uid }) => {
+      contractUsers.map(({ prefix, uid }) => {
         const slot = calculateSlot(keyLayout(prefix).user(uid));
         const found = owners.filter((o) => o.owns(slot));
         expect(found).toHaveLength(1);
         return found[0]!.port;
       }),
     );
-    expect(lifecycleUsers.length).toBeGreaterThan(10);
+    expect(contractUsers.length).toBeGreaterThan(10);
     expect(shards.size).toBeGreaterThan(1);
   });
 });
@@ -161,7 +170,7 @@ describe('gateway on a Redis Cluster, over HTTP', () => {
     await signIn(b, sub);
     await signIn(a, sub);
     const uid = first.user.id;
-    const listed = await a.gateway.stores.sessions.listSessions(uid, Date.now());
+    const listed = await a.gateway.stores.accounts.listSessions(uid, Date.now());
     expect(listed).toHaveLength(3);
     expect(new Set(listed.map((s) => s.userId))).toEqual(new Set([uid]));
 

@@ -37,11 +37,20 @@ const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
 const reasonOf = (r: GqlResponse) => r.body.errors?.[0]?.extensions;
 const unauth = (reason: string) => ({ code: 'UNAUTHENTICATED', reason });
 /**
- * The active-sessions metric is written after the sign-in has answered (batched per event-loop
- * turn, src/metrics/active-sessions.ts). The gateways run in this process, so a test that counts
- * Redis writes or keys right after a sign-in lets those writes land first.
+ * Some writes happen after the answer: lastSeenAt (awaited by `Gateway.settled()`) and the
+ * active-sessions metric, sent in the event-loop turn after a sign-in (src/metrics/active-sessions.ts).
+ * A test that counts Redis writes or keys lets them land first: `settled()`, then a PING on each
+ * gateway's own connection. Redis runs one connection's commands in order, so once the PING is
+ * answered, every write that gateway sent before it has landed.
  */
-const backgroundWritesLanded = () => new Promise((r) => setTimeout(r, 20));
+async function backgroundWritesLanded(...gws: TestGateway[]): Promise<void> {
+  await Promise.all(
+    gws.map(async (gw) => {
+      await gw.gateway.settled();
+      await gw.gateway.stores.ping();
+    }),
+  );
+}
 
 describe('session and account lifecycle over HTTP', () => {
   const redis = usePrivateRedis();
@@ -137,7 +146,7 @@ describe('session and account lifecycle over HTTP', () => {
       const t0 = clock.t;
       const s1 = await signIn(a, { sub });
       const s2 = await signIn(b, { sub });
-      await backgroundWritesLanded();
+      await backgroundWritesLanded(a, b);
       // Write commands Redis executed, those run inside Lua scripts included.
       const writes = async () => {
         const info = await raw.info('commandstats');
@@ -155,7 +164,9 @@ describe('session and account lifecycle over HTTP', () => {
 
       clock.t = t0 + 61_000;
       await a.gql(ME, undefined, bearer(s1.accessToken));
+      await backgroundWritesLanded(a);
       await b.gql(ME, undefined, bearer(s1.accessToken));
+      await backgroundWritesLanded(a, b);
       expect(await writes()).toBe(before + 1); // one write for the minute, whichever instance saw it first
       const list = await sessions(a, s2.accessToken);
       const seen = Object.fromEntries(list.map((s) => [s.current ? 's2' : 's1', s.lastSeenAt]));
@@ -384,7 +395,7 @@ describe('session and account lifecycle over HTTP', () => {
       const prefix = uniquePrefix();
       const [a, b] = [await gateway({}, prefix), await gateway({}, prefix)];
       await signIn(a); // a bystander: the shared keys (signing keys, Google's key set, active sessions) exist from here on
-      await backgroundWritesLanded();
+      await backgroundWritesLanded(a, b);
       const before = await scan(prefix);
 
       const sub = newSub();
@@ -393,6 +404,7 @@ describe('session and account lifecycle over HTTP', () => {
       const rotated = (await b.gql<{ refreshSession: AuthPayloadShape }>(REFRESH, { refreshToken: s2.refreshToken })).body.data!.refreshSession; // grace box
       clock.advance(2 * MIN);
       await a.gql(ME, undefined, bearer(s1.accessToken)); // lastSeenAt written
+      await backgroundWritesLanded(a, b);
       expect((await scan(prefix)).length).toBeGreaterThan(before.length + 4);
 
       const del = await b.gql(DELETE, undefined, bearer(s1.accessToken));

@@ -221,14 +221,28 @@ describe('rate limits on real Redis, shared by two instances', () => {
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(60_000);
     }
-    expect([...kinds].sort()).toEqual(['auth-fail-addr', 'nonce-addr', 'refresh-session', 'sign-in-account', 'sign-in-addr']);
+    expect([...kinds].sort()).toEqual(['auth-fail-addr', 'nonce-addr', 'sign-in-addr']);
     expect(keys.join('\n')).not.toMatch(/203\.0\.113|2001:db8|not-an-address/);
+    // The per-account and per-session budgets are not keys: they are fields of the account's and
+    // the session's own records (`sb`, `rb`), so they end with them.
+    const records = async (kind: string) => {
+      const found: string[] = [];
+      for (let cursor = '0'; ; ) {
+        const [next, batch] = await raw.scan(cursor, 'MATCH', `${prefix}${kind}:*`, 'COUNT', 1000);
+        found.push(...batch);
+        if ((cursor = next) === '0') break;
+      }
+      return found;
+    };
+    const budgets = async (kind: string, field: string) => (await Promise.all((await records(kind)).map((k) => raw.hexists(k, field)))).filter((x) => x === 1).length;
+    expect(await budgets('user', 'sb')).toBeGreaterThan(10);
+    expect(await budgets('sess', 'rb')).toBeGreaterThan(0);
   });
 });
 
 describe('TRUST_PROXY decides the client address that limits and sessions use', () => {
   const sessionAddress = async (gw: TestGateway, payload: AuthPayloadShape) => {
-    const sessions = await gw.gateway.stores.sessions.listSessions(payload.user.id, clock.now());
+    const sessions = await gw.gateway.stores.accounts.listSessions(payload.user.id, clock.now());
     return sessions.map((s) => s.clientAddress);
   };
 

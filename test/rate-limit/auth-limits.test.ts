@@ -1,26 +1,21 @@
 import { describe, expect, it } from '@jest/globals';
-import { AuthError, RateLimitedError, ServiceUnavailableError } from '../../src/errors.js';
-import { AuthRateLimits } from '../../src/rate-limit/auth-limits.js';
-import { issueRefreshToken } from '../../src/sessions/refresh-token.js';
-import { randomId } from '../../src/sessions/ids.js';
+import { RateLimitedError, ServiceUnavailableError } from '../../src/errors.js';
+import { AuthRateLimits, type RateLimitKind } from '../../src/rate-limit/auth-limits.js';
+import { gcraRule } from '../../src/store/gcra.js';
 import { MemoryRateLimitStore } from '../../src/store/memory/rate-limits.js';
 import type { RateLimitStore } from '../../src/store/types.js';
 import { FakeClock } from '../support/fake-google.js';
 
 const rule = (limit: number) => ({ limit, windowMs: 60_000 });
-const RULES = { signInPerAddress: rule(3), authFailuresPerAddress: rule(2), signInPerAccount: rule(2), refreshPerSession: rule(2) };
+const RULES = { signInPerAddress: rule(3), authFailuresPerAddress: rule(2), signInPerAccount: rule(5), refreshPerSession: rule(4) };
 
 function setup(store: RateLimitStore = new MemoryRateLimitStore()) {
   const clock = new FakeClock(1_700_000_000_000);
   const lines: { level: string; obj: object; msg: string }[] = [];
+  const limited: RateLimitKind[] = [];
   const log = { info: (obj: object, msg: string) => lines.push({ level: 'info', obj, msg }), error: (obj: object, msg: string) => lines.push({ level: 'error', obj, msg }) };
-  return { limits: new AuthRateLimits({ store, rules: RULES, now: clock.now, log }), clock, lines };
+  return { limits: new AuthRateLimits({ store, rules: RULES, now: clock.now, log, onLimited: (k) => limited.push(k) }), clock, lines, limited };
 }
-
-const profile = (sub: string) => async () => ({ sub });
-const rejected = (reason: 'malformed' | 'invalid_refresh_token') => async (): Promise<never> => {
-  throw new AuthError(reason);
-};
 
 async function caught(p: Promise<unknown>): Promise<unknown> {
   return p.then(
@@ -30,59 +25,56 @@ async function caught(p: Promise<unknown>): Promise<unknown> {
 }
 
 describe('AuthRateLimits', () => {
-  it('refuses a sign-in over the address budget without calling the verifier', async () => {
-    const { limits } = setup();
-    for (let i = 0; i < 3; i++) await limits.signIn('203.0.113.1', profile(`s${i}`));
-    let called = false;
-    const err = await caught(
-      limits.signIn('203.0.113.1', async () => {
-        called = true;
-        return { sub: 'x' };
-      }),
-    );
+  it('counts sign-in attempts per address and refuses over the budget with the exact wait', async () => {
+    const { limits, limited, lines } = setup();
+    for (let i = 0; i < 3; i++) await limits.checkSignIn('203.0.113.1');
+    const err = await caught(limits.checkSignIn('203.0.113.1'));
     expect(err).toBeInstanceOf(RateLimitedError);
     expect((err as RateLimitedError).extensions).toEqual({ code: 'RATE_LIMITED', retryAfter: 20 });
-    expect(called).toBe(false);
+    expect((err as RateLimitedError).message).toBe('Too many sign-in attempts from this network; retry later.');
+    expect(limited).toEqual(['sign-in-addr']);
+    expect(lines).toEqual([{ level: 'info', obj: { limit: 'sign-in-addr', retryAfter: 20 }, msg: 'rate limited' }]);
+    await expect(limits.checkSignIn('203.0.113.2')).resolves.toBeUndefined(); // another address
   });
 
-  it('counts rejected tokens per address and then refuses before verifying, for sign-in and refresh alike', async () => {
+  it('counts rejected tokens per address (IPv6 per /64); once spent, sign-in and refresh are refused', async () => {
     const { limits, clock } = setup();
-    expect(await caught(limits.signIn('2001:db8::1', rejected('malformed')))).toBeInstanceOf(AuthError);
-    expect(await caught(limits.refresh('2001:db8::2', 'junk', rejected('invalid_refresh_token')))).toBeInstanceOf(AuthError);
-    const err = await caught(limits.signIn('2001:db8::3', profile('s')));
-    expect((err as RateLimitedError).extensions).toEqual({ code: 'RATE_LIMITED', retryAfter: 30 });
+    await limits.countRejection('2001:db8::1');
+    await limits.countRejection('2001:db8::2');
+    for (const check of [() => limits.checkSignIn('2001:db8::3'), () => limits.checkRefresh('2001:db8::4')]) {
+      expect(((await caught(check())) as RateLimitedError).extensions).toEqual({ code: 'RATE_LIMITED', retryAfter: 30 });
+    }
     clock.advance(30_000);
-    await expect(limits.signIn('2001:db8::3', profile('s'))).resolves.toEqual({ sub: 's' });
+    await expect(limits.checkSignIn('2001:db8::3')).resolves.toBeUndefined();
+    await expect(limits.checkRefresh('2001:db8:0:1::1')).resolves.toBeUndefined(); // another /64
   });
 
-  it('counts an account only after verification, and refuses it after the budget', async () => {
+  it('checking the refresh budget of an address counts nothing', async () => {
     const { limits } = setup();
-    expect(await caught(limits.signIn('192.0.2.1', rejected('malformed')))).toBeInstanceOf(AuthError);
-    await limits.signIn('192.0.2.2', profile('acct'));
-    await limits.signIn('192.0.2.3', profile('acct'));
-    const err = await caught(limits.signIn('192.0.2.4', profile('acct')));
-    expect((err as RateLimitedError).message).toMatch(/this account/);
+    for (let i = 0; i < 10; i++) await limits.checkRefresh('198.51.100.1');
+    await limits.countRejection('198.51.100.1');
+    await expect(limits.checkRefresh('198.51.100.1')).resolves.toBeUndefined();
   });
 
-  it('counts a session’s refreshes only when they succeed, and refuses before rotating', async () => {
+  it('counts nonce requests per address, apart from sign-in attempts, with the same rule', async () => {
     const { limits } = setup();
-    const { token } = issueRefreshToken(randomId(), randomId());
-    for (const addr of ['198.51.100.1', '198.51.100.2']) await caught(limits.refresh(addr, token, rejected('invalid_refresh_token')));
-    // Two failures from other addresses did not spend the session's budget.
-    await limits.refresh('198.51.100.3', token, async () => 'ok');
-    await limits.refresh('198.51.100.3', token, async () => 'ok');
-    let rotated = false;
-    const err = await caught(
-      limits.refresh('198.51.100.3', token, async () => {
-        rotated = true;
-        return 'ok';
-      }),
-    );
-    expect((err as RateLimitedError).message).toMatch(/session/);
-    expect(rotated).toBe(false);
+    for (let i = 0; i < 3; i++) await limits.checkNonceRequest('192.0.2.9');
+    expect(((await caught(limits.checkNonceRequest('192.0.2.9'))) as RateLimitedError).message).toMatch(/nonces/);
+    await expect(limits.checkSignIn('192.0.2.9')).resolves.toBeUndefined();
   });
 
-  it('fails closed with SERVICE_UNAVAILABLE when the store fails, but keeps the client’s own rejection', async () => {
+  it('gives the store the per-account and per-session rules, and turns the store’s refusals into RATE_LIMITED', () => {
+    const { limits, limited } = setup();
+    expect(limits.perAccount).toEqual(gcraRule(5, 60_000));
+    expect(limits.perSession).toEqual(gcraRule(4, 60_000));
+    const account = limits.refused('sign-in-account', 12_001);
+    expect(account.extensions).toEqual({ code: 'RATE_LIMITED', retryAfter: 13 });
+    expect(account.message).toBe('Too many sign-ins to this account; retry later.');
+    expect(limits.refused('refresh-session', 1).extensions).toEqual({ code: 'RATE_LIMITED', retryAfter: 1 });
+    expect(limited).toEqual(['sign-in-account', 'refresh-session']);
+  });
+
+  it('fails closed with SERVICE_UNAVAILABLE when the store fails, but counting a rejection never throws', async () => {
     const broken: RateLimitStore = {
       hit: async () => {
         throw new Error('connection refused');
@@ -92,19 +84,11 @@ describe('AuthRateLimits', () => {
       },
     };
     const { limits, lines } = setup(broken);
-    expect(await caught(limits.signIn('192.0.2.1', profile('s')))).toBeInstanceOf(ServiceUnavailableError);
-    expect(lines.some((l) => l.level === 'error')).toBe(true);
-
-    // Checks pass, the token is rejected, counting the failure fails: the client still learns why.
-    const store = new MemoryRateLimitStore();
-    const flaky: RateLimitStore = {
-      peek: (...a) => store.peek(...a),
-      hit: async (kind, ...rest) => {
-        if (kind === 'auth-fail-addr') throw new Error('timeout');
-        return store.hit(kind, ...rest);
-      },
-    };
-    const err = await caught(setup(flaky).limits.signIn('192.0.2.1', rejected('malformed')));
-    expect(err).toBeInstanceOf(AuthError);
+    for (const check of [limits.checkSignIn('192.0.2.1'), limits.checkRefresh('192.0.2.1'), limits.checkNonceRequest('192.0.2.1')]) {
+      expect(await caught(check)).toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE', reason: 'store_unavailable' } });
+    }
+    await expect(limits.countRejection('192.0.2.1')).resolves.toBeUndefined();
+    expect(lines.filter((l) => l.level === 'error').map((l) => l.msg)).toEqual(Array(4).fill('rate-limit store call failed'));
+    expect(await caught(limits.checkSignIn('192.0.2.1'))).toBeInstanceOf(ServiceUnavailableError);
   });
 });

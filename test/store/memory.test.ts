@@ -1,16 +1,19 @@
 import { describe, expect, it } from '@jest/globals';
-import { createMemoryStores, MemoryRateLimitStore } from '../../src/store/memory/index.js';
+import { createMemoryStores, MemoryData, MemoryRateLimitStore } from '../../src/store/memory/index.js';
+import { FakeClock } from '../support/fake-google.js';
 import { storeContract } from './contract.js';
-import { lifecycleContract } from './contract-lifecycle.js';
 
 storeContract('memory', async () => {
-  const stores = createMemoryStores();
-  return { stores, cleanup: () => stores.close() };
-});
-
-lifecycleContract('memory', async () => {
-  const stores = createMemoryStores();
-  return { stores, cleanup: () => stores.close() };
+  const clock = new FakeClock();
+  const data = new MemoryData(clock.now);
+  const stores = createMemoryStores({ data });
+  return {
+    stores,
+    now: clock.now,
+    peer: async () => createMemoryStores({ data }),
+    elapse: async (ms) => clock.advance(ms),
+    cleanup: () => stores.close(),
+  };
 });
 
 describe('memory store', () => {
@@ -19,7 +22,7 @@ describe('memory store', () => {
     expect(stores.kind).toBe('memory');
     await stores.ping();
     await stores.close();
-    await expect(stores.ping()).rejects.toThrow();
+    await expect(stores.ping()).rejects.toThrow('memory store is closed');
   });
 
   it('keeps separate instances separate', async () => {
@@ -27,16 +30,17 @@ describe('memory store', () => {
     const b = createMemoryStores();
     expect(await a.locks.acquire('x', 10_000)).toBe(true);
     expect(await b.locks.acquire('x', 10_000)).toBe(true);
-    expect(await a.accounts.linkIdentity('google', 's', 'u1')).toBe('u1');
-    expect(await b.accounts.linkIdentity('google', 's', 'u2')).toBe('u2');
+    expect(await a.identities.link('google', 's', 'u1')).toEqual({ userId: 'u1', created: true });
+    expect(await b.identities.link('google', 's', 'u2')).toEqual({ userId: 'u2', created: true });
   });
 
   it('sweeps expired rate-limit records, so many distinct subjects cannot grow it for long', async () => {
-    const rl = new MemoryRateLimitStore();
-    const t = Date.now();
+    const clock = new FakeClock();
+    const rl = new MemoryRateLimitStore(clock.now);
+    const t = clock.t;
     for (let i = 0; i < 2048; i++) await rl.hit('test', `a${i}`, 1, 1_000, t);
     expect(rl.size).toBe(2048);
-    await new Promise((r) => setTimeout(r, 1_100));
+    clock.advance(1_000);
     for (let i = 0; i < 1024; i++) await rl.hit('test', `b${i}`, 1, 1_000, t);
     expect(rl.size).toBe(1024);
   });

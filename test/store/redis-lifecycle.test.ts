@@ -4,8 +4,8 @@ import { keyLayout } from '../../src/store/keys.js';
 import { createRedisClient, createRedisStores, whenReady } from '../../src/store/redis/index.js';
 import type { Stores } from '../../src/store/types.js';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
-import { hash, id, newSession, profile, rotateInput } from './contract.js';
-import { RoundTripProxy } from './round-trip-proxy.js';
+import { AccountService } from '../../src/users/account-service.js';
+import { hash, id, newSession, profile, rotation, write } from './contract.js';
 
 /** What only Redis can show about the lifecycle operations: keys, TTLs, round trips. */
 const redis = usePrivateRedis();
@@ -42,19 +42,19 @@ describe('redis store: lifecycle keys', () => {
     raw.disconnect();
   });
 
-  it('deleteAccount leaves no key of the user behind (SCAN of the prefix), and nobody else’s is touched', async () => {
+  it('deleting an account leaves no key of the user behind (SCAN of the prefix), and nobody else’s is touched', async () => {
     const now = Date.now();
     const keep = id();
-    await stores.accounts.linkIdentity('google', `sub-${keep}`, keep);
-    await stores.accounts.signIn(keep, profile(`sub-${keep}`), newSession(now));
+    await stores.identities.link('google', `sub-${keep}`, keep);
+    await stores.accounts.writeSession(write(keep, newSession(now)));
     const before = await scan(raw, prefix);
 
     const uid = id();
-    await stores.accounts.linkIdentity('google', `sub-${uid}`, uid);
+    await stores.identities.link('google', `sub-${uid}`, uid);
     const sessions = [newSession(now), newSession(now + 1), newSession(now + 2)];
-    for (const s of sessions) await stores.accounts.signIn(uid, profile(`sub-${uid}`, { name: 'n'.repeat(200) }), s);
-    await stores.sessions.rotateRefreshToken(uid, sessions[0]!.id, rotateInput(now + 3, sessions[0]!.refreshHash)); // grace box
-    await stores.sessions.touchSession(uid, sessions[1]!.id, now + 120_000);
+    for (const s of sessions) await stores.accounts.writeSession(write(uid, s, { profile: profile(`sub-${uid}`, { name: 'n'.repeat(200) }) }));
+    await stores.accounts.rotateSession(uid, sessions[0]!.id, rotation(now + 3, sessions[0]!.refreshHash)); // grace box
+    await stores.accounts.touchSession(uid, sessions[1]!.id, now + 120_000);
     const during = await scan(raw, prefix);
     expect(during.filter((key) => !before.includes(key)).sort()).toEqual(
       [
@@ -66,7 +66,9 @@ describe('redis store: lifecycle keys', () => {
       ].sort(),
     );
 
-    expect(await stores.accounts.deleteAccount(uid)).toBe(true);
+    const user = (await stores.accounts.getUsers([uid]))[0]!;
+    const deleted = await new AccountService(stores, { error: () => undefined }).deleteAccount({ user, session: (await stores.accounts.readSession(uid, sessions[2]!.id)).session! });
+    expect(deleted).toBe(true);
     expect(await scan(raw, prefix)).toEqual(before);
   });
 
@@ -74,8 +76,8 @@ describe('redis store: lifecycle keys', () => {
     const now = Date.now();
     const n = hash();
     const t = hash();
-    await stores.signInGuards.putNonce(n, now + 600_000, now);
-    await stores.signInGuards.markIdTokenUsed(t, now + 3_660_000, now);
+    await stores.singleUse.put('sign-in-nonce', n, now + 600_000, now);
+    await stores.singleUse.put('used-id-token', t, now + 3_660_000, now);
     const near = (actual: number, expected: number) => {
       expect(actual).toBeGreaterThan(expected - 5_000);
       expect(actual).toBeLessThanOrEqual(expected);
@@ -87,14 +89,14 @@ describe('redis store: lifecycle keys', () => {
     const uid = id();
     const a = newSession(now, { refreshExpiresAt: now + 3_600_000 });
     const b = newSession(now + 1, { refreshExpiresAt: now + 7_200_000 });
-    await stores.accounts.signIn(uid, profile(`sub-${uid}`), a);
-    await stores.accounts.signIn(uid, profile(`sub-${uid}`), b);
-    await stores.sessions.touchSession(uid, a.id, now + 60_000);
+    await stores.accounts.writeSession(write(uid, a));
+    await stores.accounts.writeSession(write(uid, b));
+    await stores.accounts.touchSession(uid, a.id, now + 60_000);
     near(await raw.pttl(k().session(uid, a.id)), 3_600_000);
-    await stores.sessions.revokeAllSessions(uid, a.id);
+    await stores.accounts.endSessions(uid, { kind: 'others', keep: a.id });
     near(await raw.pttl(k().sessionIndex(uid)), 7_200_000); // never without a TTL
     expect(await raw.exists(k().session(uid, b.id))).toBe(0);
-    await stores.accounts.setDisabled(uid, true);
+    await stores.accounts.setAccountState(uid, 'disabled');
     expect(await raw.exists(k().sessionIndex(uid))).toBe(0); // last entry gone: the index key goes with it
     expect(await raw.pttl(k().user(uid))).toBe(-1); // the user record stays durable
   });
@@ -102,35 +104,8 @@ describe('redis store: lifecycle keys', () => {
   it('keeps the session index at the cap however many sign-ins happen', async () => {
     const now = Date.now();
     const uid = id();
-    for (let i = 0; i < 30; i++) await stores.accounts.signIn(uid, profile(`sub-${uid}`), newSession(now + i), { maxSessions: 5 });
+    for (let i = 0; i < 30; i++) await stores.accounts.writeSession(write(uid, newSession(now + i), { maxSessions: 5 }));
     expect(await raw.zcard(k().sessionIndex(uid))).toBe(5);
     expect((await scan(raw, prefix)).filter((key) => key.startsWith(k().session(uid, '')))).toHaveLength(5);
-  });
-
-  describe('round trips', () => {
-    const proxy = { current: null as RoundTripProxy | null };
-    let viaProxy: Stores;
-    beforeAll(async () => {
-      proxy.current = new RoundTripProxy(redis.server.port);
-      await proxy.current.start();
-      viaProxy = await makeStores(uniquePrefix(), proxy.current.url);
-    });
-    afterAll(async () => {
-      await viaProxy.close();
-      await proxy.current?.stop();
-    });
-
-    it('touchSession, revokeAllSessions and setDisabled are one round trip once their scripts are cached', async () => {
-      const uid = id();
-      const s = newSession(Date.now());
-      await viaProxy.accounts.signIn(uid, profile(`sub-${uid}`), s);
-      // Load the scripts (the first call may need EVAL after NOSCRIPT).
-      await viaProxy.sessions.touchSession(id(), id(), Date.now());
-      await viaProxy.sessions.revokeAllSessions(id(), null);
-      await viaProxy.accounts.setDisabled(id(), true);
-      expect(await proxy.current!.count(() => viaProxy.sessions.touchSession(uid, s.id, Date.now() + 60_000))).toBe(1);
-      expect(await proxy.current!.count(() => viaProxy.sessions.revokeAllSessions(uid, s.id))).toBe(1);
-      expect(await proxy.current!.count(() => viaProxy.accounts.setDisabled(uid, true))).toBe(1);
-    });
   });
 });

@@ -2,7 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { createRedisClient, createRedisStores, whenReady } from '../../src/store/redis/index.js';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
-import { hash, id, newSession, profile, rotateInput } from './contract.js';
+import { gcraRule } from '../../src/store/gcra.js';
+import { hash, id, newSession, profile, rotation, write } from './contract.js';
+
+/** The default per-account and per-session limits: their state is part of the records measured. */
+const SIGN_IN_LIMIT = gcraRule(10, 600_000);
+const REFRESH_LIMIT = gcraRule(10, 60_000);
 
 /**
  * Redis memory per user and per session, measured as the growth of `used_memory` (what the
@@ -33,20 +38,23 @@ describe('Redis memory per session', () => {
       const m0 = await used();
       const first = new Map<string, { id: string; refreshHash: string }>();
       await inBatches(async (u) => {
-        await stores.accounts.linkIdentity('google', u.sub, u.uid);
+        await stores.identities.link('google', u.sub, u.uid);
         const s = newSession(now); // iOS user agent (118 B) and an IPv6 address
         first.set(u.uid, s);
-        await stores.accounts.signIn(u.uid, profile(u.sub, { picture, email: `ada.${u.sub}@example.com`, hostedDomain: 'example.com' }), s);
+        const p = profile(u.sub, { picture, email: `ada.${u.sub}@example.com`, hostedDomain: 'example.com' });
+        await stores.accounts.writeSession(write(u.uid, s, { profile: p, limit: SIGN_IN_LIMIT }));
       });
       const m1 = await used();
-      await inBatches((u) => stores.accounts.signIn(u.uid, profile(u.sub, { picture, email: `ada.${u.sub}@example.com`, hostedDomain: 'example.com' }), newSession(now)));
+      await inBatches((u) =>
+        stores.accounts.writeSession(write(u.uid, newSession(now), { profile: profile(u.sub, { picture, email: `ada.${u.sub}@example.com`, hostedDomain: 'example.com' }), limit: SIGN_IN_LIMIT })),
+      );
       const m2 = await used();
-      // One refresh per first session: the session keeps the previous hash and the rotation
-      // time from then on. (The grace box a refresh also writes lives REFRESH_GRACE_PERIOD,
+      // One refresh per first session: the session keeps the previous hash, the rotation time
+      // and its refresh budget from then on. (The grace box a refresh also writes lives REFRESH_GRACE_PERIOD,
       // 10 s, so it is left out here: graceMs 0.)
       await inBatches((u) => {
         const s = first.get(u.uid)!;
-        return stores.sessions.rotateRefreshToken(u.uid, s.id, { ...rotateInput(now, s.refreshHash), nextHash: hash(), graceMs: 0 });
+        return stores.accounts.rotateSession(u.uid, s.id, { ...rotation(now, s.refreshHash), nextHash: hash(), graceMs: 0, limit: REFRESH_LIMIT });
       });
       const m3 = await used();
 

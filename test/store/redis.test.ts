@@ -6,8 +6,8 @@ import { keyLayout } from '../../src/store/keys.js';
 import type { Stores } from '../../src/store/types.js';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
 import { RoundTripProxy } from './round-trip-proxy.js';
-import { hash, id, newSession, profile, rotateInput, sleep, storeContract } from './contract.js';
-import { lifecycleContract } from './contract-lifecycle.js';
+import { elapseRedis } from '../support/redis-ttl.js';
+import { HOUR, TWO_PER_MINUTE, hash, id, newSession, profile, rotation, storeContract, write } from './contract.js';
 
 // The slot function ioredis itself routes Cluster commands with (an ioredis dependency).
 const calculateSlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
@@ -21,13 +21,24 @@ async function makeStores(prefix = uniquePrefix(), url = redis.url): Promise<Sto
 }
 
 storeContract('redis', async () => {
-  const stores = await makeStores();
-  return { stores, cleanup: () => stores.close() };
-});
-
-lifecycleContract('redis', async () => {
-  const stores = await makeStores();
-  return { stores, cleanup: () => stores.close() };
+  const prefix = uniquePrefix();
+  const stores = await makeStores(prefix);
+  const raw = new Redis(redis.url);
+  const peers: Stores[] = [];
+  return {
+    stores,
+    now: () => Date.now(),
+    async peer() {
+      const p = await makeStores(prefix);
+      peers.push(p);
+      return p;
+    },
+    elapse: (ms) => elapseRedis([raw], prefix, ms),
+    async cleanup() {
+      for (const p of [stores, ...peers]) await p.close();
+      raw.disconnect();
+    },
+  };
 });
 
 describe('redis store', () => {
@@ -47,6 +58,8 @@ describe('redis store', () => {
   });
 
   it('lays keys out as documented', () => {
+    expect(keyLayout('ag:').identity('apple', '001.abc')).toBe('ag:idn:apple:001.abc');
+    expect(() => keyLayout('ag:').identity('a:b', 's')).toThrow(TypeError);
     const k = keyLayout('ag:');
     expect(k.user('u1')).toBe('ag:user:{u1}');
     expect(k.identity('google', '123')).toBe('ag:idn:google:123');
@@ -79,10 +92,12 @@ describe('redis store', () => {
     const uid = id();
     const s1 = newSession(now, { expiresAt: now + 7_200_000, refreshExpiresAt: now + 3_600_000 });
     const s2 = newSession(now, { expiresAt: now + 600_000, refreshExpiresAt: now + 900_000 });
-    await stores.accounts.linkIdentity('google', `sub-${uid}`, uid);
-    await stores.accounts.signIn(uid, profile(`sub-${uid}`), s1);
-    await stores.accounts.signIn(uid, profile(`sub-${uid}`), s2);
-    await stores.sessions.rotateRefreshToken(uid, s2.id, rotateInput(now, s2.refreshHash, { graceMs: 10_000, nextRefreshExpiresAt: now + 3_600_000 }));
+    await stores.identities.link('google', `sub-${uid}`, uid);
+    await stores.accounts.writeSession(write(uid, s1, { limit: TWO_PER_MINUTE }));
+    await stores.accounts.writeSession(write(uid, s2));
+    await stores.accounts.rotateSession(uid, s2.id, rotation(now, s2.refreshHash, { graceMs: 10_000, refreshTtlMs: 3_600_000, limit: TWO_PER_MINUTE }));
+    await stores.singleUse.put('sign-in-nonce', hash(), now + 600_000, now);
+    await stores.singleUse.put('used-id-token', hash(), now + 3_660_000, now);
     await stores.keySets.put('google', { jwks: { keys: [] }, fetchedAt: now, expiresAt: now + 1000 }, 60_000);
     await stores.signingKeys.add({ kid: 'k', privateJwk: {}, publicJwk: {}, createdAt: now, activatesAt: now, retiresAt: null });
     await stores.locks.acquire('ttl-check', 30_000);
@@ -107,6 +122,9 @@ describe('redis store', () => {
     expect(lock).toBeGreaterThan(25_000);
     expect(lock).toBeLessThanOrEqual(30_000);
     expect(await raw.zscore(k.sessionIndex(uid), s2.id)).toBe(String(now + 600_000));
+    // The per-account and per-session budgets are fields of the user and the session, not keys.
+    expect(await raw.hget(k.user(uid), 'sb')).toBe(String(now + 30_000));
+    expect(await raw.hget(k.session(uid, s2.id), 'rb')).toBe('30000'); // ms after the refresh (rt)
     // Three of four per minute used: 45 s of debt, the key lives that long (never past the window).
     expect(k.rateLimit('ttl-check', 'subject')).toBe(`${prefix}rl:ttl-check:subject`);
     expect(await raw.get(k.rateLimit('ttl-check', 'subject'))).toBe(String(now + 45_000));
@@ -122,7 +140,7 @@ describe('redis store', () => {
       all.push(...batch);
       if ((cursor = next) === '0') break;
     }
-    expect(all.length).toBe(10);
+    expect(all.length).toBe(12);
     for (const key of all) {
       const t = await pttl(key);
       if (durable.has(key)) expect([key, t]).toEqual([key, -1]);
@@ -137,9 +155,10 @@ describe('redis store', () => {
     const s = newSession(now); // realistic iOS user agent (> 100 chars) and an IPv6 address
     // A realistic Google profile: 21-digit sub, ~95-byte picture URL.
     const picture = 'https://lh3.googleusercontent.com/a/ACg8ocKxZ3Xq1cQm8Qz2l9v0T7bW4Yf2Qp6N1sJrUuHkLmN0pQrS=s96-c';
-    await stores.accounts.signIn(uid, profile('109876543210987654321', { picture, email: 'ada.lovelace@example.com', hostedDomain: 'example.com' }), s);
-    await stores.sessions.rotateRefreshToken(uid, s.id, rotateInput(now, s.refreshHash)); // adds ph and rt
-    await stores.sessions.touchSession(uid, s.id, now + 120_000); // adds ls (lastSeenAt between refreshes)
+    const p = profile('109876543210987654321', { picture, email: 'ada.lovelace@example.com', hostedDomain: 'example.com' });
+    await stores.accounts.writeSession(write(uid, s, { profile: p, limit: TWO_PER_MINUTE })); // with the sign-in budget (sb)
+    await stores.accounts.rotateSession(uid, s.id, rotation(now, s.refreshHash, { limit: TWO_PER_MINUTE })); // adds ph, rt and rb
+    await stores.accounts.touchSession(uid, s.id, now + 120_000); // adds ls (lastSeenAt between refreshes)
     const k = keys();
     const session = Number(await raw.call('MEMORY', 'USAGE', k.session(uid, s.id), 'SAMPLES', '0'));
     const user = Number(await raw.call('MEMORY', 'USAGE', k.user(uid), 'SAMPLES', '0'));
@@ -151,25 +170,28 @@ describe('redis store', () => {
     expect(user).toBeLessThanOrEqual(1024);
   });
 
-  it('keeps `disabled` across sign-ins (sign-in never re-enables a user)', async () => {
+  it('keeps `disabled` across sign-ins (sign-in never re-enables a user) and reads the flag alone as disabled', async () => {
     const now = Date.now();
     const uid = id();
-    await stores.accounts.signIn(uid, profile(`sub-${uid}`), newSession(now));
+    const s = newSession(now);
+    await stores.accounts.writeSession(write(uid, s));
+    // The flag alone, sessions still stored (as an interrupted operator command could leave it).
     await raw.hset(keys().user(uid), 'd', '1');
-    const { user, isNewUser } = await stores.accounts.signIn(uid, profile(`sub-${uid}`), newSession(now + 1));
-    expect(isNewUser).toBe(false);
-    expect(user.disabled).toBe(true);
+    expect(await stores.accounts.writeSession(write(uid, newSession(now + 1), { mustExist: true }))).toEqual({ kind: 'account_disabled' });
     expect((await stores.accounts.getUsers([uid]))[0]?.disabled).toBe(true);
+    const before = await raw.hgetall(keys().session(uid, s.id));
+    expect(await stores.accounts.rotateSession(uid, s.id, rotation(now + 2, s.refreshHash))).toEqual({ kind: 'account_disabled' });
+    expect(await raw.hgetall(keys().session(uid, s.id))).toEqual(before); // the token was not spent
   });
 
   it('leaves no stale pieces of a long claim after it shrinks or becomes null', async () => {
     const uid = id();
     const now = Date.now();
-    await stores.accounts.signIn(uid, profile(`sub-${uid}`, { name: 'n'.repeat(200), picture: 'p'.repeat(200) }), newSession(now));
+    await stores.accounts.writeSession(write(uid, newSession(now), { profile: profile(`sub-${uid}`, { name: 'n'.repeat(200), picture: 'p'.repeat(200) }), limit: TWO_PER_MINUTE }));
     const fields = async () => (await raw.hkeys(keys().user(uid))).sort();
     expect(await fields()).toEqual(expect.arrayContaining(['n', 'n1', 'n2', 'n3', 'p', 'p1', 'p2', 'p3']));
-    await stores.accounts.signIn(uid, profile(`sub-${uid}`, { name: 'n'.repeat(70), picture: null }), newSession(now + 1));
-    expect(await fields()).toEqual(['c', 'em', 'ev', 'fn', 'gn', 'lc', 'ls', 'n', 'n1', 's']);
+    await stores.accounts.writeSession(write(uid, newSession(now + 1), { profile: profile(`sub-${uid}`, { name: 'n'.repeat(70), picture: null }) }));
+    expect(await fields()).toEqual(['c', 'em', 'ev', 'fn', 'gn', 'lc', 'ls', 'n', 'n1', 's', 'sb']);
     expect(await raw.object('ENCODING', keys().user(uid))).toBe('listpack');
   });
 
@@ -180,43 +202,21 @@ describe('redis store', () => {
       return { set: calls('set'), get: calls('get'), eval: calls('evalsha') + calls('eval') };
     };
     const before = await stat();
-    await stores.accounts.linkIdentity('google', `g-${id()}`, id());
+    await stores.identities.link('google', `g-${id()}`, id());
     const after = await stat();
     expect(after).toEqual({ ...before, set: before.set + 1 });
   });
 
-  it('does not free another instance’s lock when ours expired', async () => {
-    const shared = uniquePrefix();
-    const a = await makeStores(shared);
-    const b = await makeStores(shared);
-    try {
-      expect(await a.locks.acquire('job', 100)).toBe(true);
-      expect(await b.locks.acquire('job', 10_000)).toBe(false);
-      await sleep(200);
-      expect(await b.locks.acquire('job', 10_000)).toBe(true);
-      await a.locks.release('job'); // a's token is stale: must not delete b's lock
-      expect(await a.locks.acquire('job', 10_000)).toBe(false);
-      await b.locks.release('job');
-      expect(await a.locks.acquire('job', 10_000)).toBe(true);
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  });
-
-  it('shares state between instances with one prefix and isolates different prefixes', async () => {
-    const shared = uniquePrefix();
-    const a = await makeStores(shared);
-    const b = await makeStores(shared);
-    const c = await makeStores();
+  it('isolates key prefixes: another prefix on the same Redis sees none of it', async () => {
+    const other = await makeStores();
     try {
       const uid = id();
       const s = newSession(Date.now());
-      await a.accounts.signIn(uid, profile(`sub-${uid}`), s);
-      expect((await b.sessions.getSessionWithUser(uid, s.id)).session?.id).toBe(s.id);
-      expect(await c.sessions.getSessionWithUser(uid, s.id)).toEqual({ session: null, user: null });
+      await stores.accounts.writeSession(write(uid, s));
+      expect((await stores.accounts.readSession(uid, s.id)).session?.id).toBe(s.id);
+      expect(await other.accounts.readSession(uid, s.id)).toEqual({ session: null, user: null });
     } finally {
-      await Promise.all([a.close(), b.close(), c.close()]);
+      await other.close();
     }
   });
 
@@ -246,37 +246,36 @@ describe('redis store', () => {
       expect(turns).toBe(2);
     });
 
-    it('getSessionWithUser is one round trip', async () => {
+    it('readSession is one round trip', async () => {
       const uid = id();
       const s = newSession(Date.now());
-      await viaProxy.accounts.signIn(uid, profile(`sub-${uid}`), s);
-      let got: Awaited<ReturnType<Stores['sessions']['getSessionWithUser']>> | undefined;
+      await viaProxy.accounts.writeSession(write(uid, s));
+      let got: Awaited<ReturnType<Stores['accounts']['readSession']>> | undefined;
       const turns = await proxy.current!.count(async () => {
-        got = await viaProxy.sessions.getSessionWithUser(uid, s.id);
+        got = await viaProxy.accounts.readSession(uid, s.id);
       });
       expect(got?.session?.id).toBe(s.id);
       expect(got?.user?.id).toBe(uid);
       expect(turns).toBe(1);
     });
 
-    it('concurrent getSessionWithUser calls (many requests at once) share one network write', async () => {
+    it('concurrent readSession calls (many requests at once) share one network write', async () => {
       const uid = id();
       const sessions = [newSession(Date.now()), newSession(Date.now()), newSession(Date.now())];
-      for (const s of sessions) await viaProxy.accounts.signIn(uid, profile(`sub-${uid}`), s);
-      await new Promise((r) => setTimeout(r, 100)); // let earlier replies settle
+      for (const s of sessions) await viaProxy.accounts.writeSession(write(uid, s));
       const socket = (client as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream;
-      const write = socket.write;
+      const send = socket.write;
       let writes = 0;
       socket.write = function (this: unknown, ...a: unknown[]) {
         writes++;
-        return write.apply(this, a);
+        return send.apply(this, a);
       };
       try {
-        const got = await Promise.all(Array.from({ length: 8 }, (_, i) => viaProxy.sessions.getSessionWithUser(uid, sessions[i % 3]!.id)));
+        const got = await Promise.all(Array.from({ length: 8 }, (_, i) => viaProxy.accounts.readSession(uid, sessions[i % 3]!.id)));
         expect(got.map((g) => g.session?.id)).toEqual(Array.from({ length: 8 }, (_, i) => sessions[i % 3]!.id));
         expect(got.every((g) => g.user?.id === uid)).toBe(true);
       } finally {
-        socket.write = write;
+        socket.write = send;
       }
       expect(writes).toBe(1);
     });
@@ -284,12 +283,12 @@ describe('redis store', () => {
     it('in a shared batch, a failing read fails only its own request', async () => {
       const uid = id();
       const good = newSession(Date.now());
-      await viaProxy.accounts.signIn(uid, profile(`sub-${uid}`), good);
+      await viaProxy.accounts.writeSession(write(uid, good));
       const broken = newSession(Date.now());
       await client.set(keyLayout(p).session(uid, broken.id), 'not a hash'); // HGETALL → WRONGTYPE
       const [ok, bad] = await Promise.allSettled([
-        viaProxy.sessions.getSessionWithUser(uid, good.id),
-        viaProxy.sessions.getSessionWithUser(uid, broken.id),
+        viaProxy.accounts.readSession(uid, good.id),
+        viaProxy.accounts.readSession(uid, broken.id),
       ]);
       expect(ok.status === 'fulfilled' && ok.value.session?.id).toBe(good.id);
       expect(bad.status === 'rejected' && String((bad.reason as Error).message)).toMatch(/WRONGTYPE/);
@@ -300,7 +299,7 @@ describe('redis store', () => {
       for (let i = 0; i < 5; i++) {
         const uid = id();
         ids.push(uid);
-        await viaProxy.accounts.signIn(uid, profile(`sub-${uid}`), newSession(Date.now()));
+        await viaProxy.accounts.writeSession(write(uid, newSession(Date.now())));
       }
       ids.splice(2, 0, id());
       let got: unknown[] = [];
@@ -311,13 +310,24 @@ describe('redis store', () => {
       expect(turns).toBe(1);
     });
 
-    it('signIn and rotateRefreshToken are one round trip once their scripts are cached', async () => {
+    it('every account primitive is one round trip once its script is cached', async () => {
       const uid = id();
       const s = newSession(Date.now());
-      await viaProxy.accounts.signIn(uid, profile(`sub-${uid}`), newSession(Date.now())); // loads the script
-      expect(await proxy.current!.count(() => viaProxy.accounts.signIn(uid, profile(`sub-${uid}`), s))).toBe(1);
-      await viaProxy.sessions.rotateRefreshToken(uid, s.id, rotateInput(Date.now(), hash())); // loads the script (mismatch)
-      expect(await proxy.current!.count(() => viaProxy.sessions.rotateRefreshToken(uid, s.id, rotateInput(Date.now(), s.refreshHash)))).toBe(1);
+      // Load the scripts (the first call of each may need EVAL after NOSCRIPT).
+      await viaProxy.accounts.writeSession(write(uid, newSession(Date.now())));
+      await viaProxy.accounts.rotateSession(uid, s.id, rotation(Date.now(), hash()));
+      await viaProxy.accounts.touchSession(id(), id(), Date.now());
+      await viaProxy.accounts.endSessions(id(), { kind: 'all' });
+      await viaProxy.identities.unlink('google', id(), id());
+      const count = (fn: () => Promise<unknown>) => proxy.current!.count(fn);
+      expect(await count(() => viaProxy.identities.link('google', `sub-${uid}`, uid))).toBe(1);
+      expect(await count(() => viaProxy.accounts.writeSession(write(uid, s, { mustExist: true, limit: TWO_PER_MINUTE, maxSessions: 5 })))).toBe(1);
+      expect(await count(() => viaProxy.accounts.rotateSession(uid, s.id, rotation(Date.now(), s.refreshHash, { limit: TWO_PER_MINUTE })))).toBe(1);
+      expect(await count(() => viaProxy.accounts.touchSession(uid, s.id, Date.now() + 60_000))).toBe(1);
+      expect(await count(() => viaProxy.accounts.endSessions(uid, { kind: 'others', keep: s.id }))).toBe(1);
+      expect(await count(() => viaProxy.accounts.setAccountState(uid, 'disabled'))).toBe(1);
+      expect(await count(() => viaProxy.identities.unlink('google', `sub-${uid}`, uid))).toBe(1);
+      expect(await count(() => viaProxy.accounts.setAccountState(uid, 'deleted'))).toBe(1);
     });
   });
 

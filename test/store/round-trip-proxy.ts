@@ -11,6 +11,10 @@ export class RoundTripProxy {
   turns = 0;
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  /** Connections that sent bytes and have not been answered yet. */
+  private readonly waiting = new Set<Socket>();
+  /** Replies held back, not yet passed on. */
+  private held = 0;
   port = 0;
 
   constructor(
@@ -26,19 +30,21 @@ export class RoundTripProxy {
     this.server = createServer((client) => {
       const upstream = connect(this.upstreamPort, '127.0.0.1');
       this.sockets.add(client).add(upstream);
-      let replied = true;
       client.on('data', (buf) => {
-        if (replied) this.turns++;
-        replied = false;
+        if (!this.waiting.has(client)) this.turns++;
+        this.waiting.add(client);
         upstream.write(buf);
       });
       upstream.on('data', (buf) => {
+        this.held++;
         setTimeout(() => {
-          replied = true;
+          this.held--;
+          this.waiting.delete(client);
           if (!client.destroyed) client.write(buf);
         }, this.latencyMs);
       });
       const close = () => {
+        this.waiting.delete(client);
         client.destroy();
         upstream.destroy();
       };
@@ -52,8 +58,10 @@ export class RoundTripProxy {
 
   /** Counts turns taken by `fn` (the caller must be otherwise idle). */
   async count(fn: () => Promise<unknown>): Promise<number> {
-    // Let any reply still in flight settle so it does not open a turn of its own.
-    await new Promise((r) => setTimeout(r, this.latencyMs * 2));
+    // Every earlier exchange finished first, so none of it opens a turn of its own.
+    for (const deadline = Date.now() + 5_000; this.held > 0 || this.waiting.size > 0; await new Promise((r) => setTimeout(r, 5))) {
+      if (Date.now() > deadline) throw new Error('RoundTripProxy: earlier requests still unanswered');
+    }
     const before = this.turns;
     await fn();
     return this.turns - before;

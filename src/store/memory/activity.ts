@@ -1,9 +1,13 @@
 import type { SessionActivityStore } from '../types.js';
-import { TtlMap } from './ttl-map.js';
+import { TtlMap, type Clock } from './ttl-map.js';
 
 /** Exact sets per bucket (development data is small). */
 export class MemorySessionActivityStore implements SessionActivityStore {
-  private readonly buckets = new TtlMap<Set<string>>();
+  private readonly buckets: TtlMap<Set<string>>;
+
+  constructor(clock: Clock = Date.now) {
+    this.buckets = new TtlMap(clock);
+  }
 
   async record(bucket: number, sessionIds: readonly string[], expiresAt: number): Promise<void> {
     if (sessionIds.length === 0) return;

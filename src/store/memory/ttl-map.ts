@@ -1,15 +1,21 @@
+/** The clock expiries are measured by (epoch ms). */
+export type Clock = () => number;
+
 /**
- * A Map whose entries may carry an expiry (epoch ms, by the real clock like Redis TTLs).
- * An expired entry is invisible and removed on access; a periodic sweep is unnecessary for a
- * development store, but `sweep()` exists so a long-running dev server does not grow.
+ * A Map whose entries may carry an expiry (epoch ms, by `clock`: the real clock by default,
+ * like Redis TTLs; tests inject one they can move). An expired entry is invisible and removed
+ * on access; a periodic sweep is unnecessary for a development store, but `sweep()` exists so
+ * a long-running dev server does not grow.
  */
 export class TtlMap<V> {
   private readonly entries = new Map<string, { value: V; expiresAt: number | null }>();
 
+  constructor(readonly clock: Clock = Date.now) {}
+
   get(key: string): V | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
-    if (e.expiresAt !== null && e.expiresAt <= Date.now()) {
+    if (e.expiresAt !== null && e.expiresAt <= this.clock()) {
       this.entries.delete(key);
       return undefined;
     }
@@ -20,21 +26,18 @@ export class TtlMap<V> {
     return this.get(key) !== undefined;
   }
 
+  /** When a live entry expires (null: never), or undefined when absent. */
+  expiry(key: string): number | null | undefined {
+    return this.has(key) ? this.entries.get(key)!.expiresAt : undefined;
+  }
+
   /** `expiresAt` null = no expiry. An expiry already past deletes the entry (like PEXPIREAT). */
   set(key: string, value: V, expiresAt: number | null = null): void {
-    if (expiresAt !== null && expiresAt <= Date.now()) {
+    if (expiresAt !== null && expiresAt <= this.clock()) {
       this.entries.delete(key);
       return;
     }
     this.entries.set(key, { value, expiresAt });
-  }
-
-  /** Changes the expiry of a live entry; false when absent. */
-  expireAt(key: string, expiresAt: number | null): boolean {
-    const value = this.get(key);
-    if (value === undefined) return false;
-    this.set(key, value, expiresAt);
-    return true;
   }
 
   delete(key: string): boolean {
@@ -44,7 +47,7 @@ export class TtlMap<V> {
   }
 
   sweep(): void {
-    const now = Date.now();
+    const now = this.clock();
     for (const [k, e] of this.entries) if (e.expiresAt !== null && e.expiresAt <= now) this.entries.delete(k);
   }
 

@@ -1,56 +1,126 @@
-import type { AccountStore, GoogleProfile, NewSession, SignInLimits, UserRecord } from '../types.js';
+import type {
+  AccountState,
+  AccountStore,
+  Revocation,
+  Rotation,
+  RotationResult,
+  SessionRecord,
+  SessionWrite,
+  SessionWriteResult,
+  UserRecord,
+} from '../types.js';
 import type { KeyLayout } from '../keys.js';
-import type { ScriptedRedis } from './scripts.js';
-import { PROFILE_FIELDS, assertTime, decodeUser, encodeProfile, encodeSession, pairs } from './codec.js';
+import type { RedisClient } from './client.js';
+import { PROFILE_FIELDS, assertTime, decodeSession, decodeUser, encodeProfile, encodeSession, pairs } from './codec.js';
+import { unwrap } from './exec.js';
+import { runScript, SCRIPTS } from './lua.js';
 import type { HashReadBatcher } from './read-batch.js';
 
+/**
+ * A user's record and sessions in Redis: every key carries the `{uid}` hash tag
+ * (src/store/keys.ts), so each write is one Lua script (./scripts) in one slot, and reads of one
+ * user are one pipeline. The scripts apply src/sessions/policy.ts's decisions (they mirror it);
+ * this class only encodes their inputs and decodes their answers.
+ */
 export class RedisAccountStore implements AccountStore {
   constructor(
-    private readonly client: ScriptedRedis,
+    private readonly client: RedisClient,
     private readonly keys: KeyLayout,
     /** Single node / Sentinel: reads join the turn's shared pipeline (src/store/redis/read-batch.ts); null on Cluster. */
     private readonly batch: HashReadBatcher | null,
   ) {}
 
-  /**
-   * One command, `SET key candidate NX GET` (Redis ≥ 7.0): sets the link when absent and
-   * returns the previous value otherwise, so concurrent first sign-ins agree on one id with
-   * no read-then-write race. The identity key has no `{uid}` tag; it is a single-key command.
-   */
-  async linkIdentity(provider: 'google', subject: string, candidateId: string): Promise<string> {
-    const previous = await this.client.set(this.keys.identity(provider, subject), candidateId, 'NX', 'GET');
-    return previous ?? candidateId;
+  async writeSession(w: SessionWrite): Promise<SessionWriteResult> {
+    const { userId, session } = w;
+    const now = assertTime('createdAt', session.createdAt);
+    const reply = (await runScript(this.client, SCRIPTS.writeSession, {
+      keys: { user: this.keys.user(userId), session: this.keys.session(userId, session.id), index: this.keys.sessionIndex(userId) },
+      args: {
+        now,
+        sessionEnd: Math.min(assertTime('expiresAt', session.expiresAt), assertTime('refreshExpiresAt', session.refreshExpiresAt)),
+        sessionId: session.id,
+        mustExist: w.mustExist ? '1' : '0',
+        maxSessions: Math.max(0, Math.floor(w.maxSessions)),
+        limitIntervalMs: w.limit?.intervalMs ?? 0,
+        limitCapacityMs: w.limit?.capacityMs ?? 0,
+        sessionPrefix: this.sessionPrefix(userId),
+        gracePrefix: this.gracePrefix(userId),
+        profile: encodeProfile(w.profile),
+        profileFields: PROFILE_FIELDS,
+        sessionFields: encodeSession(session),
+      },
+    })) as [string, (number | string)?, string[]?];
+    switch (reply[0]) {
+      case 'written': {
+        const user = decodeUser(userId, pairs(reply[2] ?? []));
+        if (!user) throw new Error('write-session: user record missing after the write');
+        return { kind: 'written', user, isNewUser: reply[1] === 1 };
+      }
+      case 'limited':
+        return { kind: 'limited', retryAfterMs: Number(reply[1]) };
+      case 'gone':
+      case 'account_disabled':
+        return { kind: reply[0] };
+      default:
+        throw new Error(`write-session: unexpected reply ${String(reply[0])}`);
+    }
   }
 
-  /** One Lua script over user, session and index keys (same `{uid}` slot): all or nothing. */
-  async signIn(
-    userId: string,
-    profile: GoogleProfile,
-    session: NewSession,
-    limits: SignInLimits = { maxSessions: 0 },
-  ): Promise<{ user: UserRecord; isNewUser: boolean }> {
-    const now = assertTime('createdAt', session.createdAt);
-    const end = Math.min(assertTime('expiresAt', session.expiresAt), assertTime('refreshExpiresAt', session.refreshExpiresAt));
-    const set = encodeProfile(profile);
-    const [isNew, flat] = await this.client.agSignIn(
-      this.keys.user(userId),
-      this.keys.session(userId, session.id),
-      this.keys.sessionIndex(userId),
-      String(now),
-      String(end),
-      session.id,
-      String(Math.max(0, Math.floor(limits.maxSessions))),
-      sessionPrefix(this.keys, userId),
-      gracePrefix(this.keys, userId),
-      String(set.length / 2),
-      ...set,
-      String(PROFILE_FIELDS.length),
-      ...PROFILE_FIELDS,
-      ...encodeSession(session),
-    );
-    const user = decodeUser(userId, pairs(flat));
-    if (!user) throw new Error('signIn: user record missing after write');
-    return { user, isNewUser: isNew === 1 };
+  async rotateSession(userId: string, sessionId: string, r: Rotation): Promise<RotationResult> {
+    const reply = (await runScript(this.client, SCRIPTS.rotateSession, {
+      keys: {
+        session: this.keys.session(userId, sessionId),
+        grace: this.keys.grace(userId, sessionId),
+        index: this.keys.sessionIndex(userId),
+        user: this.keys.user(userId),
+      },
+      args: {
+        presentedHash: r.presentedHash,
+        nextHash: r.nextHash,
+        graceBox: r.graceBox,
+        now: r.now,
+        graceMs: Math.max(0, Math.ceil(r.graceMs)),
+        refreshTtlMs: r.refreshTtlMs,
+        sessionId,
+        limitIntervalMs: r.limit?.intervalMs ?? 0,
+        limitCapacityMs: r.limit?.capacityMs ?? 0,
+      },
+    })) as [string, (string[] | number)?, string[]?, string?];
+    const kind = reply[0];
+    switch (kind) {
+      case 'rotated':
+      case 'grace': {
+        const session = decodeSession(userId, sessionId, pairs((reply[1] as string[] | undefined) ?? []));
+        const user = decodeUser(userId, pairs(reply[2] ?? []));
+        // Only when the new refresh end is already past Redis' clock (PEXPIREAT deleted the key).
+        if (!session || !user) return { kind: 'not_found' };
+        return kind === 'rotated' ? { kind, session, user } : { kind, session, user, graceBox: reply[3]! };
+      }
+      case 'limited':
+        return { kind, retryAfterMs: Number(reply[1]) };
+      case 'reused':
+      case 'mismatch':
+      case 'not_found':
+      case 'account_not_found':
+      case 'account_disabled':
+        return { kind };
+      default:
+        throw new Error(`rotate-session: unexpected reply ${String(kind)}`);
+    }
+  }
+
+  /**
+   * Runs on every authenticated request, so: one round trip, two HGETALLs. On a single node
+   * they join the other concurrent requests' reads in one pipeline; on Cluster they are one
+   * pipeline of their own (both keys carry the `{uid}` tag, so they are on one node). An
+   * ended session is gone by Redis' own PEXPIREAT.
+   */
+  async readSession(userId: string, sessionId: string): Promise<{ session: SessionRecord | null; user: UserRecord | null }> {
+    const keys = [this.keys.session(userId, sessionId), this.keys.user(userId)];
+    const [s, u] = this.batch
+      ? await this.batch.read(keys)
+      : (unwrap(await this.client.pipeline().hgetall(keys[0]!).hgetall(keys[1]!).exec()) as [Record<string, string>, Record<string, string>]);
+    return { session: decodeSession(userId, sessionId, s!), user: decodeUser(userId, u!) };
   }
 
   /**
@@ -65,48 +135,61 @@ export class RedisAccountStore implements AccountStore {
     return ids.map((id, i) => decodeUser(id, replies[i]!));
   }
 
-  async getIdentity(provider: 'google', subject: string): Promise<string | null> {
-    return this.client.get(this.keys.identity(provider, subject));
+  /**
+   * Not on the request path, so a few round trips are fine: prune ended index entries and
+   * read the rest; read those sessions; drop index entries whose session key is gone (ended by
+   * a path that did not clean up, or expired by the server clock before `now`).
+   */
+  async listSessions(userId: string, now: number): Promise<SessionRecord[]> {
+    assertTime('now', now);
+    const index = this.keys.sessionIndex(userId);
+    const [, sids] = unwrap(await this.client.multi().zremrangebyscore(index, '-inf', now).zrange(index, 0, -1).exec()) as [number, string[]];
+    if (sids.length === 0) return [];
+    const p = this.client.pipeline();
+    for (const sid of sids) p.hgetall(this.keys.session(userId, sid));
+    const hashes = unwrap(await p.exec()) as Record<string, string>[];
+    const stored: SessionRecord[] = [];
+    const dead: string[] = [];
+    sids.forEach((sid, i) => {
+      const s = decodeSession(userId, sid, hashes[i]!);
+      if (s) stored.push(s);
+      else dead.push(sid);
+    });
+    if (dead.length > 0) await this.client.zrem(index, ...dead);
+    return stored;
   }
 
-  /** One Lua script over the user record and the session index (same `{uid}` slot). */
-  async setDisabled(userId: string, disabled: boolean): Promise<{ found: boolean; sessionsEnded: number }> {
-    const [found, ended] = await this.client.agSetDisabled(
-      this.keys.user(userId),
-      this.keys.sessionIndex(userId),
-      disabled ? '1' : '0',
-      sessionPrefix(this.keys, userId),
-      gracePrefix(this.keys, userId),
-    );
+  /** One single-key script (a plain HSET would recreate a session that was just ended). */
+  async touchSession(userId: string, sessionId: string, now: number): Promise<void> {
+    await runScript(this.client, SCRIPTS.touchSession, { keys: { session: this.keys.session(userId, sessionId) }, args: { now } });
+  }
+
+  async endSessions(userId: string, revocation: Revocation): Promise<number> {
+    const scope = revocation.kind;
+    const sessionId = revocation.kind === 'session' ? revocation.sessionId : revocation.kind === 'others' ? revocation.keep : '';
+    const [, ended] = await this.runEnd(userId, scope, sessionId);
+    return ended;
+  }
+
+  async setAccountState(userId: string, state: AccountState): Promise<{ found: boolean; sessionsEnded: number }> {
+    const [found, ended] = await this.runEnd(userId, state, '');
     return { found: found === 1, sessionsEnded: ended };
   }
 
-  /**
-   * The identity key lives in another Cluster slot than the user's keys, so this is two
-   * atomic steps, identity first: from then on no new sign-in can reach this user id (a
-   * concurrent sign-in links a fresh id). Unlinking only while the link still names this user
-   * keeps a fresh account that was linked in between. A sign-in that looked the link up just
-   * before and writes just after is caught by the session service (see SessionService.signIn).
-   */
-  async deleteAccount(userId: string): Promise<boolean> {
-    const [user] = await this.getUsers([userId]);
-    if (user) await this.client.agDeleteIfEquals(this.keys.identity('google', user.googleSub), userId);
-    const existed = await this.client.agDeleteUser(
-      this.keys.user(userId),
-      this.keys.sessionIndex(userId),
-      sessionPrefix(this.keys, userId),
-      gracePrefix(this.keys, userId),
-    );
-    return existed === 1;
+  private async runEnd(userId: string, scope: string, sessionId: string): Promise<[number, number]> {
+    return (await runScript(this.client, SCRIPTS.endSessions, {
+      keys: { user: this.keys.user(userId), index: this.keys.sessionIndex(userId) },
+      args: { scope, sessionId, sessionPrefix: this.sessionPrefix(userId), gracePrefix: this.gracePrefix(userId) },
+    })) as [number, number];
   }
-}
 
-/** `<prefix>sess:{uid}:`: session keys are this plus the session id (same hash tag as the user). */
-export function sessionPrefix(keys: KeyLayout, userId: string): string {
-  return keys.session(userId, '');
-}
+  /** `<prefix>sess:{uid}:`: session keys are this plus the session id (same hash tag as the user). */
+  private sessionPrefix(userId: string): string {
+    return this.keys.session(userId, '');
+  }
 
-/** `<prefix>grace:{uid}:` */
-export function gracePrefix(keys: KeyLayout, userId: string): string {
-  return keys.grace(userId, '');
+  /** `<prefix>grace:{uid}:` */
+  private gracePrefix(userId: string): string {
+    return this.keys.grace(userId, '');
+  }
 }

@@ -1,27 +1,33 @@
-import type { GoogleProfile, NewSession, SessionRecord, UserRecord } from '../types.js';
-import { METADATA_CHUNKS, utf8Chunks } from '../limits.js';
+import type { NewSession, Profile, SessionRecord, UserRecord } from '../types.js';
+import { METADATA_CHUNKS, utf8Chunks } from '../sizes.js';
 
 /**
  * Hash field names, kept to one or two letters: field names are stored in every hash.
  * A null value is an absent field (so null round-trips as null, never "" or "null").
  * Strings longer than 64 bytes are stored in pieces `f`, `f1`, `f2`, ... so hashes stay in the
- * compact listpack encoding (see ../limits.ts). Field names never end in a digit, so a
+ * compact listpack encoding (see ../sizes.ts). Field names never end in a digit, so a
  * piece's base name is its name without trailing digits.
  *
- * `lastSeenAt` is the latest of `c` (creation), `rt` (last refresh) and `ls` (last request,
- * written at most once a minute by the session service): `ls` appears only once a session was
- * used more than a minute after its last refresh, and refreshes do not write it at all.
+ * The Lua scripts (./scripts) read and write some of these fields by name; those names are
+ * the ones below. lastSeenAt is not stored as such: src/sessions/policy.ts derives it from
+ * `c` (creation), `rt` (last refresh) and `ls` (last recorded request).
  */
 export const SessionField = {
   refreshHash: 'rh',
   previousHash: 'ph',
   rotatedAt: 'rt',
-  lastSeenAt: 'ls',
+  /** The last recorded request. */
+  touchedAt: 'ls',
   createdAt: 'c',
   expiresAt: 'e',
   refreshExpiresAt: 'r',
   userAgent: 'ua',
   clientAddress: 'ip',
+  /**
+   * The session's refresh budget (RATE_LIMIT_REFRESH_PER_SESSION): its GCRA TAT, as ms after
+   * `rt` (a small number: see scripts/rotate-session.lua).
+   */
+  refreshBudget: 'rb',
 } as const;
 
 export const UserField = {
@@ -36,11 +42,13 @@ export const UserField = {
   hostedDomain: 'hd',
   createdAt: 'c',
   lastSignInAt: 'ls',
-  /** Present ('1') only when disabled. Never written by signIn, so sign-in cannot re-enable a user. */
+  /** Present ('1') only when disabled. Never written by sign-in, so sign-in cannot re-enable a user. */
   disabled: 'd',
+  /** The account's sign-in budget (GCRA TAT): RATE_LIMIT_SIGN_IN_PER_ACCOUNT. */
+  signInBudget: 'sb',
 } as const;
 
-/** The fields signIn rewrites (with all their pieces); createdAt and disabled are not among them. */
+/** The fields sign-in rewrites (with all their pieces); createdAt, disabled and the budget are not among them. */
 export const PROFILE_FIELDS: readonly string[] = [
   UserField.googleSub,
   UserField.email,
@@ -74,8 +82,8 @@ function readPieces(h: Record<string, string>, field: string): string | null {
   }
 }
 
-/** Profile → field/value pairs (the null claims are simply absent; signIn clears PROFILE_FIELDS first). */
-export function encodeProfile(profile: GoogleProfile): string[] {
+/** Profile → field/value pairs (the null claims are simply absent; write-session.lua clears PROFILE_FIELDS first). */
+export function encodeProfile(profile: Profile): string[] {
   const out: string[] = [UserField.emailVerified, profile.emailVerified ? '1' : '0'];
   pushPieces(out, UserField.googleSub, profile.sub);
   pushPieces(out, UserField.email, profile.email);
@@ -131,18 +139,18 @@ export function decodeUser(id: string, h: Record<string, string>): UserRecord | 
   };
 }
 
+const time = (v: string | undefined): number | null => (v === undefined ? null : Number(v));
+
 export function decodeSession(userId: string, sessionId: string, h: Record<string, string>): SessionRecord | null {
   if (h[SessionField.refreshHash] === undefined) return null;
-  const createdAt = Number(h[SessionField.createdAt]);
-  const rotatedAt = Number(h[SessionField.rotatedAt] ?? createdAt);
-  const touchedAt = Number(h[SessionField.lastSeenAt] ?? createdAt);
   return {
     id: sessionId,
     userId,
-    createdAt,
-    lastSeenAt: Math.max(createdAt, rotatedAt, touchedAt),
+    createdAt: Number(h[SessionField.createdAt]),
     expiresAt: Number(h[SessionField.expiresAt]),
     refreshExpiresAt: Number(h[SessionField.refreshExpiresAt]),
+    rotatedAt: time(h[SessionField.rotatedAt]),
+    touchedAt: time(h[SessionField.touchedAt]),
     userAgent: readPieces(h, SessionField.userAgent),
     clientAddress: readPieces(h, SessionField.clientAddress),
   };

@@ -1,15 +1,15 @@
 import { Redis } from 'ioredis';
 import type { Stores } from '../types.js';
 import { keyLayout } from '../keys.js';
-import { withScripts } from './scripts.js';
+import { defineScripts } from './lua.js';
 import { markClosing, whenReady, type RedisClient } from './client.js';
 import { RedisAccountStore } from './accounts.js';
-import { RedisSessionStore } from './sessions.js';
+import { RedisIdentityStore } from './identities.js';
 import { RedisKeySetStore } from './key-sets.js';
 import { RedisSigningKeyStore } from './signing-keys.js';
 import { RedisLockStore } from './locks.js';
 import { RedisRateLimitStore } from './rate-limits.js';
-import { RedisSignInGuardStore } from './sign-in-guards.js';
+import { RedisSingleUseStore } from './single-use.js';
 import { RedisSessionActivityStore } from './activity.js';
 import { HashReadBatcher } from './read-batch.js';
 
@@ -17,12 +17,12 @@ export { createRedisClient, createRedisConnection, whenReady, type RedisClient }
 export { instrumentRedis, type RedisObserver } from './instrument.js';
 export {
   RedisAccountStore,
-  RedisSessionStore,
+  RedisIdentityStore,
   RedisKeySetStore,
   RedisSigningKeyStore,
   RedisLockStore,
   RedisRateLimitStore,
-  RedisSignInGuardStore,
+  RedisSingleUseStore,
   RedisSessionActivityStore,
 };
 
@@ -35,20 +35,21 @@ export interface RedisStoresOptions {
 }
 
 export function createRedisStores(opts: RedisStoresOptions): Stores {
-  const client = withScripts(opts.client);
+  const client = opts.client;
+  defineScripts(client);
   const keys = keyLayout(opts.keyPrefix);
   // One batcher for every hash read of a turn (sessions and users alike): one pipeline per
   // turn, not one per store. A Cluster pipeline must stay on one node: none there.
   const reads = opts.client.isCluster ? null : new HashReadBatcher(opts.client as Redis);
   return {
     kind: 'redis',
+    identities: new RedisIdentityStore(client, keys),
     accounts: new RedisAccountStore(client, keys, reads),
-    sessions: new RedisSessionStore(client, keys, reads),
+    singleUse: new RedisSingleUseStore(client, keys),
     keySets: new RedisKeySetStore(client, keys),
     signingKeys: new RedisSigningKeyStore(client, keys),
     locks: new RedisLockStore(client, keys),
     rateLimits: new RedisRateLimitStore(client, keys),
-    signInGuards: new RedisSignInGuardStore(client, keys),
     activity: new RedisSessionActivityStore(client, keys),
     /**
      * The client rejects commands while not connected (no offline queue), so a ping right

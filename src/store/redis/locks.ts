@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { LockStore } from '../types.js';
 import type { KeyLayout } from '../keys.js';
-import type { ScriptedRedis } from './scripts.js';
+import type { RedisClient } from './client.js';
+import { runScript, SCRIPTS } from './lua.js';
 
 /**
  * SET NX PX with a random token per acquisition. `release` deletes the key only while it still
@@ -11,7 +12,7 @@ import type { ScriptedRedis } from './scripts.js';
 export class RedisLockStore implements LockStore {
   private readonly tokens = new Map<string, string>();
   constructor(
-    private readonly client: ScriptedRedis,
+    private readonly client: RedisClient,
     private readonly keys: KeyLayout,
   ) {}
 
@@ -27,7 +28,7 @@ export class RedisLockStore implements LockStore {
     const token = this.tokens.get(name);
     if (token === undefined) return;
     this.tokens.delete(name);
-    await this.client.agReleaseLock(this.keys.lock(name), token);
+    await runScript(this.client, SCRIPTS.compareAndDelete, { keys: { key: this.keys.lock(name) }, args: { expected: token } });
   }
 }
 

@@ -1,16 +1,17 @@
 import { gcraParams } from '../gcra.js';
 import type { KeyLayout } from '../keys.js';
 import type { RateLimitDecision, RateLimitStore } from '../types.js';
-import type { ScriptedRedis } from './scripts.js';
+import type { RedisClient } from './client.js';
+import { runScript, SCRIPTS } from './lua.js';
 
 /**
- * GCRA in one Lua call per decision (`agRateLimit`, src/store/redis/scripts.ts): read, decide
+ * GCRA in one Lua call per decision (scripts/rate-limit.lua): read, decide
  * and write happen atomically in Redis, so every instance shares each count exactly, and a
  * call is one round trip. One key per (kind, subject), no hash tag needed (single-key script).
  */
 export class RedisRateLimitStore implements RateLimitStore {
   constructor(
-    private readonly client: ScriptedRedis,
+    private readonly client: RedisClient,
     private readonly keys: KeyLayout,
   ) {}
 
@@ -24,13 +25,10 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   private async step(kind: string, subject: string, limit: number, windowMs: number, now: number, consume: '1' | '0'): Promise<RateLimitDecision> {
     const p = gcraParams(kind, subject, limit, windowMs, now);
-    const [allowed, remaining, retryAfterMs] = await this.client.agRateLimit(
-      this.keys.rateLimit(kind, subject),
-      String(now),
-      String(p.intervalMs),
-      String(p.capacityMs),
-      consume,
-    );
+    const [allowed, remaining, retryAfterMs] = (await runScript(this.client, SCRIPTS.rateLimit, {
+      keys: { limit: this.keys.rateLimit(kind, subject) },
+      args: { now, intervalMs: p.intervalMs, capacityMs: p.capacityMs, consume },
+    })) as [number, number, number];
     return { allowed: allowed === 1, remaining, retryAfterMs };
   }
 }

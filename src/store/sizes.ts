@@ -1,11 +1,10 @@
 /**
- * Size rules shared by both stores, so they return identical data.
+ * Byte sizes of stored strings, shared by both stores so they return identical data.
  *
  * Redis keeps a hash in the compact listpack encoding only while every value is at most
  * `hash-max-listpack-value` bytes (64 by default); one longer value turns the whole hash into
- * a hashtable and about doubles its memory (measured: a session with a 118-byte user agent is
- * ~1000 bytes as a hashtable, ~460 as a listpack; a user with a 95-byte picture URL ~980 vs
- * ~500). So the Redis store keeps long strings in 64-byte pieces (`ua`, `ua1`, `ua2`, ...),
+ * a hashtable and about doubles its memory (test/store/redis.test.ts checks a realistic
+ * session stays a listpack). So the Redis store keeps long strings in 64-byte pieces (`ua`, `ua1`, `ua2`, ...),
  * which works whatever the server's setting. Session metadata (user agent, client address:
  * display only, and sessions are the most numerous records) is also cut to
  * MAX_METADATA_BYTES; profile claims are never cut.

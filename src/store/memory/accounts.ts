@@ -1,0 +1,205 @@
+import {
+  accountRevocation,
+  decideRotation,
+  decideSessionWrite,
+  sessionsEnding,
+  sessionsOverCap,
+  touchApplies,
+} from '../../sessions/policy.js';
+import type * as T from '../types.js';
+import { boundedMetadata } from '../sizes.js';
+import type { MemoryData, StoredSession } from './data.js';
+
+function assertTime(name: string, value: number): number {
+  if (!Number.isSafeInteger(value)) throw new TypeError(`${name} must be an integer epoch-milliseconds time`);
+  return value;
+}
+
+const copy = <T>(v: T): T => structuredClone(v);
+
+/**
+ * The embedded AccountStore: the primitives of src/store/types.ts over plain maps, each
+ * deciding with the same src/sessions/policy.ts function the Redis script mirrors. Node runs
+ * one callback at a time and no method awaits between its reads and its writes, so each is
+ * atomic like a script. Records are copied in and out, so a caller mutating a returned object
+ * cannot change stored state, as with Redis.
+ */
+export class MemoryAccountStore implements T.AccountStore {
+  constructor(private readonly d: MemoryData) {}
+
+  async writeSession(w: T.SessionWrite): Promise<T.SessionWriteResult> {
+    const { userId, session } = w;
+    const now = assertTime('createdAt', session.createdAt);
+    const end = Math.min(assertTime('expiresAt', session.expiresAt), assertTime('refreshExpiresAt', session.refreshExpiresAt));
+    const prev = this.d.users.get(userId);
+    const decision = decideSessionWrite({
+      user: prev ? { disabled: prev.record.disabled, signInTat: prev.signInTat } : null,
+      mustExist: w.mustExist,
+      now,
+      limit: w.limit,
+    });
+    if (decision.kind !== 'write') return decision.kind === 'limited' ? decision : { kind: decision.kind };
+    const p = w.profile;
+    // Field by field (not a spread) so nothing but the listed claims is ever stored.
+    const user: T.UserRecord = {
+      id: userId,
+      googleSub: p.sub,
+      email: p.email,
+      emailVerified: p.emailVerified,
+      name: p.name,
+      givenName: p.givenName,
+      familyName: p.familyName,
+      picture: p.picture,
+      locale: p.locale,
+      hostedDomain: p.hostedDomain,
+      createdAt: prev ? prev.record.createdAt : now,
+      lastSignInAt: now,
+      disabled: false,
+    };
+    this.d.users.set(userId, { record: user, signInTat: decision.signInTat ?? prev?.signInTat ?? null });
+    const stored: StoredSession = {
+      record: {
+        id: session.id,
+        userId,
+        createdAt: now,
+        expiresAt: session.expiresAt,
+        refreshExpiresAt: end,
+        rotatedAt: null,
+        touchedAt: null,
+        userAgent: boundedMetadata(session.userAgent),
+        clientAddress: boundedMetadata(session.clientAddress),
+      },
+      refreshHash: session.refreshHash,
+      previousHash: null,
+      refreshTat: null,
+    };
+    this.d.sessions.set(this.d.sessionKey(userId, session.id), stored, end);
+    const index = this.d.index(userId);
+    index.set(session.id, end);
+    this.d.pruneIndex(userId, now);
+    if (w.maxSessions > 0 && index.size > w.maxSessions) {
+      const others: { id: string; createdAt: number }[] = [];
+      for (const sid of [...index.keys()]) {
+        if (sid === session.id) continue;
+        const other = this.d.sessions.get(this.d.sessionKey(userId, sid));
+        if (other) others.push({ id: sid, createdAt: other.record.createdAt });
+        else index.delete(sid);
+      }
+      for (const sid of sessionsOverCap(others, Math.floor(w.maxSessions))) this.d.endSession(userId, sid);
+    }
+    this.d.pruneIndex(userId, now);
+    return { kind: 'written', user: copy(user), isNewUser: decision.isNewUser };
+  }
+
+  async rotateSession(userId: string, sessionId: string, r: T.Rotation): Promise<T.RotationResult> {
+    const key = this.d.sessionKey(userId, sessionId);
+    const stored = this.d.sessions.get(key);
+    const now = assertTime('now', r.now);
+    assertTime('refreshTtlMs', r.refreshTtlMs);
+    const graceMs = Math.max(0, Math.ceil(r.graceMs));
+    const user = this.d.users.get(userId)?.record ?? null;
+    const decision = decideRotation({
+      session: stored
+        ? {
+            refreshHash: stored.refreshHash,
+            previousHash: stored.previousHash,
+            rotatedAt: stored.record.rotatedAt,
+            expiresAt: stored.record.expiresAt,
+            refreshExpiresAt: stored.record.refreshExpiresAt,
+            refreshTat: stored.refreshTat,
+          }
+        : null,
+      user,
+      graceBoxPresent: this.d.grace.has(key),
+      presentedHash: r.presentedHash,
+      now,
+      graceMs,
+      refreshTtlMs: r.refreshTtlMs,
+      limit: r.limit,
+    });
+    switch (decision.kind) {
+      case 'rotate': {
+        const next: StoredSession = {
+          record: { ...stored!.record, rotatedAt: now, refreshExpiresAt: decision.refreshExpiresAt },
+          refreshHash: r.nextHash,
+          previousHash: stored!.refreshHash,
+          refreshTat: decision.refreshTat ?? stored!.refreshTat,
+        };
+        this.d.sessions.set(key, next, decision.refreshExpiresAt);
+        if (graceMs > 0) this.d.grace.set(key, r.graceBox, this.d.clock() + graceMs);
+        else this.d.grace.delete(key);
+        this.d.index(userId).set(sessionId, decision.refreshExpiresAt);
+        this.d.pruneIndex(userId, now);
+        const live = this.d.sessions.get(key);
+        return live ? { kind: 'rotated', session: copy(live.record), user: copy(user!) } : { kind: 'not_found' };
+      }
+      case 'grace':
+        if (decision.refreshTat !== null) stored!.refreshTat = decision.refreshTat;
+        return { kind: 'grace', session: copy(stored!.record), user: copy(user!), graceBox: this.d.grace.get(key)! };
+      case 'reused':
+        this.d.endSession(userId, sessionId);
+        return { kind: 'reused' };
+      case 'limited':
+        return decision;
+      default:
+        return { kind: decision.kind };
+    }
+  }
+
+  async readSession(userId: string, sessionId: string): Promise<{ session: T.SessionRecord | null; user: T.UserRecord | null }> {
+    const stored = this.d.sessions.get(this.d.sessionKey(userId, sessionId));
+    const user = this.d.users.get(userId);
+    return { session: stored ? copy(stored.record) : null, user: user ? copy(user.record) : null };
+  }
+
+  async getUsers(ids: readonly string[]): Promise<(T.UserRecord | null)[]> {
+    return ids.map((id) => {
+      const u = this.d.users.get(id);
+      return u ? copy(u.record) : null;
+    });
+  }
+
+  async listSessions(userId: string, now: number): Promise<T.SessionRecord[]> {
+    assertTime('now', now);
+    this.d.pruneIndex(userId, now);
+    const index = this.d.indexes.get(userId);
+    if (!index) return [];
+    const stored: T.SessionRecord[] = [];
+    for (const sid of [...index.keys()]) {
+      const s = this.d.sessions.get(this.d.sessionKey(userId, sid));
+      if (s) stored.push(copy(s.record));
+      else index.delete(sid);
+    }
+    if (index.size === 0) this.d.indexes.delete(userId);
+    return stored;
+  }
+
+  async touchSession(userId: string, sessionId: string, now: number): Promise<void> {
+    assertTime('now', now);
+    const stored = this.d.sessions.get(this.d.sessionKey(userId, sessionId));
+    if (stored && touchApplies(stored.record, now)) stored.record.touchedAt = now;
+  }
+
+  async endSessions(userId: string, revocation: T.Revocation): Promise<number> {
+    return this.end(userId, revocation);
+  }
+
+  async setAccountState(userId: string, state: T.AccountState): Promise<{ found: boolean; sessionsEnded: number }> {
+    const user = this.d.users.get(userId);
+    if (state === 'deleted') {
+      const ended = this.end(userId, accountRevocation(state));
+      this.d.indexes.delete(userId);
+      return { found: this.d.users.delete(userId), sessionsEnded: ended };
+    }
+    if (!user) return { found: false, sessionsEnded: 0 };
+    user.record.disabled = state === 'disabled';
+    return { found: true, sessionsEnded: this.end(userId, accountRevocation(state)) };
+  }
+
+  /** Ends `sessionsEnding`'s sessions; returns how many were still stored. */
+  private end(userId: string, revocation: T.Revocation | null): number {
+    if (!revocation) return 0;
+    const indexed = [...(this.d.indexes.get(userId)?.keys() ?? [])];
+    return sessionsEnding(revocation, indexed).filter((sid) => this.d.endSession(userId, sid)).length;
+  }
+}

@@ -1,0 +1,75 @@
+import type { SessionRecord, UserRecord } from '../types.js';
+import { TtlMap, type Clock } from './ttl-map.js';
+
+export interface StoredUser {
+  record: UserRecord;
+  /** The account's sign-in budget (GCRA TAT), as Redis' `sb` field. */
+  signInTat: number | null;
+}
+
+export interface StoredSession {
+  record: SessionRecord;
+  refreshHash: string;
+  previousHash: string | null;
+  /** The session's refresh budget (GCRA TAT), as Redis' `rb` field. */
+  refreshTat: number | null;
+}
+
+/**
+ * What the embedded store holds, laid out like the Redis keys: users, identity links,
+ * sessions expiring at their end, each user's session index (sid → end), grace boxes. Several
+ * store sets may share one (they then behave like gateway instances sharing one Redis).
+ * Expiry follows `clock` (the real one by default, like Redis TTLs); decisions follow the
+ * callers' `now`.
+ */
+export class MemoryData {
+  readonly users = new Map<string, StoredUser>();
+  /** `${provider}:${subject}` → user id. */
+  readonly identities = new Map<string, string>();
+  /** `${uid}\n${sid}`, expiring at the session end. */
+  readonly sessions: TtlMap<StoredSession>;
+  /** uid → (sid → session end). */
+  readonly indexes = new Map<string, Map<string, number>>();
+  readonly grace: TtlMap<string>;
+  /** `${kind}:${hash}` → the record's expiry by the caller's clock. */
+  readonly singleUse: TtlMap<number>;
+  /** Lock name → the token of the acquisition holding it. */
+  readonly locks: TtlMap<string>;
+  readonly signingKeys = new Map<string, string>();
+
+  constructor(readonly clock: Clock = Date.now) {
+    this.sessions = new TtlMap(clock);
+    this.grace = new TtlMap(clock);
+    this.singleUse = new TtlMap(clock);
+    this.locks = new TtlMap(clock);
+  }
+
+  sessionKey(uid: string, sid: string): string {
+    return `${uid}\n${sid}`;
+  }
+
+  index(uid: string): Map<string, number> {
+    let idx = this.indexes.get(uid);
+    if (!idx) this.indexes.set(uid, (idx = new Map()));
+    return idx;
+  }
+
+  /** Drops index entries whose session ended by `now`, as `prune_index` in lib.lua. */
+  pruneIndex(uid: string, now: number): void {
+    const idx = this.indexes.get(uid);
+    if (!idx) return;
+    for (const [sid, end] of idx) if (end <= now) idx.delete(sid);
+    if (idx.size === 0) this.indexes.delete(uid);
+  }
+
+  /** Ends one session (record, grace box, index entry), as `end_session` in lib.lua; true when the record was stored. */
+  endSession(uid: string, sid: string): boolean {
+    const key = this.sessionKey(uid, sid);
+    const existed = this.sessions.delete(key);
+    this.grace.delete(key);
+    const idx = this.indexes.get(uid);
+    idx?.delete(sid);
+    if (idx?.size === 0) this.indexes.delete(uid);
+    return existed;
+  }
+}

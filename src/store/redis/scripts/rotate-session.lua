@@ -1,0 +1,70 @@
+-- Refresh's compare-and-rotate (src/sessions/refresh.ts), atomic: decideRotation() of
+-- src/sessions/policy.ts, step for step.
+-- The refresh budget's state (a GCRA TAT) is stored in `rb` as milliseconds after the last
+-- refresh `rt`, not as an epoch time: a small number keeps the session hash within its memory
+-- allocation class (test/store/redis.test.ts measures it).
+-- KEYS: session grace index user
+-- ARGV: presentedHash nextHash graceBox now graceMs refreshTtlMs sessionId limitIntervalMs limitCapacityMs
+-- Returns {'not_found'} | {'limited', retryAfterMs} | {'mismatch'} | {'reused'} |
+-- {'account_not_found'} | {'account_disabled'} | {'rotated', HGETALL session, HGETALL user} |
+-- {'grace', HGETALL session, HGETALL user, box}.
+local s = redis.call('HMGET', session, 'rh', 'ph', 'rt', 'e', 'r', 'rb')
+local t = tonumber(now)
+
+-- 1. gone, or ended by `now` (absolute end `e`, refresh deadline `r`)
+if not s[1] then return {'not_found'} end
+local e = tonumber(s[4])
+if e <= t or tonumber(s[5]) <= t then return {'not_found'} end
+
+-- 2. the session's refresh budget, before anything is spent or revoked
+local rotatedAt = tonumber(s[3])
+local tat = nil
+if s[6] and rotatedAt then tat = rotatedAt + tonumber(s[6]) end
+if limitIntervalMs ~= '0' then
+  local allowed, _, retryAfter, next = gcra(tat, t, tonumber(limitIntervalMs), tonumber(limitCapacityMs), true)
+  if not allowed then return {'limited', retryAfter} end
+  tat = next
+end
+
+local function account_refusal()
+  if redis.call('EXISTS', user) == 0 then return 'account_not_found' end
+  if redis.call('HEXISTS', user, 'd') == 1 then return 'account_disabled' end
+  return nil
+end
+
+-- 3. the current token: rotate. Plain equality is fine: these are hashes of 256-bit secrets.
+if presentedHash == s[1] then
+  local refused = account_refusal()
+  if refused then return {refused} end
+  local r = int(math.min(t + tonumber(refreshTtlMs), e))
+  redis.call('HSET', session, 'ph', s[1], 'rh', nextHash, 'rt', now, 'r', r)
+  if tat then redis.call('HSET', session, 'rb', int(tat - t)) end
+  redis.call('PEXPIREAT', session, r)
+  if tonumber(graceMs) > 0 then
+    redis.call('SET', grace, graceBox, 'PX', graceMs)
+  else
+    redis.call('DEL', grace)
+  end
+  redis.call('ZADD', index, r, sessionId)
+  prune_index(index, now)
+  return {'rotated', redis.call('HGETALL', session), redis.call('HGETALL', user)}
+end
+
+-- 4. the previous token: its successor again within the grace period, else the session ends.
+if s[2] and presentedHash == s[2] then
+  if rotatedAt and t - rotatedAt <= tonumber(graceMs) then
+    local box = redis.call('GET', grace)
+    if box then
+      local refused = account_refusal()
+      if refused then return {refused} end
+      if limitIntervalMs ~= '0' then redis.call('HSET', session, 'rb', int(tat - rotatedAt)) end
+      return {'grace', redis.call('HGETALL', session), redis.call('HGETALL', user), box}
+    end
+  end
+  redis.call('DEL', session, grace)
+  redis.call('ZREM', index, sessionId)
+  return {'reused'}
+end
+
+-- 5. anything else changes nothing: a guess must not revoke anyone's session.
+return {'mismatch'}

@@ -1,0 +1,64 @@
+-- Sign-in's write (src/sessions/sign-in.ts), all or nothing: decideSessionWrite() and
+-- sessionsOverCap() of src/sessions/policy.ts.
+-- KEYS: user session index
+-- ARGV: now sessionEnd sessionId mustExist maxSessions limitIntervalMs limitCapacityMs sessionPrefix gracePrefix profile[] profileFields[] sessionFields[]
+-- profile: field/value pairs of the new profile (null claims absent); profileFields: the base
+-- names of every profile field, each of whose pieces (`n`, `n1`, …) is removed first, so a
+-- claim that became null or shorter leaves nothing behind; sessionFields: the session's
+-- field/value pairs.
+-- Returns {'gone'} | {'account_disabled'} | {'limited', retryAfterMs} |
+-- {'written', isNew 0|1, HGETALL user}.
+local t = tonumber(now)
+local exists = redis.call('EXISTS', user) == 1
+
+-- decideSessionWrite
+if not exists and mustExist == '1' then return {'gone'} end
+if exists and redis.call('HEXISTS', user, 'd') == 1 then return {'account_disabled'} end
+local fields = profile
+if limitIntervalMs ~= '0' then
+  local allowed, _, retryAfter, tat =
+    gcra(tonumber(redis.call('HGET', user, 'sb')), t, tonumber(limitIntervalMs), tonumber(limitCapacityMs), true)
+  if not allowed then return {'limited', retryAfter} end
+  fields[#fields + 1] = 'sb'; fields[#fields + 1] = int(tat)
+end
+
+-- The profile: createdAt, disabled and the budget are not profile fields, so they stay.
+if exists then
+  local clear = {}
+  for _, f in ipairs(profileFields) do clear[f] = true end
+  local stale = {}
+  for _, f in ipairs(redis.call('HKEYS', user)) do
+    if clear[(string.gsub(f, '%d+$', ''))] then stale[#stale + 1] = f end
+  end
+  if #stale > 0 then redis.call('HDEL', user, unpack(stale)) end
+else
+  fields[#fields + 1] = 'c'; fields[#fields + 1] = now
+end
+fields[#fields + 1] = 'ls'; fields[#fields + 1] = now
+redis.call('HSET', user, unpack(fields))
+
+-- The session, expiring at its end (already past: PEXPIREAT deletes it at once).
+redis.call('DEL', session)
+redis.call('HSET', session, unpack(sessionFields))
+redis.call('PEXPIREAT', session, sessionEnd)
+redis.call('ZADD', index, sessionEnd, sessionId)
+
+-- sessionsOverCap: of the other sessions still stored, the oldest by creation, then id.
+redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+local max = tonumber(maxSessions)
+if max > 0 and redis.call('ZCARD', index) > max then
+  local others = {}
+  for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    if sid ~= sessionId then
+      local c = redis.call('HGET', sessionPrefix .. sid, 'c')
+      if c then others[#others + 1] = {tonumber(c), sid} else redis.call('ZREM', index, sid) end
+    end
+  end
+  table.sort(others, function(a, b)
+    if a[1] ~= b[1] then return a[1] < b[1] end
+    return before(a[2], b[2])
+  end)
+  for j = 1, #others - (max - 1) do end_session(index, sessionPrefix, gracePrefix, others[j][2]) end
+end
+prune_index(index, now)
+return {'written', exists and 0 or 1, redis.call('HGETALL', user)}
