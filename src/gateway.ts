@@ -62,7 +62,7 @@ export interface Gateway {
   /**
    * Resolves once the fire-and-forget work started so far has finished (tests await it instead
    * of sleeping): the lastSeenAt writes of authenticated requests, a refresh of Google's keys in
-   * flight.
+   * flight, the active-sessions records.
    */
   settled(): Promise<void>;
 }
@@ -170,7 +170,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     isTrustedRouter: routerTrust(config.federation.routerSecret),
   };
   /** Fire-and-forget work, each with its hook to await it (`Gateway.settled()`). */
-  const background: (() => Promise<void>)[] = [() => sessions.settled(), () => google.keySource.settled()];
+  const background: (() => Promise<void>)[] = [() => sessions.settled(), () => google.keySource.settled(), () => activity.settled()];
 
   // Keys rotate on a schedule and other instances may rotate them: re-read the shared list.
   const reload = setInterval(() => {
