@@ -83,7 +83,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     logger: {
       level: config.logLevel,
       // Belt and braces: nothing we log carries tokens, but a future log line must not either.
-      // On the finished line, at any depth; pino's wildcard `redact` cost more than the logging.
+      // On the finished line, at any depth (src/logging.ts says why not pino's `redact`).
       hooks: { streamWrite: redactLogLine },
       serializers: { req: serializeRequest },
       stream: logOutput,
