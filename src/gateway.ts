@@ -62,7 +62,7 @@ export interface Gateway {
   /**
    * Resolves once the fire-and-forget work started so far has finished (tests await it instead
    * of sleeping): the lastSeenAt writes of authenticated requests, a refresh of Google's keys in
-   * flight.
+   * flight, the active-sessions records.
    */
   settled(): Promise<void>;
 }
@@ -83,7 +83,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     logger: {
       level: config.logLevel,
       // Belt and braces: nothing we log carries tokens, but a future log line must not either.
-      // On the finished line, at any depth; pino's wildcard `redact` cost more than the logging.
+      // On the finished line, at any depth (src/logging.ts says why not pino's `redact`).
       hooks: { streamWrite: redactLogLine },
       serializers: { req: serializeRequest },
       stream: logOutput,
@@ -170,7 +170,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     isTrustedRouter: routerTrust(config.federation.routerSecret),
   };
   /** Fire-and-forget work, each with its hook to await it (`Gateway.settled()`). */
-  const background: (() => Promise<void>)[] = [() => sessions.settled(), () => google.keySource.settled()];
+  const background: (() => Promise<void>)[] = [() => sessions.settled(), () => google.keySource.settled(), () => activity.settled()];
 
   // Keys rotate on a schedule and other instances may rotate them: re-read the shared list.
   const reload = setInterval(() => {

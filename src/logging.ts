@@ -1,15 +1,17 @@
+import { TurnBatch } from './util/turn-batch.js';
+
 /**
- * Log output on the request path, made cheap enough to leave on at `info` (issue: performance;
- * docs/benchmarks.md has the measurements).
+ * Log output on the request path, cheap enough to leave on at `info` (measurements:
+ * docs/benchmarks.md).
  *
  * - Redaction works on the finished line: a line that names none of the secret fields (every
  *   line, in practice) costs one regex scan; one that does is parsed and every such field, at
- *   any depth, is replaced. pino's own `redact` with wildcard paths (`*.idToken`) instead runs a
- *   clone-and-walk for every property of every line (and every child logger's bindings), which
- *   cost more than the rest of the logging together, and it only looked one level deep.
+ *   any depth, is replaced. pino's own `redact` with wildcard paths (`*.idToken`) is not used:
+ *   it clones and walks every property of every line (and every child logger's bindings), and
+ *   it only looks one level deep.
  * - Lines are written to stdout in batches, once per event-loop turn, instead of with one
- *   `write(2)` each: under load a turn handles many requests, and the system call was the other
- *   half of the cost. The batch is flushed on `exit` too (process.exit, the end of the event
+ *   `write(2)` each: under load a turn handles many requests, and a system call per line is a
+ *   large part of what logging costs. The batch is flushed on `exit` too (process.exit, the end of the event
  *   loop, an uncaught exception); only a SIGKILL can lose the lines of the current turn.
  */
 
@@ -66,11 +68,19 @@ let exitListener = false;
  * `close()` it writes each line at once (a gateway that closed may still log on the way out).
  */
 export class BatchedLineWriter {
-  private pending: string[] = [];
-  private scheduled = false;
+  private readonly lines: TurnBatch<string>;
   private closed = false;
 
   constructor(private readonly out: (chunk: string) => void = (chunk) => process.stdout.write(chunk)) {
+    this.lines = new TurnBatch<string>({
+      flush: (lines) => {
+        out(lines.join(''));
+      },
+      // A write that throws (stdout gone) is the process's failure, as it was with a write per line.
+      onError: (err) => {
+        throw err;
+      },
+    });
     live.add(this);
     if (!exitListener) {
       exitListener = true;
@@ -81,24 +91,14 @@ export class BatchedLineWriter {
   }
 
   write(line: string): boolean {
-    if (this.closed) {
-      this.out(line);
-      return true;
-    }
-    this.pending.push(line);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    if (this.closed) this.out(line);
+    else this.lines.add(line);
     return true;
   }
 
+  /** Writes the pending lines now (the `exit` listener; `close()`). */
   flush(): void {
-    this.scheduled = false;
-    if (this.pending.length === 0) return;
-    const chunk = this.pending.join('');
-    this.pending = [];
-    this.out(chunk);
+    this.lines.flush();
   }
 
   close(): void {

@@ -10,6 +10,9 @@ describe('test harness', () => {
     const r = new Redis(redis.url);
     expect(await r.ping()).toBe('PONG');
     await r.quit();
-    expect(typeof jose.jwtVerify).toBe('function');
+    // jose 6 is ESM-only: it loads under Jest (node --experimental-vm-modules) and works.
+    const { publicKey, privateKey } = await jose.generateKeyPair('ES256');
+    const token = await new jose.SignJWT({ sub: 'smoke' }).setProtectedHeader({ alg: 'ES256' }).sign(privateKey);
+    expect((await jose.jwtVerify(token, publicKey)).payload).toEqual({ sub: 'smoke' });
   });
 });

@@ -1,3 +1,5 @@
+import { RequestBatch, afterPromiseJobs } from '../util/turn-batch.js';
+
 /**
  * A per-request batching loader (the DataLoader idea, in the few lines we need): every
  * `load(key)` made while a request resolves one level of its query is collected and
@@ -5,60 +7,38 @@
  * field, graphql-js calls `__resolveReference` N times, and this turns those N calls into
  * one store read (one Redis round trip).
  *
+ * Unlike the other per-turn batchers it memoises, and it flushes after the promise jobs of the
+ * current tick (`afterPromiseJobs`), not after the event-loop turn: it batches one request's
+ * resolvers, which all run in that tick, and must not hold the request for a turn.
+ *
  * Create one per request (in the GraphQL context): results are memoised per key for the
  * life of the loader, which is only correct while the data cannot change under it.
  */
 export type BatchFn<K, V> = (keys: readonly K[]) => Promise<readonly V[]>;
 
-interface Pending<V> {
-  resolve(value: V): void;
-  reject(err: unknown): void;
-}
-
 export class BatchLoader<K, V> {
   private readonly memo = new Map<K, Promise<V>>();
-  private queue = new Map<K, Pending<V>>();
+  private readonly batch: RequestBatch<K, V>;
 
-  constructor(private readonly batch: BatchFn<K, V>) {}
+  constructor(batch: BatchFn<K, V>) {
+    this.batch = new RequestBatch<K, V>(async (jobs) => {
+      const values = await batch(jobs.map((job) => job.input));
+      if (values.length !== jobs.length) throw new Error(`batch function returned ${values.length} values for ${jobs.length} keys`);
+      jobs.forEach((job, i) => job.resolve(values[i] as V));
+    }, afterPromiseJobs);
+  }
 
   load(key: K): Promise<V> {
     const known = this.memo.get(key);
     if (known) return known;
-    const promise = new Promise<V>((resolve, reject) => {
-      if (this.queue.size === 0) scheduleAfterPromiseJobs(() => this.dispatch());
-      this.queue.set(key, { resolve, reject });
-    });
+    // A key already remembered is never asked again, so a batch holds each key once.
+    const promise = this.batch.request(key);
     this.memo.set(key, promise);
+    // A failed read is not remembered: a later load in the same request may retry it. (This
+    // handler is attached first, so it runs before the caller's.)
+    promise.catch(() => {
+      if (this.memo.get(key) === promise) this.memo.delete(key);
+    });
     return promise;
   }
-
-  private dispatch(): void {
-    const pending = this.queue;
-    this.queue = new Map();
-    const keys = [...pending.keys()];
-    const failAll = (err: unknown) => {
-      // A failed read is not remembered: a later load in the same request may retry it.
-      for (const [key, p] of pending) {
-        this.memo.delete(key);
-        p.reject(err);
-      }
-    };
-    this.batch(keys).then((values) => {
-      if (values.length !== keys.length) {
-        failAll(new Error(`batch function returned ${values.length} values for ${keys.length} keys`));
-        return;
-      }
-      keys.forEach((key, i) => pending.get(key)!.resolve(values[i] as V));
-    }, failAll);
-  }
-}
-
-/**
- * Runs `fn` once the promise jobs queued so far have run, then one `nextTick` later (the
- * order DataLoader uses). graphql-js resolves sibling fields and list items through promise
- * jobs, so loads issued by all of them, even a few `await`s deep, land in the same batch;
- * the batch still goes out before any timer or I/O callback, so waiting adds no latency.
- */
-function scheduleAfterPromiseJobs(fn: () => void): void {
-  void Promise.resolve().then(() => process.nextTick(fn));
 }

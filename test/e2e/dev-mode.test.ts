@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../support/redis-server.js';
 import { ME, SIGN_IN, bearer } from '../support/gateway.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * The README's quick start as a new user runs it: the built gateway (`node dist/main.js`,
@@ -24,16 +25,13 @@ describe('development mode: the README walkthrough', () => {
     proc = spawn(process.execPath, ['dist/main.js'], { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d) => (output += d));
     proc.stderr!.on('data', (d) => (output += d));
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      try {
-        if ((await fetch(`${url}/readyz`)).ok) break;
-      } catch {
-        /* not listening yet */
-      }
-      if (Date.now() > deadline) throw new Error(`gateway did not become ready:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const ready = async () => {
+      if (proc.exitCode !== null) throw new Error(`gateway exited during start-up (code ${proc.exitCode}):\n${output}`);
+      return (await fetch(`${url}/readyz`).catch(() => null))?.ok; // refused until it listens
+    };
+    await waitFor('the gateway to answer /readyz 200', ready, { timeoutMs: 15_000, intervalMs: 100 }).catch((err: Error) => {
+      throw new Error(`${err.message}:\n${output}`);
+    });
   });
 
   afterAll(async () => {

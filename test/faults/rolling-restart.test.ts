@@ -3,6 +3,7 @@ import { uniquePrefix, usePrivateRedis } from '../support/env.js';
 import { FakeGoogle } from '../support/fake-google.js';
 import { ME, REFRESH, SIGN_IN, bearer, postGraphql, type AuthPayloadShape } from '../support/gateway.js';
 import { GatewayProcess } from '../support/gateway-process.js';
+import { waitFor } from '../support/wait-for.js';
 import { RoundTripProxy } from '../store/round-trip-proxy.js';
 
 /**
@@ -153,11 +154,16 @@ describe('rolling restart of one of two instances under steady load', () => {
     // Eight clients, each with its own session: `me` mostly, a refresh every fourth request.
     let running = true;
     const lostRequests: string[] = [];
+    /** Per client: when its last request (sign-in included) was answered, and how many were. */
+    const answeredAt = Array.from({ length: 8 }, () => 0);
+    const answered = Array.from({ length: 8 }, () => 0);
     const client = async (n: number) => {
       const signIn = await lb.send(`c${n}-signin`, SIGN_IN, { idToken: await google.mint({ sub: `6000${Date.now()}${n}` }) });
       expect(signIn.ok).toBe(true);
       let session = (signIn.body.data as { signInWithGoogle: AuthPayloadShape }).signInWithGoogle;
       for (let i = 0; running; i++) {
+        answeredAt[n] = Date.now();
+        answered[n]!++;
         const refresh = i % 4 === 3;
         const id = `c${n}-${refresh ? 'r' : 'm'}${i}`;
         if (refresh) {
@@ -172,11 +178,10 @@ describe('rolling restart of one of two instances under steady load', () => {
       }
     };
     const load = Promise.all(Array.from({ length: 8 }, (_, n) => client(n)));
-    // Let A carry real load first: at least 1 s and 20 accepted requests (a busy machine is slower).
-    const receivedByA = () => a!.logs().filter((l) => l.msg === 'request received' && l.path === '/graphql').length;
-    const warmUntil = Date.now() + 15_000;
-    await new Promise((r) => setTimeout(r, 1_000));
-    while (receivedByA() < 21 && Date.now() < warmUntil) await new Promise((r) => setTimeout(r, 100));
+    // Steady load first: every client signed in and answered a few times, and more than 20
+    // requests accepted by A (a busy machine takes longer to get there).
+    const receivedCount = (g: GatewayProcess) => g.logs().filter((l) => l.msg === 'request received' && l.path === '/graphql').length;
+    await waitFor('steady load on both instances', () => answered.every((c) => c >= 3) && receivedCount(a!) > 20 && receivedCount(b!) > 20, { timeoutMs: 20_000 });
 
     // A session for a request sent straight to A during SHUTDOWN_DELAY (below).
     const probeIdToken = await google.mint({ sub: `6100${Date.now()}` });
@@ -207,7 +212,12 @@ describe('rolling restart of one of two instances under steady load', () => {
     const a2 = await GatewayProcess.start({ ...env, PORT: String(a!.port) });
     gateways.push(a2);
     lb.backends[0] = a2;
-    await new Promise((r) => setTimeout(r, 1_500));
+    const a2UpAt = Date.now();
+    // The restart is over once the balancer sends the new A traffic and every client has been
+    // answered since (none is left retrying against the stopped instance).
+    await waitFor('the balancer to use the new instance, and every client to be answered since', () => receivedCount(a2) >= 10 && answeredAt.every((t) => t > a2UpAt), {
+      timeoutMs: 20_000,
+    });
     running = false;
     await load;
     await lb.stop();
@@ -268,9 +278,8 @@ describe('rolling restart of one of two instances under steady load', () => {
     const gw = await GatewayProcess.start({ ...base, SHUTDOWN_DELAY: '10s' });
     gateways.push(gw);
     gw.signal('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('/readyz to answer 503', async () => (await fetch(`${gw.url}/readyz`)).status === 503);
     expect(gw.alive).toBe(true); // draining through SHUTDOWN_DELAY
-    expect((await fetch(`${gw.url}/readyz`)).status).toBe(503);
     const t0 = Date.now();
     gw.signal('SIGINT');
     expect(await gw.exited).toEqual({ code: 1, signal: null });

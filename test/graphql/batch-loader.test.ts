@@ -37,7 +37,10 @@ describe('BatchLoader', () => {
       return keys.map((k) => k);
     });
     const results = await Promise.allSettled([loader.load('x'), loader.load('y')]);
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(results).toEqual([
+      { status: 'rejected', reason: new Error('store down') },
+      { status: 'rejected', reason: new Error('store down') },
+    ]);
     fail = false;
     expect(await loader.load('x')).toBe('x');
     expect(calls).toEqual([['x', 'y'], ['x']]);

@@ -2,7 +2,8 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
 import { FakeGoogle } from '../support/fake-google.js';
-import { ME, SIGN_IN, startTestGateway, type AuthPayloadShape } from '../support/gateway.js';
+import { ME, SIGN_IN, startTestGateway, type AuthPayloadShape, type TestGateway } from '../support/gateway.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** One request on a fresh connection; resolves with status and headers, or the socket error. */
 function get(url: string): Promise<{ status: number; headers: Record<string, unknown> } | { error: string }> {
@@ -14,6 +15,11 @@ function get(url: string): Promise<{ status: number; headers: Record<string, unk
     req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
     req.end();
   });
+}
+
+/** Waits until the gateway has accepted (routed) a GraphQL request: it logs `request received` at debug level. */
+function accepted(gw: TestGateway): Promise<true> {
+  return waitFor('the gateway to accept the request', () => gw.logs.some((l) => /"msg":"request received"/.test(l) && /"path":"\/graphql"/.test(l)) || null);
 }
 
 /**
@@ -57,12 +63,15 @@ describe('graceful shutdown', () => {
     // A cold key cache and a slow Google: the first sign-in takes ~1 s.
     google.mode = 'slow';
     google.slowMs = 1_000;
-    const gw = await startTestGateway({ redisUrl: redis.url, prefix: uniquePrefix(), google });
-    const signIn = gw.gql<{ signInWithGoogle: AuthPayloadShape }>(SIGN_IN, { idToken: await google.mint({ sub: `7000${Date.now()}` }) });
-    await new Promise((r) => setTimeout(r, 200));
+    const gw = await startTestGateway({ redisUrl: redis.url, prefix: uniquePrefix(), google, env: { LOG_LEVEL: 'debug' } });
+    let answered = false;
+    const signIn = gw.gql<{ signInWithGoogle: AuthPayloadShape }>(SIGN_IN, { idToken: await google.mint({ sub: `7000${Date.now()}` }) }).finally(() => (answered = true));
+    await accepted(gw);
     const closing = gw.gateway.close();
-    await new Promise((r) => setTimeout(r, 100));
-    expect(await get(`${gw.url}/healthz`)).toEqual({ error: 'ECONNREFUSED' }); // no SHUTDOWN_DELAY: closed at once
+    // No SHUTDOWN_DELAY: the listener closes at once, while the sign-in still waits for Google.
+    await waitFor('the listener to close', () => !gw.gateway.app.server.listening);
+    expect(await get(`${gw.url}/healthz`)).toEqual({ error: 'ECONNREFUSED' });
+    expect(answered).toBe(false);
     const res = await signIn;
     expect(res.status).toBe(200);
     expect(res.body.errors).toBeUndefined();
@@ -73,12 +82,12 @@ describe('graceful shutdown', () => {
   it('cuts what is still running after SHUTDOWN_TIMEOUT, and says so', async () => {
     // Google hangs and nothing is cached: a sign-in would wait 2 s (keyWaitMs) for keys.
     google.mode = 'hang';
-    const gw = await startTestGateway({ redisUrl: redis.url, prefix: uniquePrefix(), google, env: { SHUTDOWN_TIMEOUT: '1s' } });
+    const gw = await startTestGateway({ redisUrl: redis.url, prefix: uniquePrefix(), google, env: { SHUTDOWN_TIMEOUT: '1s', LOG_LEVEL: 'debug' } });
     const signIn = gw.gql(SIGN_IN, { idToken: await google.mint({ sub: `7001${Date.now()}` }) }).then(
       (r) => ({ status: r.status }),
       (err: Error) => ({ error: err.message }),
     );
-    await new Promise((r) => setTimeout(r, 200));
+    await accepted(gw);
     const t0 = performance.now();
     expect(await gw.gateway.close()).toEqual({ forced: true });
     const took = performance.now() - t0;

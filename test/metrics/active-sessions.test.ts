@@ -15,8 +15,6 @@ function alignedClock() {
   return clock;
 }
 
-const flush = () => new Promise((r) => setTimeout(r, 20));
-
 describe('SessionActivity (the active-sessions estimate)', () => {
   it('uses at most ~30 buckets per window, each at least a minute', () => {
     const store = createMemoryStores().activity;
@@ -32,7 +30,7 @@ describe('SessionActivity (the active-sessions estimate)', () => {
     clock.t += 5 * MINUTE;
     activity.record('s2');
     activity.record('s1');
-    await flush();
+    await activity.settled();
     clock.t += 5 * MINUTE; // 10 min after s1's first record
     expect(await activity.estimate()).toBe(2);
     clock.t += 5 * MINUTE + 30_000; // 15.5 min: s1's first bucket still overlaps the window
@@ -56,14 +54,15 @@ describe('SessionActivity (the active-sessions estimate)', () => {
     for (let i = 0; i < 10; i++) activity.record(`s${i % 7}`);
     clock.t += MINUTE; // the next bucket, still in the same turn
     activity.record('s9');
-    await flush();
+    expect(calls).toEqual([]); // nothing is written during the turn
+    await activity.settled();
     const bucket = Math.floor((clock.t - MINUTE) / MINUTE);
     expect(calls).toEqual([
       { bucket, ids: ['s0', 's1', 's2', 's3', 's4', 's5', 's6'] },
       { bucket: bucket + 1, ids: ['s9'] },
     ]);
     activity.record('s1');
-    await flush();
+    await activity.settled();
     expect(calls).toHaveLength(3);
     expect(await activity.estimate()).toBe(8);
   });
@@ -73,8 +72,30 @@ describe('SessionActivity (the active-sessions estimate)', () => {
     const errors: unknown[] = [];
     const activity = new SessionActivity({ store: failing, windowMs: MINUTE, onError: (e) => errors.push(e) });
     expect(() => activity.record('s')).not.toThrow();
-    await flush();
-    expect(errors).toHaveLength(1);
+    await activity.settled();
+    expect(errors).toEqual([new Error('down')]);
+  });
+
+  it('reports a store that throws instead of rejecting, and keeps recording afterwards', async () => {
+    const clock = alignedClock();
+    let throwing = true;
+    const inner = createMemoryStores().activity;
+    const store: SessionActivityStore = {
+      record: (bucket, ids, expiresAt) => {
+        if (throwing) throw new Error('thrown');
+        return inner.record(bucket, ids, expiresAt);
+      },
+      count: (buckets) => inner.count(buckets),
+    };
+    const errors: unknown[] = [];
+    const activity = new SessionActivity({ store, windowMs: 15 * MINUTE, now: clock.now, onError: (e) => errors.push(e) });
+    activity.record('lost');
+    await activity.settled();
+    throwing = false;
+    activity.record('kept');
+    await activity.settled();
+    expect(errors).toEqual([new Error('thrown')]);
+    expect(await activity.estimate()).toBe(1);
   });
 
   describe('on Redis', () => {
@@ -92,13 +113,12 @@ describe('SessionActivity (the active-sessions estimate)', () => {
         for (let i = 0; i < 20_000; i++) {
           if (i % 2_000 === 0) {
             clock.t += MINUTE; // spread over ten buckets
-            await flush();
+            await activity.settled();
           }
           activity.record(`session-${i}`);
           if (i % 3 === 0) activity.record(`session-${Math.floor(i / 2)}`); // repeats
         }
-        await flush();
-        await stores.ping();
+        await activity.settled();
         const estimate = await activity.estimate();
         expect(Math.abs(estimate - 20_000) / 20_000).toBeLessThan(0.02);
         const bucket = Math.floor(clock.t / MINUTE);

@@ -24,7 +24,8 @@ export class GatewayProcess {
       this.stdout.push(...parts);
     });
     proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
-    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    // 'close', not 'exit': it comes once stdout and stderr are read to the end, so the logs are complete.
+    this.exited = new Promise((resolve) => proc.once('close', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal })));
   }
 
   /** `env.PORT` (e.g. to restart on the same port) or a free port. */
