@@ -12,16 +12,13 @@
  * real TTL so Redis cleans up after itself.
  */
 import type { JSONWebKeySet, JWK } from 'jose';
+import type { IdentityClaims } from '../identity/provider.js';
 import type { AccountState, Revocation, RotationInput, SessionWriteInput } from '../sessions/policy.js';
 
 export type { AccountState, Revocation } from '../sessions/policy.js';
 
-/**
- * Profile claims taken from a verified ID token. (Google's today; the provider is a parameter of
- * the identity link, so a second provider brings its own claim mapping, not a new store.)
- */
-export interface Profile {
-  sub: string;
+/** An account's profile: what `User` shows besides its id, times and identities. */
+export interface AccountProfile {
   email: string | null;
   emailVerified: boolean;
   name: string | null;
@@ -31,13 +28,41 @@ export interface Profile {
   locale: string | null;
   hostedDomain: string | null;
 }
-/** The name src/google uses for the same claims. */
-export type GoogleProfile = Profile;
 
-export interface UserRecord extends Omit<Profile, 'sub'> {
+/**
+ * What a sign-in writes to the account's profile: `set` replaces those fields (null clears;
+ * the provider says which, src/identity/provider.ts `profileFields`); `names`, the names the
+ * app sent (Apple), are written only while the account has no name at all (none of name,
+ * givenName, familyName), so a stored name is never replaced by them.
+ */
+export interface ProfileWrite {
+  set: Partial<AccountProfile>;
+  names: { name: string; givenName: string | null; familyName: string | null } | null;
+}
+
+/** An identity `(provider, subject)` and what it says about itself (src/identity/provider.ts IdentityClaims). */
+export interface IdentityWrite extends IdentityClaims {
+  /** A provider's short name (`[a-z0-9-]`), chosen by code, never by a client. */
+  provider: string;
+  subject: string;
+}
+
+/** Which identity: a provider's short name and the subject it gave. */
+export type IdentityRef = Pick<IdentityWrite, 'provider' | 'subject'>;
+
+/**
+ * One of an account's identities as stored with the account (the Redis hash `ids:{uid}`). An
+ * account has at most one identity per provider. `pending`: linkIdentity recorded it and has
+ * not yet taken the identity's link (src/users/identity-policy.ts); it does not count as the
+ * account's identity until then, but a sign-in the link already leads here confirms it.
+ */
+export interface IdentityRecord extends IdentityWrite {
+  linkedAt: number;
+  pending: boolean;
+}
+
+export interface UserRecord extends AccountProfile {
   id: string;
-  /** The subject of the account's Google identity (stored as `s`). */
-  googleSub: string;
   createdAt: number;
   lastSignInAt: number;
   disabled: boolean;
@@ -78,7 +103,9 @@ export interface NewSession {
  */
 export interface SessionWrite extends Pick<SessionWriteInput, 'mustExist' | 'limit'> {
   userId: string;
-  profile: Profile;
+  /** The identity signing in: it must be the account's identity of its provider, or the account is new. */
+  identity: IdentityWrite;
+  profile: ProfileWrite;
   /** The new session; its `createdAt` is the decision time. */
   session: NewSession;
   /** Most sessions the user may hold, the new one included; 0 = no cap. */
@@ -88,8 +115,22 @@ export interface SessionWrite extends Pick<SessionWriteInput, 'mustExist' | 'lim
 export type SessionWriteResult =
   | { kind: 'written'; user: UserRecord; isNewUser: boolean }
   | { kind: 'gone' }
+  /** The account exists and its identity of this provider is another one, or none: the link is stale. */
+  | { kind: 'not_linked' }
   | { kind: 'account_disabled' }
   | { kind: 'limited'; retryAfterMs: number };
+
+/** linkIdentity's first step (`decideAddIdentity`). */
+export type AddIdentityResult =
+  /** Recorded as pending (or already the account's): take the link next. */
+  | { kind: 'added' }
+  /** The account already has another identity of this provider. */
+  | { kind: 'provider_taken' }
+  | { kind: 'gone' }
+  | { kind: 'account_disabled' };
+
+/** `decideRemoveIdentity`. */
+export type RemoveIdentityResult = { kind: 'removed'; subject: string } | { kind: 'last_identity' } | { kind: 'not_linked' };
 
 /**
  * Refresh's compare-and-rotate: the caller's inputs of `decideRotation` (src/sessions/policy.ts;
@@ -114,9 +155,11 @@ export type RotationResult =
   | { kind: 'reused' | 'mismatch' | 'not_found' | 'account_not_found' | 'account_disabled' };
 
 /**
- * Links from an identity (provider, subject) to a user id. Durable; one key each, in its own
- * Cluster slot (so never in a script with the user's keys). `provider` is a short name
- * (`[a-z0-9-]`) chosen by code, never by a client.
+ * Links from an identity (provider, subject) to a user id: which account an identity signs in
+ * to. Durable; one key each, in its own Cluster slot (so never in a script with the user's
+ * keys: the account's own record of its identities is the AccountStore's, and
+ * src/users/identity-policy.ts orders the steps so that the two agree). `provider` is a short
+ * name (`[a-z0-9-]`) chosen by code, never by a client.
  */
 export interface IdentityStore {
   /**
@@ -128,6 +171,8 @@ export interface IdentityStore {
   get(provider: string, subject: string): Promise<string | null>;
   /** Removes the link only while it names `userId` (never a newer account's link). True when it did. */
   unlink(provider: string, subject: string, userId: string): Promise<boolean>;
+  /** Points the link at `userId` only while it names `expected` (taking over a dangling link). True when it did. */
+  relink(provider: string, subject: string, expected: string, userId: string): Promise<boolean>;
 }
 
 /**
@@ -162,9 +207,33 @@ export interface AccountStore {
   /**
    * Disables, enables or deletes the account, with `accountRevocation`'s sessions in the same
    * step (a disabled account cannot slip a request or a sign-in in between). Deleting leaves no
-   * key of the user behind (the identity link is the IdentityStore's). `found`: the user existed.
+   * key of the user behind but a retired-id marker (as `retire`; the identity links are the
+   * IdentityStore's) and answers the identities the account had at that moment, so the caller
+   * can remove links taken while it ran. `found`: the user existed.
    */
-  setAccountState(userId: string, state: AccountState): Promise<{ found: boolean; sessionsEnded: number }>;
+  setAccountState(userId: string, state: AccountState): Promise<{ found: boolean; sessionsEnded: number; identities: IdentityRef[] }>;
+
+  /**
+   * The accounts' identities, in order ([] for an unknown user), pending ones included. One
+   * round trip. A record written before accounts had several identities reads as one Google
+   * identity.
+   */
+  getIdentities(userIds: readonly string[]): Promise<IdentityRecord[][]>;
+  /** linkIdentity's first step (`decideAddIdentity`): records the identity as pending, at `now` when new. */
+  addIdentity(userId: string, identity: IdentityWrite, now: number): Promise<AddIdentityResult>;
+  /** linkIdentity's last step (`decideConfirm`): the identity, pending or linked with this subject, is linked. False otherwise. */
+  confirmIdentity(userId: string, provider: string, subject: string): Promise<boolean>;
+  /**
+   * Removes the account's identity of `provider` (`decideRemoveIdentity`): only while its
+   * subject is `subject` (when given), and with `keepLast` never the last linked one.
+   */
+  removeIdentity(userId: string, provider: string, opts: { subject: string | null; keepLast: boolean }): Promise<RemoveIdentityResult>;
+  /**
+   * Retires an account id that has no account (a dangling link's, taken over by linkIdentity):
+   * no sign-in creates an account under it for RETIRED_ID_TTL_MS. False (nothing changes) when
+   * the account exists.
+   */
+  retire(userId: string): Promise<boolean>;
 }
 
 /** Single-use records of sign-in: server-issued nonces and ID tokens already used. */

@@ -1,10 +1,12 @@
-import type { SessionRecord, UserRecord } from '../types.js';
+import type { IdentityRecord, SessionRecord, UserRecord } from '../types.js';
 import { TtlMap, type Clock } from './ttl-map.js';
 
 export interface StoredUser {
   record: UserRecord;
   /** The account's sign-in budget (GCRA TAT), as Redis' `sb` field. */
   signInTat: number | null;
+  /** provider → the account's identity of it, as Redis' `ids:{uid}`. */
+  identities: Map<string, IdentityRecord>;
 }
 
 export interface StoredSession {
@@ -24,8 +26,10 @@ export interface StoredSession {
  */
 export class MemoryData {
   readonly users = new Map<string, StoredUser>();
-  /** `${provider}:${subject}` → user id. */
+  /** `${provider}:${subject}` → user id (the identity links). */
   readonly identities = new Map<string, string>();
+  /** Retired account ids (Redis' `gone:{uid}`). */
+  readonly retired: TtlMap<true>;
   /** `${uid}\n${sid}`, expiring at the session end. */
   readonly sessions: TtlMap<StoredSession>;
   /** uid → (sid → session end). */
@@ -39,6 +43,7 @@ export class MemoryData {
 
   constructor(readonly clock: Clock = Date.now) {
     this.sessions = new TtlMap(clock);
+    this.retired = new TtlMap(clock);
     this.grace = new TtlMap(clock);
     this.singleUse = new TtlMap(clock);
     this.locks = new TtlMap(clock);

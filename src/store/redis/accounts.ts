@@ -1,6 +1,8 @@
+import { RETIRED_ID_TTL_MS } from '../../users/identity-policy.js';
 import type {
   AccountState,
   AccountStore,
+  IdentityRef,
   Revocation,
   Rotation,
   RotationResult,
@@ -11,30 +13,41 @@ import type {
 } from '../types.js';
 import type { KeyLayout } from '../keys.js';
 import type { RedisClient } from './client.js';
-import { PROFILE_FIELDS, assertTime, decodeSession, decodeUser, encodeProfile, encodeSession, pairs } from './codec.js';
+import { assertTime, decodeSession, decodeUser, encodeIdentityClaims, encodeProfileWrite, encodeSession, pairs } from './codec.js';
+import { RedisAccountIdentities } from './account-identities.js';
 import { unwrap } from './exec.js';
 import { runScript, SCRIPTS } from './lua.js';
+import { providerName } from '../keys.js';
 import type { HashReadBatcher } from './read-batch.js';
 
 /**
- * A user's record and sessions in Redis: every key carries the `{uid}` hash tag
+ * A user's record, identities and sessions in Redis: every key carries the `{uid}` hash tag
  * (src/store/keys.ts), so each write is one Lua script (./scripts) in one slot, and reads of one
- * user are one pipeline. The scripts apply src/sessions/policy.ts's decisions (they mirror it);
- * this class only encodes their inputs and decodes their answers.
+ * user are one pipeline. The scripts apply src/sessions/policy.ts's and
+ * src/users/identity-policy.ts's decisions (they mirror them); this class only encodes their
+ * inputs and decodes their answers (the identity steps: ./account-identities.ts).
  */
-export class RedisAccountStore implements AccountStore {
+export class RedisAccountStore extends RedisAccountIdentities implements AccountStore {
   constructor(
-    private readonly client: RedisClient,
-    private readonly keys: KeyLayout,
+    client: RedisClient,
+    keys: KeyLayout,
     /** Single node / Sentinel: reads join the turn's shared pipeline (src/store/redis/read-batch.ts); null on Cluster. */
-    private readonly batch: HashReadBatcher | null,
-  ) {}
+    batch: HashReadBatcher | null,
+  ) {
+    super(client, keys, batch);
+  }
 
   async writeSession(w: SessionWrite): Promise<SessionWriteResult> {
-    const { userId, session } = w;
+    const { userId, session, identity } = w;
     const now = assertTime('createdAt', session.createdAt);
     const reply = (await runScript(this.client, SCRIPTS.writeSession, {
-      keys: { user: this.keys.user(userId), session: this.keys.session(userId, session.id), index: this.keys.sessionIndex(userId) },
+      keys: {
+        user: this.keys.user(userId),
+        session: this.keys.session(userId, session.id),
+        index: this.keys.sessionIndex(userId),
+        identities: this.keys.accountIdentities(userId),
+        retired: this.keys.retired(userId),
+      },
       args: {
         now,
         sessionEnd: Math.min(assertTime('expiresAt', session.expiresAt), assertTime('refreshExpiresAt', session.refreshExpiresAt)),
@@ -45,8 +58,10 @@ export class RedisAccountStore implements AccountStore {
         limitCapacityMs: w.limit?.capacityMs ?? 0,
         sessionPrefix: this.sessionPrefix(userId),
         gracePrefix: this.gracePrefix(userId),
-        profile: encodeProfile(w.profile),
-        profileFields: PROFILE_FIELDS,
+        provider: providerName(identity.provider),
+        subject: identity.subject,
+        ...encodeProfileWrite(w.profile, identity),
+        claims: encodeIdentityClaims(identity),
         sessionFields: encodeSession(session),
       },
     })) as [string, (number | string)?, string[]?];
@@ -59,6 +74,7 @@ export class RedisAccountStore implements AccountStore {
       case 'limited':
         return { kind: 'limited', retryAfterMs: Number(reply[1]) };
       case 'gone':
+      case 'not_linked':
       case 'account_disabled':
         return { kind: reply[0] };
       default:
@@ -171,16 +187,19 @@ export class RedisAccountStore implements AccountStore {
     return ended;
   }
 
-  async setAccountState(userId: string, state: AccountState): Promise<{ found: boolean; sessionsEnded: number }> {
-    const [found, ended] = await this.runEnd(userId, state, '');
-    return { found: found === 1, sessionsEnded: ended };
+  async setAccountState(userId: string, state: AccountState): Promise<{ found: boolean; sessionsEnded: number; identities: IdentityRef[] }> {
+    const [found, ended, had] = await this.runEnd(userId, state, '');
+    const flat = had ?? [];
+    const identities: IdentityRef[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) identities.push({ provider: flat[i]!, subject: flat[i + 1]! });
+    return { found: found === 1, sessionsEnded: ended, identities };
   }
 
-  private async runEnd(userId: string, scope: string, sessionId: string): Promise<[number, number]> {
+  private async runEnd(userId: string, scope: string, sessionId: string): Promise<[number, number, string[]?]> {
     return (await runScript(this.client, SCRIPTS.endSessions, {
-      keys: { user: this.keys.user(userId), index: this.keys.sessionIndex(userId) },
-      args: { scope, sessionId, sessionPrefix: this.sessionPrefix(userId), gracePrefix: this.gracePrefix(userId) },
-    })) as [number, number];
+      keys: { user: this.keys.user(userId), index: this.keys.sessionIndex(userId), identities: this.keys.accountIdentities(userId), retired: this.keys.retired(userId) },
+      args: { scope, sessionId, sessionPrefix: this.sessionPrefix(userId), gracePrefix: this.gracePrefix(userId), retiredMs: RETIRED_ID_TTL_MS },
+    })) as [number, number, string[]?];
   }
 
   /** `<prefix>sess:{uid}:`: session keys are this plus the session id (same hash tag as the user). */

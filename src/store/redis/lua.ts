@@ -38,18 +38,40 @@ function script<const K extends string, const A extends string>(file: string, ke
 export const SCRIPTS = {
   writeSession: script(
     'write-session',
-    ['user', 'session', 'index'],
-    ['now', 'sessionEnd', 'sessionId', 'mustExist', 'maxSessions', 'limitIntervalMs', 'limitCapacityMs', 'sessionPrefix', 'gracePrefix', 'profile[]', 'profileFields[]', 'sessionFields[]'],
+    ['user', 'session', 'index', 'identities', 'retired'],
+    [
+      'now',
+      'sessionEnd',
+      'sessionId',
+      'mustExist',
+      'maxSessions',
+      'limitIntervalMs',
+      'limitCapacityMs',
+      'sessionPrefix',
+      'gracePrefix',
+      'provider',
+      'subject',
+      'profile[]',
+      'profileFields[]',
+      'names[]',
+      'claims[]',
+      'sessionFields[]',
+    ],
   ),
   rotateSession: script(
     'rotate-session',
     ['session', 'grace', 'index', 'user'],
     ['presentedHash', 'nextHash', 'graceBox', 'now', 'graceMs', 'refreshTtlMs', 'sessionId', 'limitIntervalMs', 'limitCapacityMs'],
   ),
-  endSessions: script('end-sessions', ['user', 'index'], ['scope', 'sessionId', 'sessionPrefix', 'gracePrefix']),
+  endSessions: script('end-sessions', ['user', 'index', 'identities', 'retired'], ['scope', 'sessionId', 'sessionPrefix', 'gracePrefix', 'retiredMs']),
+  addIdentity: script('add-identity', ['user', 'identities', 'retired'], ['now', 'provider', 'subject', 'claims[]']),
+  confirmIdentity: script('confirm-identity', ['user', 'identities'], ['provider', 'subject']),
+  removeIdentity: script('remove-identity', ['user', 'identities'], ['provider', 'subject', 'keepLast']),
+  retireAccount: script('retire-account', ['user', 'retired'], ['ttlMs']),
   touchSession: script('touch-session', ['session'], ['now']),
   rateLimit: script('rate-limit', ['limit'], ['now', 'intervalMs', 'capacityMs', 'consume']),
   compareAndDelete: script('compare-and-delete', ['key'], ['expected']),
+  compareAndSet: script('compare-and-set', ['key'], ['expected', 'value']),
 } as const;
 
 type ArgName<A extends string> = A extends `${infer N}[]` ? N : A;

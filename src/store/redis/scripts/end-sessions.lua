@@ -1,11 +1,13 @@
 -- Ends sessions and changes the account, in one step: sessionsEnding() and
 -- accountRevocation() of src/sessions/policy.ts.
--- KEYS: user index
--- ARGV: scope sessionId sessionPrefix gracePrefix
+-- KEYS: user index identities retired
+-- ARGV: scope sessionId sessionPrefix gracePrefix retiredMs
 -- scope: 'session' (sessionId only), 'others' (every indexed session but sessionId), 'all',
 -- and the account changes 'disabled' (flag set, all end), 'enabled' (flag cleared, none end),
--- 'deleted' (all end, then the index and the user record go).
--- Returns {found, ended}: found is 0 for an account change on an unknown user (nothing is
+-- 'deleted' (all end, then the index, the identities and the user record go, and the id of an
+-- account that existed is retired for retiredMs, as retire-account.lua).
+-- Returns {found, ended} and, for 'deleted', the identities the account had, as
+-- provider/subject pairs: found is 0 for an account change on an unknown user (nothing is
 -- created); ended counts the sessions whose record was still stored.
 local function end_indexed(keep)
   local ended = 0
@@ -20,8 +22,15 @@ if scope == 'others' then return {1, end_indexed(sessionId)} end
 if scope == 'all' then return {1, end_indexed(nil)} end
 if scope == 'deleted' then
   local ended = end_indexed(nil)
-  redis.call('DEL', index)
-  return {redis.call('DEL', user), ended}
+  upgrade_identities(user, identities)
+  local had = {}
+  for _, k in ipairs(redis.call('HKEYS', identities)) do
+    if not string.find(k, '.', 1, true) then had[#had + 1] = k; had[#had + 1] = redis.call('HGET', identities, k) end
+  end
+  redis.call('DEL', index, identities)
+  local found = redis.call('DEL', user)
+  if found == 1 then redis.call('SET', retired, '1', 'PX', retiredMs) end
+  return {found, ended, had}
 end
 if redis.call('EXISTS', user) == 0 then return {0, 0} end
 if scope == 'disabled' then

@@ -1,19 +1,26 @@
 -- Sign-in's write (src/sessions/sign-in.ts), all or nothing: decideSessionWrite() and
 -- sessionsOverCap() of src/sessions/policy.ts.
--- KEYS: user session index
--- ARGV: now sessionEnd sessionId mustExist maxSessions limitIntervalMs limitCapacityMs sessionPrefix gracePrefix profile[] profileFields[] sessionFields[]
--- profile: field/value pairs of the new profile (null claims absent); profileFields: the base
--- names of every profile field, each of whose pieces (`n`, `n1`, …) is removed first, so a
--- claim that became null or shorter leaves nothing behind; sessionFields: the session's
--- field/value pairs.
--- Returns {'gone'} | {'account_disabled'} | {'limited', retryAfterMs} |
+-- KEYS: user session index identities retired
+-- ARGV: now sessionEnd sessionId mustExist maxSessions limitIntervalMs limitCapacityMs sessionPrefix gracePrefix provider subject profile[] profileFields[] names[] claims[] sessionFields[]
+-- profile: field/value pairs of the profile fields this sign-in writes (null claims absent);
+-- profileFields: their base names, each of whose pieces (`n`, `n1`, …) is removed first, so a
+-- claim that became null or shorter leaves nothing behind; names: field/value pairs of the
+-- name fields (n, gn, fn), written only when the account has none of them; claims: the
+-- identity's claims (write_identity_claims); sessionFields: the session's field/value pairs.
+-- Returns {'gone'} | {'not_linked'} | {'account_disabled'} | {'limited', retryAfterMs} |
 -- {'written', isNew 0|1, HGETALL user}.
 local t = tonumber(now)
 local exists = redis.call('EXISTS', user) == 1
 
 -- decideSessionWrite
+if redis.call('EXISTS', retired) == 1 then return {'gone'} end
 if not exists and mustExist == '1' then return {'gone'} end
-if exists and redis.call('HEXISTS', user, 'd') == 1 then return {'account_disabled'} end
+if exists then
+  upgrade_identities(user, identities)
+  -- The link led here; the account must list this identity (pending or linked) as its own.
+  if stored_identity(identities, provider) ~= subject then return {'not_linked'} end
+  if redis.call('HEXISTS', user, 'd') == 1 then return {'account_disabled'} end
+end
 local fields = profile
 if limitIntervalMs ~= '0' then
   local allowed, _, retryAfter, tat =
@@ -22,8 +29,10 @@ if limitIntervalMs ~= '0' then
   fields[#fields + 1] = 'sb'; fields[#fields + 1] = int(tat)
 end
 
--- The profile: createdAt, disabled and the budget are not profile fields, so they stay.
+-- The profile: createdAt, disabled, the budget and the fields this provider does not write stay.
 if exists then
+  local named = redis.call('HEXISTS', user, 'n') == 1 or redis.call('HEXISTS', user, 'gn') == 1 or redis.call('HEXISTS', user, 'fn') == 1
+  if not named then for _, v in ipairs(names) do fields[#fields + 1] = v end end
   local clear = {}
   for _, f in ipairs(profileFields) do clear[f] = true end
   local stale = {}
@@ -32,10 +41,18 @@ if exists then
   end
   if #stale > 0 then redis.call('HDEL', user, unpack(stale)) end
 else
+  for _, v in ipairs(names) do fields[#fields + 1] = v end
   fields[#fields + 1] = 'c'; fields[#fields + 1] = now
 end
 fields[#fields + 1] = 'ls'; fields[#fields + 1] = now
 redis.call('HSET', user, unpack(fields))
+
+-- The identity: the account's from now on (a pending one is confirmed: its link leads here).
+if redis.call('HEXISTS', identities, provider) == 0 then
+  redis.call('HSET', identities, provider, subject, provider .. '.at', now)
+end
+redis.call('HDEL', identities, provider .. '.p')
+write_identity_claims(identities, provider, claims)
 
 -- The session, expiring at its end (already past: PEXPIREAT deletes it at once).
 redis.call('DEL', session)
