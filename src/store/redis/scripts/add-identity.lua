@@ -7,9 +7,9 @@
 -- Returns 'added' | 'provider_taken' | 'gone' | 'account_disabled'.
 if redis.call('EXISTS', retired) == 1 or redis.call('EXISTS', user) == 0 then return 'gone' end
 if redis.call('HEXISTS', user, 'd') == 1 then return 'account_disabled' end
-upgrade_identities(user, identities)
-local sub, pending = stored_identity(identities, provider)
+local sub, pending = stored_identity(user, identities, provider)
 if sub and not pending and sub ~= subject then return 'provider_taken' end
+upgrade_identities(user, identities)
 if sub ~= subject then
   -- None yet, or an abandoned attempt with another identity: this one, pending.
   remove_identity(user, identities, provider)

@@ -3,7 +3,8 @@
 -- KEYS: user identities
 -- ARGV: provider subject
 -- Returns 1 when the identity (pending or linked, with this subject) is now linked, else 0.
-if redis.call('EXISTS', user) == 0 or redis.call('HGET', identities, provider) ~= subject then return 0 end
+if redis.call('EXISTS', user) == 0 or stored_identity(user, identities, provider) ~= subject then return 0 end
+upgrade_identities(user, identities)
 redis.call('HDEL', identities, provider .. '.p')
 -- Versions before several identities read the Google sub from `s` (a Google sub is 21 digits:
 -- one piece).

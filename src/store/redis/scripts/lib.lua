@@ -77,11 +77,13 @@ local function upgrade_identities(user, ids)
   redis.call('HSET', ids, unpack(f))
 end
 
--- The account's identity of `provider` (after upgrade_identities): its subject (nil: none) and
--- whether it is still pending.
-local function stored_identity(ids, provider)
+-- The account's identity of `provider`: its subject (nil: none) and whether it is still
+-- pending. Reads an account of the earlier layout (see upgrade_identities) without writing.
+local function stored_identity(user, ids, provider)
   local sub = redis.call('HGET', ids, provider)
-  return sub, sub ~= false and redis.call('HEXISTS', ids, provider .. '.p') == 1
+  if sub then return sub, redis.call('HEXISTS', ids, provider .. '.p') == 1 end
+  if provider == 'google' and redis.call('EXISTS', ids) == 0 then return read_pieces(user, 's'), false end
+  return nil, false
 end
 
 -- The identity's claims replace the stored ones. `claims`: field/value pairs of em, ev, pe, rs

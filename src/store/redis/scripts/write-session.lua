@@ -16,9 +16,8 @@ local exists = redis.call('EXISTS', user) == 1
 if redis.call('EXISTS', retired) == 1 then return {'gone'} end
 if not exists and mustExist == '1' then return {'gone'} end
 if exists then
-  upgrade_identities(user, identities)
   -- The link led here; the account must list this identity (pending or linked) as its own.
-  if stored_identity(identities, provider) ~= subject then return {'not_linked'} end
+  if stored_identity(user, identities, provider) ~= subject then return {'not_linked'} end
   if redis.call('HEXISTS', user, 'd') == 1 then return {'account_disabled'} end
 end
 local fields = profile
@@ -48,6 +47,7 @@ fields[#fields + 1] = 'ls'; fields[#fields + 1] = now
 redis.call('HSET', user, unpack(fields))
 
 -- The identity: the account's from now on (a pending one is confirmed: its link leads here).
+if exists then upgrade_identities(user, identities) end
 if redis.call('HEXISTS', identities, provider) == 0 then
   redis.call('HSET', identities, provider, subject, provider .. '.at', now)
 end
