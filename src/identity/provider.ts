@@ -54,16 +54,8 @@ export interface IdentityClaims {
   realUserStatus: number | null;
 }
 
-/** Profile claims a provider may report (null: absent or of an odd type). */
-export interface ProfileClaims {
-  name: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  picture: string | null;
-  locale: string | null;
-  /** Google Workspace domain (`hd`). */
-  hostedDomain: string | null;
-}
+/** Profile claims a provider may report besides the email (null: absent or of an odd type); `hostedDomain` is Google's `hd`. */
+export type ProfileClaims = Omit<AccountProfile, 'email' | 'emailVerified'>;
 
 export type ProviderClaims = IdentityClaims & ProfileClaims;
 

@@ -23,13 +23,13 @@ export class Identity {
   })
   email!: string | null;
 
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'The provider vouches for the address (never without one).' })
   emailVerified!: boolean;
 
   @Field(() => Boolean, { description: 'The address relays to the person’s own (Apple’s private relay); false for Google.' })
   isPrivateEmail!: boolean;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the identity joined the account: its creation, or `linkIdentity`.' })
   linkedAt!: Date;
 }
 
