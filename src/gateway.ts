@@ -165,7 +165,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     sessions,
     nonces,
     rateLimits,
-    accounts: new AccountService(stores, app.log),
+    accounts: new AccountService(stores, app.log, now),
     loadUsers: (ids) => storeCall(stores.accounts.getUsers(ids), app.log),
     isTrustedRouter: routerTrust(config.federation.routerSecret),
   };

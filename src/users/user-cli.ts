@@ -64,7 +64,7 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
     switch (command) {
       case 'disable':
       case 'enable': {
-        const { found, sessionsEnded } = await stores.accounts.setAccountState(userId, command === 'disable' ? 'disabled' : 'enabled');
+        const { found, sessionsEnded } = await stores.accounts.setAccountState(userId, command === 'disable' ? 'disabled' : 'enabled', Date.now());
         if (!found) {
           err.write(`user: no user ${userId}\n`);
           return 1;

@@ -168,11 +168,11 @@ describe('session primitives: Lua scripts and the policy agree on random operati
             case 'revoke': {
               const r: Revocation =
                 op.kind === 'session' ? { kind: 'session', sessionId: pick?.id ?? 'none' } : op.kind === 'others' ? { kind: 'others', keep: pick?.id ?? 'none' } : { kind: 'all' };
-              await both((x) => x.accounts.endSessions(uid, r));
+              await both((x) => x.accounts.endSessions(uid, r, { reason: 'revoked', now: Date.now() }));
               break;
             }
             case 'account':
-              await both((x) => x.accounts.setAccountState(uid, op.state));
+              await both((x) => x.accounts.setAccountState(uid, op.state, Date.now()));
               break;
           }
           for (const [i, id] of uids.entries()) {
