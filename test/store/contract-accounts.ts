@@ -408,14 +408,14 @@ export function accountContract(ctx: ContractContext): void {
       const { uid, sessions, now: t } = await user(4);
       const bystander = await user(2);
       await s().accounts.rotateSession(uid, sessions[1]!.id, rotation(t + 1, sessions[1]!.refreshHash));
-      expect(await s().accounts.endSessions(uid, { kind: 'others', keep: sessions[0]!.id }, { reason: 'revoked', now: now() })).toBe(3);
+      expect(await s().accounts.endSessions(uid, { kind: 'others', keep: sessions[0]!.id }, { reason: 'sign_out_others', now: now() })).toBe(3);
       expect(await ids(uid, t)).toEqual([sessions[0]!.id]);
       expect(await s().accounts.rotateSession(uid, sessions[1]!.id, rotation(t + 2, sessions[1]!.refreshHash))).toEqual({ kind: 'not_found' });
-      expect(await s().accounts.endSessions(uid, { kind: 'others', keep: sessions[0]!.id }, { reason: 'revoked', now: now() })).toBe(0);
-      expect(await s().accounts.endSessions(uid, { kind: 'all' }, { reason: 'revoked', now: now() })).toBe(1);
+      expect(await s().accounts.endSessions(uid, { kind: 'others', keep: sessions[0]!.id }, { reason: 'sign_out_others', now: now() })).toBe(0);
+      expect(await s().accounts.endSessions(uid, { kind: 'all' }, { reason: 'sign_out_everywhere', now: now() })).toBe(1);
       expect(await ids(uid, t)).toEqual([]);
-      expect(await s().accounts.endSessions(uid, { kind: 'all' }, { reason: 'revoked', now: now() })).toBe(0);
-      expect(await s().accounts.endSessions(id(), { kind: 'all' }, { reason: 'revoked', now: now() })).toBe(0);
+      expect(await s().accounts.endSessions(uid, { kind: 'all' }, { reason: 'sign_out_everywhere', now: now() })).toBe(0);
+      expect(await s().accounts.endSessions(id(), { kind: 'all' }, { reason: 'sign_out_everywhere', now: now() })).toBe(0);
       expect(await ids(bystander.uid)).toHaveLength(2);
     });
 
@@ -424,7 +424,7 @@ export function accountContract(ctx: ContractContext): void {
       const { uid } = await user(1, t, { refreshExpiresAt: t + 60_000 });
       await s().accounts.writeSession(write(uid, newSession(t)));
       await ctx.backend.elapse(60_000);
-      expect(await s().accounts.endSessions(uid, { kind: 'all' }, { reason: 'revoked', now: now() })).toBe(1);
+      expect(await s().accounts.endSessions(uid, { kind: 'all' }, { reason: 'sign_out_everywhere', now: now() })).toBe(1);
     });
   });
 

@@ -93,7 +93,7 @@ describe('redis store: lifecycle keys', () => {
     await stores.accounts.writeSession(write(uid, b));
     await stores.accounts.touchSession(uid, a.id, now + 60_000);
     near(await raw.pttl(k().session(uid, a.id)), 3_600_000);
-    await stores.accounts.endSessions(uid, { kind: 'others', keep: a.id }, { reason: 'revoked', now: Date.now() });
+    await stores.accounts.endSessions(uid, { kind: 'others', keep: a.id }, { reason: 'sign_out_others', now: Date.now() });
     near(await raw.pttl(k().sessionIndex(uid)), 7_200_000); // never without a TTL
     expect(await raw.exists(k().session(uid, b.id))).toBe(0);
     await stores.accounts.setAccountState(uid, 'disabled', Date.now());
