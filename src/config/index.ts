@@ -14,6 +14,7 @@ import { rateLimits } from './sections/rate-limits.js';
 import { graphql } from './sections/graphql.js';
 import { shutdown } from './sections/shutdown.js';
 import { events } from './sections/events.js';
+import { webhooks } from './sections/webhooks.js';
 
 export type { RateLimitRule } from './rate-limit-rule.js';
 export type { TrustProxy } from './trust-proxy.js';
@@ -30,7 +31,7 @@ export { DEV_CLIENT_ID } from './sections/dev-issuer.js';
  * table's order and the reading order: a section that uses another's result
  * (`ctx.of(server)`) comes after it.
  */
-export const SECTIONS = [server, redis, devIssuer, google, tokens, sessions, signIn, signingKeys, federation, http, rateLimits, graphql, shutdown, events] as const;
+export const SECTIONS = [server, redis, devIssuer, google, tokens, sessions, signIn, signingKeys, federation, http, rateLimits, graphql, shutdown, events, webhooks] as const;
 
 type AnySection = Section<Record<string, Variable<unknown>>, object>;
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;

@@ -311,6 +311,61 @@ export interface SessionActivityStore {
   count(buckets: readonly number[]): Promise<number>;
 }
 
+/** A webhook delivery as kept while it is retried, or after it gave up (src/events/webhooks). */
+export interface DeliveryRecord {
+  event: AccountEvent;
+  /** Attempts so far (a replay starts again from 0). */
+  attempts: number;
+  /** The first attempt (or the replay): the retry window counts from here. */
+  firstAttemptAt: number;
+  lastAttemptAt: number;
+  /** What the last attempt got: `HTTP 503`, `timeout`, `connection failed`, … (never a response body). */
+  lastError: string;
+}
+
+/** A new event for a webhook endpoint, from the stream (its entry id is what is acknowledged). */
+export interface StreamDelivery {
+  streamId: string;
+  event: AccountEvent;
+}
+
+/**
+ * Webhook deliveries, per endpoint id (src/events/webhooks/endpoint.ts). Redis only (webhooks need
+ * Redis; the config refuses them on the embedded store).
+ *
+ * First attempts come from the event stream through one consumer group per endpoint: an event
+ * goes to one instance at a time; an instance that dies before acknowledging leaves it pending,
+ * and another takes it over once it has been idle long enough (XAUTOCLAIM). An attempt that fails
+ * becomes a retry: a record (with the event) due at a time the caller's clock decides, leased to
+ * one instance at a time while attempted; after WEBHOOK_RETRY_FOR it is moved to the failed
+ * records, kept until replayed.
+ */
+export interface DeliveryStore {
+  /** Creates the endpoint's consumer group when absent, at the stream's end: a new endpoint gets the events from now on. */
+  ensureGroup(endpoint: string): Promise<void>;
+  /** Events no consumer of the endpoint's group has read yet, now `consumer`'s (at most `count`). */
+  readNew(endpoint: string, consumer: string, count: number): Promise<StreamDelivery[]>;
+  /** Events another consumer read more than `idleMs` ago and never acknowledged (it died), now `consumer`'s. */
+  claimStale(endpoint: string, consumer: string, idleMs: number, count: number): Promise<StreamDelivery[]>;
+  /** Acknowledges first attempts that are settled (delivered, or recorded as retries). */
+  ack(endpoint: string, streamIds: readonly string[]): Promise<void>;
+  /** Retries due by `now`, each leased to the caller until `leaseUntil` (the lease to settle it with). */
+  claimDue(endpoint: string, now: number, leaseUntil: number, count: number): Promise<{ record: DeliveryRecord; lease: number }[]>;
+  /**
+   * An attempt's outcome. `lease`: the retry's lease (null for a first attempt); when another
+   * instance has taken the retry over meanwhile, nothing is written and the answer is false.
+   */
+  settle(endpoint: string, eventId: string, lease: number | null, outcome: { kind: 'delivered' } | { kind: 'retry'; record: DeliveryRecord; at: number } | { kind: 'failed'; record: DeliveryRecord }): Promise<boolean>;
+  /** The deliveries that gave up, oldest first. */
+  failed(endpoint: string): Promise<DeliveryRecord[]>;
+  /** Moves failed deliveries (these event ids, or all) back to the retries, due `now`, attempts reset; how many moved. */
+  replay(endpoint: string, eventIds: readonly string[] | 'all', now: number): Promise<number>;
+  /** Events not yet read by the endpoint's group, read but unacknowledged, waiting for a retry, failed. */
+  backlog(endpoint: string): Promise<{ unread: number; inFlight: number; retrying: number; failed: number }>;
+  /** Removes consumers (instances gone) idle longer than `idleMs` with nothing pending; how many. */
+  pruneConsumers(endpoint: string, idleMs: number): Promise<number>;
+}
+
 export interface Stores {
   readonly kind: 'redis' | 'memory';
   readonly identities: IdentityStore;
@@ -322,6 +377,8 @@ export interface Stores {
   readonly rateLimits: RateLimitStore;
   readonly activity: SessionActivityStore;
   readonly events: EventLogStore;
+  /** Null on the embedded store (webhooks need Redis). */
+  readonly deliveries: DeliveryStore | null;
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -111,6 +111,7 @@ export function createMemoryStores(opts: MemoryStoresOptions = {}): Stores {
     rateLimits: new MemoryRateLimitStore(data.clock),
     activity: new MemorySessionActivityStore(data.clock),
     events: data.events.store(),
+    deliveries: null,
     async ping() {
       if (closed) throw new Error('memory store is closed');
     },

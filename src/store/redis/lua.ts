@@ -72,6 +72,9 @@ export const SCRIPTS = {
   touchSession: script('touch-session', ['session'], ['now']),
   appendEvents: script('append-events', ['events'], ['retentionMs', 'docs[]']),
   relayAck: script('relay-ack', ['outbox', 'lock'], ['token', 'lockMs', 'ids[]']),
+  webhookClaim: script('webhook-claim', ['retry', 'pending'], ['now', 'leaseUntil', 'count']),
+  webhookSettle: script('webhook-settle', ['retry', 'pending', 'failed'], ['eventId', 'lease', 'outcome', 'record', 'due']),
+  webhookReplay: script('webhook-replay', ['retry', 'pending', 'failed'], ['now', 'records[]']),
   rateLimit: script('rate-limit', ['limit'], ['now', 'intervalMs', 'capacityMs', 'consume']),
   compareAndDelete: script('compare-and-delete', ['key'], ['expected']),
 } as const;
