@@ -55,6 +55,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return readSections(SECTIONS as readonly AnySection[], env) as Config;
 }
 
+/** For the operator commands: the config, or null once the problem is written to `err` as `<command>: …`. */
+export function loadConfigForCli(command: string, env: NodeJS.ProcessEnv, err: { write(s: string): unknown }): Config | null {
+  try {
+    return loadConfig(env);
+  } catch (e) {
+    err.write(`${command}: ${e instanceof ConfigError ? e.message : String(e)}\n`);
+    return null;
+  }
+}
+
 /**
  * Reads every section in order. Rules run even when some variable was bad, so one message
  * names them all; the config is built only to be thrown away in that case.

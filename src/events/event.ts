@@ -1,3 +1,5 @@
+import type { Profile } from '../store/types.js';
+
 /**
  * Account events: what other services learn about accounts and sessions (README, "Account
  * events and webhooks"; docs/events.schema.json is the same contract as a JSON Schema, and a
@@ -41,17 +43,8 @@ export const REVOCATION_REASONS = [
 ] as const;
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 
-/** The profile as events carry it (the user's fields, by their GraphQL names). */
-export interface ProfileData {
-  email: string | null;
-  emailVerified: boolean;
-  name: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  picture: string | null;
-  locale: string | null;
-  hostedDomain: string | null;
-}
+/** The profile as events carry it: the user's fields, by their GraphQL names (the store's Profile without the provider's subject). */
+export type ProfileData = Omit<Profile, 'sub'>;
 export const PROFILE_DATA_FIELDS = ['email', 'emailVerified', 'name', 'givenName', 'familyName', 'picture', 'locale', 'hostedDomain'] as const satisfies readonly (keyof ProfileData)[];
 
 /** What an event says, by type: `data` of the event. */

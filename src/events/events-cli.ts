@@ -12,7 +12,7 @@
  * In the Docker image: `node dist/events/events-cli.js failed`. Exit codes: 0 done, 1 nothing to
  * replay or Redis/config trouble, 2 usage.
  */
-import { ConfigError, loadConfig } from '../config/index.js';
+import { loadConfigForCli } from '../config/index.js';
 import { createStores } from '../store/index.js';
 import { endpoint } from './webhooks/endpoint.js';
 
@@ -31,13 +31,8 @@ export async function runEventsCli(argv: string[], env: NodeJS.ProcessEnv, out: 
     err.write(`${USAGE}\n`);
     return 2;
   }
-  let config;
-  try {
-    config = loadConfig(env);
-  } catch (e) {
-    err.write(`events: ${e instanceof ConfigError ? e.message : String(e)}\n`);
-    return 1;
-  }
+  const config = loadConfigForCli('events', env, err);
+  if (!config) return 1;
   const endpoints = config.webhooks.endpoints.map(endpoint);
   if (!config.redis.topology || endpoints.length === 0) {
     err.write('events: no webhooks are configured: run it with the gateway’s environment (WEBHOOK_ENDPOINTS and REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES)\n');

@@ -41,18 +41,11 @@ export class MemoryAccountStore implements T.AccountStore {
     });
     if (decision.kind !== 'write') return decision.kind === 'limited' ? decision : { kind: decision.kind };
     const p = w.profile;
-    // Field by field (not a spread) so nothing but the listed claims is ever stored.
+    // Only the listed claims (profileData copies them by name), so nothing else is ever stored.
     const user: T.UserRecord = {
       id: userId,
       googleSub: p.sub,
-      email: p.email,
-      emailVerified: p.emailVerified,
-      name: p.name,
-      givenName: p.givenName,
-      familyName: p.familyName,
-      picture: p.picture,
-      locale: p.locale,
-      hostedDomain: p.hostedDomain,
+      ...profileData(p),
       createdAt: prev ? prev.record.createdAt : now,
       lastSignInAt: now,
       disabled: false,
