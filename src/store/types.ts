@@ -12,9 +12,11 @@
  * real TTL so Redis cleans up after itself.
  */
 import type { JSONWebKeySet, JWK } from 'jose';
+import type { AccountEvent, RevocationReason } from '../events/event.js';
 import type { AccountState, Revocation, RotationInput, SessionWriteInput } from '../sessions/policy.js';
 
 export type { AccountState, Revocation } from '../sessions/policy.js';
+export type { AccountEvent, RevocationReason } from '../events/event.js';
 
 /**
  * Profile claims taken from a verified ID token. (Google's today; the provider is a parameter of
@@ -141,10 +143,14 @@ export interface AccountStore {
    * Sign-in's write (`decideSessionWrite`): refused (nothing written) for `gone`, a disabled
    * account or a spent sign-in budget; otherwise creates or refreshes the profile (createdAt
    * and disabled are kept; a claim that became null or shorter leaves nothing behind), writes
-   * the session and its index entry, and ends the sessions over the cap (`sessionsOverCap`).
+   * the session and its index entry, and ends the sessions over the cap (`sessionsOverCap`),
+   * appending `signInEvents`' events (src/events/policy.ts) in the same step.
    */
   writeSession(write: SessionWrite): Promise<SessionWriteResult>;
-  /** Refresh's compare-and-rotate (`decideRotation`), applied atomically; the user comes with the answer. */
+  /**
+   * Refresh's compare-and-rotate (`decideRotation`), applied atomically; the user comes with the
+   * answer. A detected reuse ends the session with its `session.revoked` event in the same step.
+   */
   rotateSession(userId: string, sessionId: string, rotation: Rotation): Promise<RotationResult>;
   /** The session and its user (one round trip: every authenticated request). */
   readSession(userId: string, sessionId: string): Promise<{ session: SessionRecord | null; user: UserRecord | null }>;
@@ -157,14 +163,50 @@ export interface AccountStore {
   listSessions(userId: string, now: number): Promise<SessionRecord[]>;
   /** Records a request at `now` when `touchApplies`; never recreates an ended session. */
   touchSession(userId: string, sessionId: string, now: number): Promise<void>;
-  /** Ends the sessions `sessionsEnding` names, atomically; returns how many were still stored. */
-  endSessions(userId: string, revocation: Revocation): Promise<number>;
+  /**
+   * Ends the sessions `sessionsEnding` names, atomically, with a `session.revoked` event (`cause`)
+   * for each that was still stored; returns how many were.
+   */
+  endSessions(userId: string, revocation: Revocation, cause: RevocationCause): Promise<number>;
   /**
    * Disables, enables or deletes the account, with `accountRevocation`'s sessions in the same
-   * step (a disabled account cannot slip a request or a sign-in in between). Deleting leaves no
-   * key of the user behind (the identity link is the IdentityStore's). `found`: the user existed.
+   * step (a disabled account cannot slip a request or a sign-in in between), and the events of
+   * `accountStateEvents` (src/events/policy.ts) stamped `now`. Deleting leaves no key of the
+   * user behind (the identity link is the IdentityStore's). `found`: the user existed.
    */
-  setAccountState(userId: string, state: AccountState): Promise<{ found: boolean; sessionsEnded: number }>;
+  setAccountState(userId: string, state: AccountState, now: number): Promise<{ found: boolean; sessionsEnded: number }>;
+}
+
+/** Why sessions end, and when: the `session.revoked` events' reason and time. */
+export interface RevocationCause {
+  reason: RevocationReason;
+  now: number;
+}
+
+/** An event as read back from the log: `cursor` orders the log (a Redis stream entry id, `<ms>-<n>`). */
+export interface EventLogEntry {
+  cursor: string;
+  event: AccountEvent;
+}
+
+/**
+ * The account event log (src/events/event.ts). Events are not written through this interface:
+ * each AccountStore step appends its own, atomically with its change. This reads the log back,
+ * and moves events along where a topology needs it.
+ *
+ * On a single node or Sentinel the scripts append to the stream directly. On Redis Cluster a
+ * script may only touch its user's slot, so it appends to the user's outbox (same `{uid}` tag)
+ * and a relay moves the outbox to the stream right after the write (`settled` awaits that), or
+ * `sweep` does after a crash. Order per user is kept either way; after a crash an event may
+ * appear twice in the stream (consumers de-duplicate by its id).
+ */
+export interface EventLogStore {
+  /** Events after `cursor` (`'0'`: from the oldest kept), oldest first, at most `count`. */
+  read(cursor: string, count: number): Promise<EventLogEntry[]>;
+  /** Resolves once every event appended through this store set so far is in the log (Cluster: relayed). */
+  settled(): Promise<void>;
+  /** Cluster: relays every outbox left non-empty (an instance died between a write and its relay); how many events moved. Elsewhere 0. */
+  sweep(): Promise<number>;
 }
 
 /** Single-use records of sign-in: server-issued nonces and ID tokens already used. */
@@ -269,6 +311,61 @@ export interface SessionActivityStore {
   count(buckets: readonly number[]): Promise<number>;
 }
 
+/** A webhook delivery as kept while it is retried, or after it gave up (src/events/webhooks). */
+export interface DeliveryRecord {
+  event: AccountEvent;
+  /** Attempts so far (a replay starts again from 0). */
+  attempts: number;
+  /** The first attempt (or the replay): the retry window counts from here. */
+  firstAttemptAt: number;
+  lastAttemptAt: number;
+  /** What the last attempt got: `HTTP 503`, `timeout`, `connection failed`, … (never a response body). */
+  lastError: string;
+}
+
+/** A new event for a webhook endpoint, from the stream (its entry id is what is acknowledged). */
+export interface StreamDelivery {
+  streamId: string;
+  event: AccountEvent;
+}
+
+/**
+ * Webhook deliveries, per endpoint id (src/events/webhooks/endpoint.ts). Redis only (webhooks need
+ * Redis; the config refuses them on the embedded store).
+ *
+ * First attempts come from the event stream through one consumer group per endpoint: an event
+ * goes to one instance at a time; an instance that dies before acknowledging leaves it pending,
+ * and another takes it over once it has been idle long enough (XAUTOCLAIM). An attempt that fails
+ * becomes a retry: a record (with the event) due at a time the caller's clock decides, leased to
+ * one instance at a time while attempted; after WEBHOOK_RETRY_FOR it is moved to the failed
+ * records, kept until replayed.
+ */
+export interface DeliveryStore {
+  /** Creates the endpoint's consumer group when absent, at the stream's end: a new endpoint gets the events from now on. */
+  ensureGroup(endpoint: string): Promise<void>;
+  /** Events no consumer of the endpoint's group has read yet, now `consumer`'s (at most `count`). */
+  readNew(endpoint: string, consumer: string, count: number): Promise<StreamDelivery[]>;
+  /** Events another consumer read more than `idleMs` ago and never acknowledged (it died), now `consumer`'s. */
+  claimStale(endpoint: string, consumer: string, idleMs: number, count: number): Promise<StreamDelivery[]>;
+  /** Acknowledges first attempts that are settled (delivered, or recorded as retries). */
+  ack(endpoint: string, streamIds: readonly string[]): Promise<void>;
+  /** Retries due by `now`, each leased to the caller until `leaseUntil` (the lease to settle it with). */
+  claimDue(endpoint: string, now: number, leaseUntil: number, count: number): Promise<{ record: DeliveryRecord; lease: number }[]>;
+  /**
+   * An attempt's outcome. `lease`: the retry's lease (null for a first attempt); when another
+   * instance has taken the retry over meanwhile, nothing is written and the answer is false.
+   */
+  settle(endpoint: string, eventId: string, lease: number | null, outcome: { kind: 'delivered' } | { kind: 'retry'; record: DeliveryRecord; at: number } | { kind: 'failed'; record: DeliveryRecord }): Promise<boolean>;
+  /** The deliveries that gave up, oldest first. */
+  failed(endpoint: string): Promise<DeliveryRecord[]>;
+  /** Moves failed deliveries (these event ids, or all) back to the retries, due `now`, attempts reset; how many moved. */
+  replay(endpoint: string, eventIds: readonly string[] | 'all', now: number): Promise<number>;
+  /** Events not yet read by the endpoint's group, read but unacknowledged, waiting for a retry, failed. */
+  backlog(endpoint: string): Promise<{ unread: number; inFlight: number; retrying: number; failed: number }>;
+  /** Removes consumers (instances gone) idle longer than `idleMs` with nothing pending; how many. */
+  pruneConsumers(endpoint: string, idleMs: number): Promise<number>;
+}
+
 export interface Stores {
   readonly kind: 'redis' | 'memory';
   readonly identities: IdentityStore;
@@ -279,6 +376,9 @@ export interface Stores {
   readonly locks: LockStore;
   readonly rateLimits: RateLimitStore;
   readonly activity: SessionActivityStore;
+  readonly events: EventLogStore;
+  /** Null on the embedded store (webhooks need Redis). */
+  readonly deliveries: DeliveryStore | null;
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

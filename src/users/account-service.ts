@@ -7,12 +7,14 @@ export class AccountService {
   constructor(
     private readonly stores: Pick<Stores, 'identities' | 'accounts'>,
     private readonly log: { error(obj: object, msg: string): void },
+    private readonly now: () => number,
   ) {}
 
   /**
    * Deletes the caller's account: the Google identity link, the user record, every session and
    * grace box, and the session index. Every token of the account stops working at once; the
-   * next sign-in with the same Google account creates a new account with a new id.
+   * next sign-in with the same Google account creates a new account with a new id. The same
+   * step appends `user.deleted` and a `session.revoked` (`account_deleted`) per session.
    */
   async deleteAccount(principal: Principal): Promise<boolean> {
     const { user } = principal;
@@ -21,7 +23,7 @@ export class AccountService {
     // (src/sessions/sign-in.ts). Unlinking only while the link still names this account keeps
     // a newer account's link.
     await storeCall(this.stores.identities.unlink('google', user.googleSub, user.id), this.log);
-    const { found } = await storeCall(this.stores.accounts.setAccountState(user.id, 'deleted'), this.log);
+    const { found } = await storeCall(this.stores.accounts.setAccountState(user.id, 'deleted', this.now()), this.log);
     return found;
   }
 }

@@ -6,6 +6,7 @@ import {
   sessionsOverCap,
   touchApplies,
 } from '../../sessions/policy.js';
+import { accountStateEvents, profileData, revocationEvents, rotationEvents, signInEvents } from '../../events/policy.js';
 import type * as T from '../types.js';
 import { boundedMetadata } from '../sizes.js';
 import type { MemoryData, StoredSession } from './data.js';
@@ -40,23 +41,17 @@ export class MemoryAccountStore implements T.AccountStore {
     });
     if (decision.kind !== 'write') return decision.kind === 'limited' ? decision : { kind: decision.kind };
     const p = w.profile;
-    // Field by field (not a spread) so nothing but the listed claims is ever stored.
+    // Only the listed claims (profileData copies them by name), so nothing else is ever stored.
     const user: T.UserRecord = {
       id: userId,
       googleSub: p.sub,
-      email: p.email,
-      emailVerified: p.emailVerified,
-      name: p.name,
-      givenName: p.givenName,
-      familyName: p.familyName,
-      picture: p.picture,
-      locale: p.locale,
-      hostedDomain: p.hostedDomain,
+      ...profileData(p),
       createdAt: prev ? prev.record.createdAt : now,
       lastSignInAt: now,
       disabled: false,
     };
     this.d.users.set(userId, { record: user, signInTat: decision.signInTat ?? prev?.signInTat ?? null });
+    const capEnded: string[] = [];
     const stored: StoredSession = {
       record: {
         id: session.id,
@@ -85,9 +80,10 @@ export class MemoryAccountStore implements T.AccountStore {
         if (other) others.push({ id: sid, createdAt: other.record.createdAt });
         else index.delete(sid);
       }
-      for (const sid of sessionsOverCap(others, Math.floor(w.maxSessions))) this.d.endSession(userId, sid);
+      for (const sid of sessionsOverCap(others, Math.floor(w.maxSessions))) if (this.d.endSession(userId, sid)) capEnded.push(sid);
     }
     this.d.pruneIndex(userId, now);
+    this.d.events.append(userId, signInEvents(prev ? profileData(prev.record) : null, profileData(user), capEnded), now);
     return { kind: 'written', user: copy(user), isNewUser: decision.isNewUser };
   }
 
@@ -138,6 +134,7 @@ export class MemoryAccountStore implements T.AccountStore {
         return { kind: 'grace', session: copy(stored!.record), user: copy(user!), graceBox: this.d.grace.get(key)! };
       case 'reused':
         this.d.endSession(userId, sessionId);
+        this.d.events.append(userId, rotationEvents('reused', sessionId), now);
         return { kind: 'reused' };
       case 'limited':
         return decision;
@@ -180,26 +177,34 @@ export class MemoryAccountStore implements T.AccountStore {
     if (stored && touchApplies(stored.record, now)) stored.record.touchedAt = now;
   }
 
-  async endSessions(userId: string, revocation: T.Revocation): Promise<number> {
-    return this.end(userId, revocation);
+  async endSessions(userId: string, revocation: T.Revocation, cause: T.RevocationCause): Promise<number> {
+    const now = assertTime('now', cause.now);
+    const ended = this.end(userId, revocation);
+    this.d.events.append(userId, revocationEvents(cause.reason, ended), now);
+    return ended.length;
   }
 
-  async setAccountState(userId: string, state: T.AccountState): Promise<{ found: boolean; sessionsEnded: number }> {
+  async setAccountState(userId: string, state: T.AccountState, now: number): Promise<{ found: boolean; sessionsEnded: number }> {
+    assertTime('now', now);
     const user = this.d.users.get(userId);
+    const before = user ? { disabled: user.record.disabled } : null;
+    let ended: string[] = [];
     if (state === 'deleted') {
-      const ended = this.end(userId, accountRevocation(state));
+      ended = this.end(userId, accountRevocation(state));
       this.d.indexes.delete(userId);
-      return { found: this.d.users.delete(userId), sessionsEnded: ended };
+      this.d.users.delete(userId);
+    } else if (user) {
+      user.record.disabled = state === 'disabled';
+      ended = this.end(userId, accountRevocation(state));
     }
-    if (!user) return { found: false, sessionsEnded: 0 };
-    user.record.disabled = state === 'disabled';
-    return { found: true, sessionsEnded: this.end(userId, accountRevocation(state)) };
+    this.d.events.append(userId, accountStateEvents(state, before, ended), now);
+    return { found: before !== null, sessionsEnded: ended.length };
   }
 
-  /** Ends `sessionsEnding`'s sessions; returns how many were still stored. */
-  private end(userId: string, revocation: T.Revocation | null): number {
-    if (!revocation) return 0;
+  /** Ends `sessionsEnding`'s sessions; returns those that were still stored. */
+  private end(userId: string, revocation: T.Revocation | null): string[] {
+    if (!revocation) return [];
     const indexed = [...(this.d.indexes.get(userId)?.keys() ?? [])];
-    return sessionsEnding(revocation, indexed).filter((sid) => this.d.endSession(userId, sid)).length;
+    return sessionsEnding(revocation, indexed).filter((sid) => this.d.endSession(userId, sid));
   }
 }

@@ -1,7 +1,9 @@
+import { randomId } from '../../sessions/ids.js';
 import type {
   AccountState,
   AccountStore,
   Revocation,
+  RevocationCause,
   Rotation,
   RotationResult,
   SessionRecord,
@@ -11,7 +13,8 @@ import type {
 } from '../types.js';
 import type { KeyLayout } from '../keys.js';
 import type { RedisClient } from './client.js';
-import { PROFILE_FIELDS, assertTime, decodeSession, decodeUser, encodeProfile, encodeSession, pairs } from './codec.js';
+import { PROFILE_EVENT_SPEC, PROFILE_FIELDS, assertTime, decodeSession, decodeUser, encodeProfile, encodeSession, pairs } from './codec.js';
+import type { RedisEventLog } from './event-relay.js';
 import { unwrap } from './exec.js';
 import { runScript, SCRIPTS } from './lua.js';
 import type { HashReadBatcher } from './read-batch.js';
@@ -20,7 +23,9 @@ import type { HashReadBatcher } from './read-batch.js';
  * A user's record and sessions in Redis: every key carries the `{uid}` hash tag
  * (src/store/keys.ts), so each write is one Lua script (./scripts) in one slot, and reads of one
  * user are one pipeline. The scripts apply src/sessions/policy.ts's decisions (they mirror it);
- * this class only encodes their inputs and decodes their answers.
+ * this class only encodes their inputs and decodes their answers. The scripts that change an
+ * account or end sessions also append its events (src/events/policy.ts) in the same step, to the
+ * target `events` names (the stream, or the user's outbox on Cluster).
  */
 export class RedisAccountStore implements AccountStore {
   constructor(
@@ -28,13 +33,21 @@ export class RedisAccountStore implements AccountStore {
     private readonly keys: KeyLayout,
     /** Single node / Sentinel: reads join the turn's shared pipeline (src/store/redis/read-batch.ts); null on Cluster. */
     private readonly batch: HashReadBatcher | null,
+    private readonly events: RedisEventLog,
   ) {}
+
+  /** The event arguments every changing script takes: where to append, for whom, the step's id base. */
+  private eventArgs(userId: string) {
+    const target = this.events.target(userId);
+    return { key: target.key, args: { userId, eventId: randomId(), eventsRetentionMs: target.retentionMs } };
+  }
 
   async writeSession(w: SessionWrite): Promise<SessionWriteResult> {
     const { userId, session } = w;
     const now = assertTime('createdAt', session.createdAt);
+    const ev = this.eventArgs(userId);
     const reply = (await runScript(this.client, SCRIPTS.writeSession, {
-      keys: { user: this.keys.user(userId), session: this.keys.session(userId, session.id), index: this.keys.sessionIndex(userId) },
+      keys: { user: this.keys.user(userId), session: this.keys.session(userId, session.id), index: this.keys.sessionIndex(userId), events: ev.key },
       args: {
         now,
         sessionEnd: Math.min(assertTime('expiresAt', session.expiresAt), assertTime('refreshExpiresAt', session.refreshExpiresAt)),
@@ -48,10 +61,13 @@ export class RedisAccountStore implements AccountStore {
         profile: encodeProfile(w.profile),
         profileFields: PROFILE_FIELDS,
         sessionFields: encodeSession(session),
+        ...ev.args,
+        profileEvent: PROFILE_EVENT_SPEC,
       },
-    })) as [string, (number | string)?, string[]?];
+    })) as [string, (number | string)?, string[]?, number?];
     switch (reply[0]) {
       case 'written': {
+        this.events.appended(userId, reply[3] ?? 0);
         const user = decodeUser(userId, pairs(reply[2] ?? []));
         if (!user) throw new Error('write-session: user record missing after the write');
         return { kind: 'written', user, isNewUser: reply[1] === 1 };
@@ -67,12 +83,14 @@ export class RedisAccountStore implements AccountStore {
   }
 
   async rotateSession(userId: string, sessionId: string, r: Rotation): Promise<RotationResult> {
+    const ev = this.eventArgs(userId);
     const reply = (await runScript(this.client, SCRIPTS.rotateSession, {
       keys: {
         session: this.keys.session(userId, sessionId),
         grace: this.keys.grace(userId, sessionId),
         index: this.keys.sessionIndex(userId),
         user: this.keys.user(userId),
+        events: ev.key,
       },
       args: {
         presentedHash: r.presentedHash,
@@ -84,6 +102,7 @@ export class RedisAccountStore implements AccountStore {
         sessionId,
         limitIntervalMs: r.limit?.intervalMs ?? 0,
         limitCapacityMs: r.limit?.capacityMs ?? 0,
+        ...ev.args,
       },
     })) as [string, (string[] | number)?, string[]?, string?];
     const kind = reply[0];
@@ -99,6 +118,8 @@ export class RedisAccountStore implements AccountStore {
       case 'limited':
         return { kind, retryAfterMs: Number(reply[1]) };
       case 'reused':
+        this.events.appended(userId, 1);
+        return { kind };
       case 'mismatch':
       case 'not_found':
       case 'account_not_found':
@@ -164,23 +185,26 @@ export class RedisAccountStore implements AccountStore {
     await runScript(this.client, SCRIPTS.touchSession, { keys: { session: this.keys.session(userId, sessionId) }, args: { now } });
   }
 
-  async endSessions(userId: string, revocation: Revocation): Promise<number> {
+  async endSessions(userId: string, revocation: Revocation, cause: RevocationCause): Promise<number> {
     const scope = revocation.kind;
     const sessionId = revocation.kind === 'session' ? revocation.sessionId : revocation.kind === 'others' ? revocation.keep : '';
-    const [, ended] = await this.runEnd(userId, scope, sessionId);
+    const [, ended] = await this.runEnd(userId, scope, sessionId, cause.reason, cause.now);
     return ended;
   }
 
-  async setAccountState(userId: string, state: AccountState): Promise<{ found: boolean; sessionsEnded: number }> {
-    const [found, ended] = await this.runEnd(userId, state, '');
+  async setAccountState(userId: string, state: AccountState, now: number): Promise<{ found: boolean; sessionsEnded: number }> {
+    const [found, ended] = await this.runEnd(userId, state, '', '', now);
     return { found: found === 1, sessionsEnded: ended };
   }
 
-  private async runEnd(userId: string, scope: string, sessionId: string): Promise<[number, number]> {
-    return (await runScript(this.client, SCRIPTS.endSessions, {
-      keys: { user: this.keys.user(userId), index: this.keys.sessionIndex(userId) },
-      args: { scope, sessionId, sessionPrefix: this.sessionPrefix(userId), gracePrefix: this.gracePrefix(userId) },
-    })) as [number, number];
+  private async runEnd(userId: string, scope: string, sessionId: string, reason: string, now: number): Promise<[number, number]> {
+    const ev = this.eventArgs(userId);
+    const [found, ended, events] = (await runScript(this.client, SCRIPTS.endSessions, {
+      keys: { user: this.keys.user(userId), index: this.keys.sessionIndex(userId), events: ev.key },
+      args: { scope, sessionId, sessionPrefix: this.sessionPrefix(userId), gracePrefix: this.gracePrefix(userId), reason, now: assertTime('now', now), ...ev.args },
+    })) as [number, number, number];
+    this.events.appended(userId, events);
+    return [found, ended];
   }
 
   /** `<prefix>sess:{uid}:`: session keys are this plus the session id (same hash tag as the user). */

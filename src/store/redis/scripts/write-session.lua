@@ -1,13 +1,14 @@
 -- Sign-in's write (src/sessions/sign-in.ts), all or nothing: decideSessionWrite() and
--- sessionsOverCap() of src/sessions/policy.ts.
--- KEYS: user session index
--- ARGV: now sessionEnd sessionId mustExist maxSessions limitIntervalMs limitCapacityMs sessionPrefix gracePrefix profile[] profileFields[] sessionFields[]
+-- sessionsOverCap() of src/sessions/policy.ts, and signInEvents() of src/events/policy.ts.
+-- KEYS: user session index events
+-- ARGV: now sessionEnd sessionId mustExist maxSessions limitIntervalMs limitCapacityMs sessionPrefix gracePrefix profile[] profileFields[] sessionFields[] userId eventId eventsRetentionMs profileEvent[]
 -- profile: field/value pairs of the new profile (null claims absent); profileFields: the base
 -- names of every profile field, each of whose pieces (`n`, `n1`, …) is removed first, so a
 -- claim that became null or shorter leaves nothing behind; sessionFields: the session's
--- field/value pairs.
+-- field/value pairs. events, userId, eventId, eventsRetentionMs: see events_of in lib-events.lua;
+-- profileEvent: the profile fields events carry (profile_data in lib-events.lua).
 -- Returns {'gone'} | {'account_disabled'} | {'limited', retryAfterMs} |
--- {'written', isNew 0|1, HGETALL user}.
+-- {'written', isNew 0|1, HGETALL user, events appended}.
 local t = tonumber(now)
 local exists = redis.call('EXISTS', user) == 1
 
@@ -23,6 +24,7 @@ if limitIntervalMs ~= '0' then
 end
 
 -- The profile: createdAt, disabled and the budget are not profile fields, so they stay.
+local was = exists and redis.call('HGETALL', user) or nil
 if exists then
   local clear = {}
   for _, f in ipairs(profileFields) do clear[f] = true end
@@ -45,6 +47,7 @@ redis.call('ZADD', index, sessionEnd, sessionId)
 
 -- sessionsOverCap: of the other sessions still stored, the oldest by creation, then id.
 redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+local capEnded = {}
 local max = tonumber(maxSessions)
 if max > 0 and redis.call('ZCARD', index) > max then
   local others = {}
@@ -58,7 +61,12 @@ if max > 0 and redis.call('ZCARD', index) > max then
     if a[1] ~= b[1] then return a[1] < b[1] end
     return before(a[2], b[2])
   end)
-  for j = 1, #others - (max - 1) do end_session(index, sessionPrefix, gracePrefix, others[j][2]) end
+  for j = 1, #others - (max - 1) do
+    end_session(index, sessionPrefix, gracePrefix, others[j][2])
+    capEnded[#capEnded + 1] = others[j][2]
+  end
 end
 prune_index(index, now)
-return {'written', exists and 0 or 1, redis.call('HGETALL', user)}
+local ev = events_of(events, eventId, now, userId, eventsRetentionMs)
+sign_in_events(ev, was, profile, profileEvent, capEnded)
+return {'written', exists and 0 or 1, redis.call('HGETALL', user), ev.n}
