@@ -130,8 +130,13 @@ describe('webhooks under faults (real processes)', () => {
     gate.mode = 'hold';
     expect((await b.gql('mutation { deleteMyAccount }', undefined, bearer(doomed.accessToken))).body).toEqual({ data: { deleteMyAccount: true } });
     const heldId = await waitFor('an instance to be in the middle of delivering user.deleted', () => gate.held[0]);
-    // The instance holding it: the consumer its group lists as owning the pending event (its name carries the pid).
-    const pending = (await raw.xpending(keyLayout(prefix).events(), groupName(endpoint(gate.url).id), '-', '+', 10)) as [string, string, number, number][];
+    // The instance holding it: the consumer its group lists as owning that stream entry (its name
+    // carries the pid). Other entries may still be pending too (the two user.created events, when
+    // their acknowledgement has not landed yet), so the held one is looked up by its event id.
+    const entries = await raw.xrange(keyLayout(prefix).events(), '-', '+');
+    const streamId = entries.find(([, fields]) => (JSON.parse(fields[1]!) as { id: string }).id === heldId)?.[0];
+    expect(streamId).toMatch(/^\d+-\d+$/);
+    const pending = (await raw.xpending(keyLayout(prefix).events(), groupName(endpoint(gate.url).id), streamId!, streamId!, 1)) as [string, string, number, number][];
     const owner = pending.map(([, consumer]) => consumer);
     expect(owner).toHaveLength(1);
     const victim = gateways.find((g) => owner[0]!.split(':')[1] === String(g.pid))!;
