@@ -1,6 +1,7 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { startStandaloneServer } from '@apollo/server/standalone';
+import { sessionCheck } from '../session-check.js';
 import { accessTokenVerifier, type AccessTokenSettings } from './access-token.js';
 import { OrderBook, buildOrdersSchema, type OrdersContext } from './schema.js';
 
@@ -37,6 +38,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     jwksUrl: `${gateway}/.well-known/jwks.json`,
     issuer: process.env.AUTH_ISSUER ?? gateway,
     audience: process.env.AUTH_AUDIENCE ?? 'graphql-auth-gateway',
+    // Behind a router that does not introspect (Apollo Router, router.yaml): check each token's session here.
+    sessionCheck: process.env.INTROSPECTION_SECRET ? sessionCheck({ url: `${gateway}/oauth/introspect`, secret: process.env.INTROSPECTION_SECRET }) : undefined,
   });
   process.stdout.write(`orders subgraph ready at ${url}\n`);
 }

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { createRemoteJwksSigningKeyProvider, defineConfig, extractFromHeader } from '@graphql-hive/gateway';
 import { GraphQLError } from 'graphql';
-import { sessionCheck, type Verdict } from './session-check.ts';
+import { sessionCheck, type Verdict } from '../session-check.ts';
 
 /**
  * Hive Gateway in front of the auth gateway and the orders subgraph (`npm run router`, see
@@ -15,7 +15,7 @@ import { sessionCheck, type Verdict } from './session-check.ts';
  *      and its session itself), with the router secret (`router-authorization`) and the
  *      client's address (`x-forwarded-for`): to that subgraph only;
  *   3. forwards it to every other subgraph only when the token verified *and* the auth
- *      gateway says its session is live (introspection, once per request: session-check.ts).
+ *      gateway says its session is live (introspection, once per request: ../session-check.ts).
  *      Otherwise they see an anonymous request; if the gateway cannot tell, they are not
  *      called and their fields fail with SERVICE_UNAVAILABLE.
  *

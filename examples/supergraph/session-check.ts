@@ -1,22 +1,21 @@
 /**
- * The router's half of "sign-out means the same in every subgraph": before a request reaches a
- * subgraph other than the auth gateway, the router asks the gateway whether the request's
- * access token still belongs to a live session, by token introspection (RFC 7662,
- * `POST /oauth/introspect`, authenticated with a secret from the gateway's
- * INTROSPECTION_SECRETS). Once per client request, whatever the number of subgraph fetches;
- * never cached across requests, so a token is refused everywhere from the moment `signOut`
- * (or `revokeSession`, `signOutEverywhere`, `deleteMyAccount`, an operator's `disable`) has
- * answered. The signature is checked first by the JWT plugin (gateway.config.ts): a token that
- * fails it is never introspected.
+ * "Is this access token's session still live?", asked of the auth gateway by token
+ * introspection (RFC 7662, `POST /oauth/introspect`, authenticated with one of its
+ * INTROSPECTION_SECRETS). A signature check alone cannot answer it: a signed-out token keeps
+ * a valid signature until it expires. Whoever must honour sign-out at once asks this, on every
+ * request, never caching the answer, so a token is refused from the moment `signOut` (or
+ * `revokeSession`, `signOutEverywhere`, `deleteMyAccount`, an operator's `disable`) has
+ * answered. Used by the Hive Gateway router (router/gateway.config.ts: once per client
+ * request, before any subgraph but auth sees the token) and, for routers that cannot call it
+ * themselves (Apollo Router without a coprocessor), by the orders subgraph
+ * (orders/access-token.ts). Check the signature first: a token that fails it needs no call.
  *
  * Three outcomes, kept apart on purpose:
- *   active       the token goes on to the subgraph
- *   inactive     it does not: the subgraph sees an anonymous request and refuses whatever
- *                needs a signed-in user
- *   unavailable  the gateway could not tell (its store is down, it is unreachable or slow):
- *                the subgraph is not called at all and its fields fail with
- *                SERVICE_UNAVAILABLE. An outage is never taken for a sign-out, nor the
- *                other way round.
+ *   active       the session is live
+ *   inactive     it is not (or the token is not one of the gateway's access tokens)
+ *   unavailable  the gateway could not tell (its store is down, it is unreachable or slow, it
+ *                refused our secret): the caller fails with SERVICE_UNAVAILABLE. An outage is
+ *                never taken for a sign-out, nor the other way round.
  */
 export type Verdict = 'active' | 'inactive' | 'unavailable';
 
