@@ -3,7 +3,7 @@ import { ServiceUnavailableError } from '../errors.js';
 import type { AuthRateLimits } from '../rate-limit/auth-limits.js';
 import type { TokenIntrospection } from '../sessions/introspection.js';
 import { secretMatcher } from '../util/shared-secret.js';
-import { annotateRequest } from './request-log.js';
+import { annotateRequest, logAsRoutine } from './request-log.js';
 
 /**
  * `POST /oauth/introspect`: token introspection (RFC 7662) for trusted callers — the
@@ -21,8 +21,10 @@ import { annotateRequest } from './request-log.js';
  *   429       `rate_limited` + `Retry-After`: this address sent too many wrong secrets
  *   503       `temporarily_unavailable`: the session store cannot be reached. Never
  *             `active:false`: a router must not take an outage for a revocation
- * Every answer carries `Cache-Control: no-store`. Nothing here logs the token or the secret:
- * the request's log line gets the outcome (`introspection.active`, the inactive reason).
+ * Every answer carries `Cache-Control: no-store`: it says whose a token is and whether it
+ * works, and no cache may keep that. Nothing here logs the token or the secret: the request's
+ * log line gets the outcome (`introspection.active`, the inactive reason); an active answer is
+ * routine (a router asks on each of its requests) and logged at debug, everything else at info.
  *
  * It is on every request of a router that uses it, so it costs one in-process signature check
  * (cached for tokens seen before) and one store round trip; no GraphQL is involved.
@@ -46,7 +48,7 @@ type OAuthError = 'invalid_request' | 'invalid_client' | 'rate_limited' | 'tempo
 
 function refuse(reply: FastifyReply, request: FastifyRequest, status: number, error: OAuthError, description: string): FastifyReply {
   annotateRequest(request, { error });
-  return reply.code(status).send({ error, error_description: description });
+  return reply.code(status).header('cache-control', 'no-store').send({ error, error_description: description });
 }
 
 export const introspectionRoutes: FastifyPluginAsync<IntrospectionRouteOptions> = async (app, opts) => {
@@ -69,30 +71,27 @@ export const introspectionRoutes: FastifyPluginAsync<IntrospectionRouteOptions> 
           : 'the request is malformed';
     return refuse(reply, request, status, 'invalid_request', description);
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
-    // The answer says whose a token is and whether it works: no cache may keep it.
-    reply.header('cache-control', 'no-store');
-    return payload;
-  });
 
   app.route({
     method: 'POST',
     url: INTROSPECTION_PATH,
     bodyLimit: BODY_LIMIT_BYTES,
-    // The caller is checked before its body is read: an unknown caller costs no parsing.
-    onRequest: async (request, reply) => {
+    // The caller is checked before its body is read: an unknown caller costs no parsing. (A
+    // callback hook: the trusted caller's path, on every request of a router, makes no promise.)
+    onRequest: (request, reply, done) => {
       const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
-      if (isCaller(presented)) return;
+      if (isCaller(presented)) return done();
       // A wrong or missing secret spends the address's budget (RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS,
       // counted apart from rejected tokens, src/rate-limit/auth-limits.ts). A valid secret is never
       // throttled, even from an address over its budget: whoever shares the router's address
       // could otherwise lock the whole supergraph out with a few wrong guesses, and guessing a
       // secret of at least 32 characters is not what a budget of a few tries a minute stops.
-      const limited = await opts.rateLimits.countIntrospectionFailure(request.ip ?? null);
-      if (limited) return refuse(reply.header('retry-after', String(limited.retryAfter)), request, 429, 'rate_limited', limited.message);
-      // RFC 6750 §3: no error attribute when no credential was sent, `invalid_token` for a wrong one.
-      reply.header('www-authenticate', presented === undefined ? CHALLENGE : `${CHALLENGE}, error="invalid_token"`);
-      return refuse(reply, request, 401, 'invalid_client', 'send Authorization: Bearer <one of INTROSPECTION_SECRETS>');
+      void opts.rateLimits.countIntrospectionFailure(request.ip ?? null).then((limited) => {
+        if (limited) return refuse(reply.header('retry-after', String(limited.retryAfter)), request, 429, 'rate_limited', limited.message);
+        // RFC 6750 §3: no error attribute when no credential was sent, `invalid_token` for a wrong one.
+        reply.header('www-authenticate', presented === undefined ? CHALLENGE : `${CHALLENGE}, error="invalid_token"`);
+        return refuse(reply, request, 401, 'invalid_client', 'send Authorization: Bearer <one of INTROSPECTION_SECRETS>');
+      });
     },
     handler: async (request, reply) => {
       const params = request.body instanceof URLSearchParams ? request.body : null;
@@ -103,8 +102,12 @@ export const introspectionRoutes: FastifyPluginAsync<IntrospectionRouteOptions> 
       }
       try {
         const result = await opts.introspection.introspect(tokens[0]!);
-        annotateRequest(request, { introspection: 'reason' in result ? { active: false, reason: result.reason } : { active: true } });
-        return reply.send(result.response);
+        if ('reason' in result) annotateRequest(request, { introspection: { active: false, reason: result.reason } });
+        else {
+          annotateRequest(request, { introspection: { active: true } });
+          logAsRoutine(request);
+        }
+        return reply.header('cache-control', 'no-store').send(result.response);
       } catch (err) {
         if (err instanceof ServiceUnavailableError) return refuse(reply, request, 503, 'temporarily_unavailable', 'the session store cannot be reached; retry shortly');
         throw err;
