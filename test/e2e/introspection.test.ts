@@ -305,6 +305,21 @@ describe('token introspection (RFC 7662)', () => {
       expect(gw.logs.join('\n')).not.toContain(accessToken);
     });
 
+    it('an active answer is logged at debug (routine for a router), with neither the token nor the secret', async () => {
+      const debug = await startTestGateway({ redisUrl: redis.url, prefix: uniquePrefix(), google, now: clock.now, env: { INTROSPECTION_SECRETS: SECRET, LOG_LEVEL: 'debug' } });
+      try {
+        const idToken = await google.mint({ sub: 'debug-log' });
+        const { accessToken } = (await debug.gql<{ signInWithGoogle: AuthPayloadShape }>(SIGN_IN, { idToken })).body.data!.signInWithGoogle;
+        expect((await post(debug.url, form({ token: accessToken }), asCaller())).body.active).toBe(true);
+        const lines = debug.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.path === '/oauth/introspect' && l.msg === 'request completed');
+        expect(lines.map((l) => ({ level: l.level, statusCode: l.statusCode, introspection: l.introspection }))).toEqual([{ level: 20, statusCode: 200, introspection: { active: true } }]);
+        expect(debug.logs.join('\n')).not.toContain(accessToken);
+        expect(debug.logs.join('\n')).not.toContain(SECRET);
+      } finally {
+        await debug.close();
+      }
+    });
+
     it('the endpoint is not served without INTROSPECTION_SECRETS, and discovery does not name it', async () => {
       const plain = await startTestGateway({ redisUrl: redis.url, prefix: uniquePrefix(), google });
       try {
