@@ -19,6 +19,8 @@ export function secretMatcher(secrets: readonly string[]): SecretMatcher {
     if (typeof presented !== 'string') return false;
     const given = digest(presented);
     let matched = false;
+    // Constant time: an early exit at the first differing byte would let a caller find a
+    // secret's digest byte by byte from answer times; no short-circuit after a match either.
     for (const e of expected) matched = timingSafeEqual(given, e) || matched;
     return matched;
   };
