@@ -9,6 +9,7 @@ import type { GatewayServices } from './graphql/context.js';
 import { graphqlRoutes } from './graphql/plugin.js';
 import { buildGatewaySchema } from './graphql/schema.js';
 import { healthRoutes } from './http/health.js';
+import { introspectionRoutes } from './http/introspection.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { GatewayLogController, installRequestIdHeader, requestIdFor, serializeRequest } from './http/request-log.js';
 import { GatewayMetrics, SessionActivity, metricsRoutes } from './metrics/index.js';
@@ -19,6 +20,7 @@ import { AccessTokens } from './sessions/access-token.js';
 import { SessionTokens } from './sessions/auth-result.js';
 import type { SessionRules } from './sessions/policy.js';
 import { RefreshSession } from './sessions/refresh.js';
+import { TokenIntrospection } from './sessions/introspection.js';
 import { SessionService } from './sessions/session-service.js';
 import { SignInWithGoogle } from './sessions/sign-in.js';
 import { SignInNonces, UsedIdTokens } from './sessions/single-use.js';
@@ -216,8 +218,15 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       return keys.ready;
     },
   });
-  await app.register(wellKnownRoutes, { keys, issuer: config.tokens.issuer });
+  await app.register(wellKnownRoutes, { keys, issuer: config.tokens.issuer, introspection: config.introspection.secrets.length > 0 });
   await app.register(metricsRoutes, { metrics });
+  if (config.introspection.secrets.length > 0) {
+    await app.register(introspectionRoutes, {
+      introspection: new TokenIntrospection({ sessions, issuer: config.tokens.issuer, audience: config.tokens.audience }),
+      secrets: config.introspection.secrets,
+      rateLimits,
+    });
+  }
   await app.register(graphqlRoutes, {
     schema: await buildGatewaySchema(),
     services,

@@ -9,6 +9,7 @@ import { sessions } from './sections/sessions.js';
 import { signIn } from './sections/sign-in.js';
 import { signingKeys } from './sections/signing-keys.js';
 import { federation } from './sections/federation.js';
+import { introspection } from './sections/introspection.js';
 import { http } from './sections/http.js';
 import { rateLimits } from './sections/rate-limits.js';
 import { graphql } from './sections/graphql.js';
@@ -31,7 +32,7 @@ export { DEV_CLIENT_ID } from './sections/dev-issuer.js';
  * table's order and the reading order: a section that uses another's result
  * (`ctx.of(server)`) comes after it.
  */
-export const SECTIONS = [server, redis, devIssuer, google, tokens, sessions, signIn, signingKeys, federation, http, rateLimits, graphql, shutdown, events, webhooks] as const;
+export const SECTIONS = [server, redis, devIssuer, google, tokens, sessions, signIn, signingKeys, federation, introspection, http, rateLimits, graphql, shutdown, events, webhooks] as const;
 
 type AnySection = Section<Record<string, Variable<unknown>>, object>;
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;

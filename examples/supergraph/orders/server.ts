@@ -1,6 +1,7 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { startStandaloneServer } from '@apollo/server/standalone';
+import { sessionCheck } from '../session-check.js';
 import { accessTokenVerifier, type AccessTokenSettings } from './access-token.js';
 import { startAccountEventsReceiver } from './account-events.js';
 import { OrderBook, buildOrdersSchema, type OrdersContext } from './schema.js';
@@ -55,6 +56,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     audience: process.env.AUTH_AUDIENCE ?? 'graphql-auth-gateway',
     // With the gateway's WEBHOOK_SECRET, deleted accounts' orders are erased (see the README).
     accountEvents: process.env.WEBHOOK_SECRET ? { secret: process.env.WEBHOOK_SECRET, port: Number(process.env.ORDERS_EVENTS_PORT ?? 4002) } : undefined,
+    // Behind a router that does not introspect (Apollo Router, router.yaml): check each token's session here.
+    sessionCheck: process.env.INTROSPECTION_SECRET ? sessionCheck({ url: `${gateway}/oauth/introspect`, secret: process.env.INTROSPECTION_SECRET }) : undefined,
   });
   process.stdout.write(`orders subgraph ready at ${url}${accountEventsUrl ? `; account events webhook at ${accountEventsUrl}` : ""}\n`);
 }
