@@ -9,8 +9,9 @@ export default {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   // Real-process fault suites and the Cluster/Sentinel suites run with `npm run test:faults`
-  // (jest.faults.config.js): they take about a minute and a half on their own.
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/', '<rootDir>/test/cluster/'],
+  // (jest.faults.config.js): they take about a minute and a half on their own. The router
+  // suite needs the example's own install: `npm run test:router` (jest.router.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/', '<rootDir>/test/cluster/', '<rootDir>/test/router/'],
   testTimeout: 20000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
 };

@@ -4,7 +4,7 @@
  *
  * One private redis-server and one fake Google issuer; three servers, each its own Node process
  * on loopback, pinned alone to one core; wrk (the load generator) and Redis on the other. The
- * load phases (me, signin, refresh) run wrk against each target in rounds whose order rotates;
+ * load phases (me, introspect, signin, refresh) run wrk against each target in rounds whose order rotates;
  * figures are medians over rounds and ratios medians of per-round ratios. CPU per
  * request comes from /proc. The other figures (in-process verifications, key fetches on a cold
  * start, Redis bytes, RSS growth) are measured as before.
@@ -24,10 +24,10 @@ import { allowedCpus } from './lib/proc-stat.js';
 import { startServer, type ServerProcess } from './lib/procs.js';
 import { evaluateTargets, renderReport, type Results } from './lib/report.js';
 import { WrkMissingError, ensureWrk } from './lib/wrk.js';
-import { IdTokenPool, signInMany } from './lib/workloads.js';
+import { INTROSPECTION_SECRET, IdTokenPool, signInMany } from './lib/workloads.js';
 import { GW_PREFIX, REF_PREFIX, type BenchContext } from './phases/context.js';
 import { coldPhase, memoryPhase, rssPhase, verifyPhase } from './phases/figures.js';
-import { mePhase, refreshPhase, signinPhase, type Sessions } from './phases/load-phases.js';
+import { introspectPhase, mePhase, refreshPhase, signinPhase, type Sessions } from './phases/load-phases.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root: this file runs from dist/bench/bench/run.js. */
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     log(Object.entries(targets).map(([n, s]) => `${n} ${s.url} (pid ${s.pid})`).join(', '));
 
     let sessions: Sessions = { gateway: [], reference: [] };
-    if (['me', 'refresh', 'rss'].some((p) => opts.phases.includes(p as BenchOptions['phases'][number]))) {
+    if (['me', 'introspect', 'refresh', 'rss'].some((p) => opts.phases.includes(p as BenchOptions['phases'][number]))) {
       log(`signing in ${opts.sessions} accounts on reference and gateway`);
       sessions = {
         gateway: await signInMany(ctx.idTokens, 'gateway', 'gateway', targets.gateway, opts.sessions),
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     const accessTokens = sessions.gateway.map((s) => s.credential);
 
     if (opts.phases.includes('me')) results.me = await mePhase(ctx, targets, sessions);
-    // (introspection, issue 14: here; see bench/phases/load-phases.ts)
+    if (opts.phases.includes('introspect')) results.introspect = await introspectPhase(ctx, targets, sessions);
     if (opts.phases.includes('signin')) results.signin = await signinPhase(ctx, targets);
     if (opts.phases.includes('refresh')) results.refresh = await refreshPhase(ctx, targets, sessions);
     if (opts.phases.includes('memory')) results.memory = await memoryPhase(ctx, targets.reference, targets.gateway);
@@ -153,6 +153,7 @@ function envFor(name: TargetName, redisUrl: string, google: FakeGoogle, logLevel
         GOOGLE_JWKS_URI: google.jwksUri,
         AUTH_ISSUER: 'https://auth.bench.example',
         LOG_LEVEL: logLevel,
+        INTROSPECTION_SECRETS: INTROSPECTION_SECRET,
         ...BENCH_RATE_LIMITS,
       };
   }

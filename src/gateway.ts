@@ -8,6 +8,7 @@ import type { GatewayServices } from './graphql/context.js';
 import { graphqlRoutes } from './graphql/plugin.js';
 import { buildGatewaySchema } from './graphql/schema.js';
 import { healthRoutes } from './http/health.js';
+import { introspectionRoutes } from './http/introspection.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { GatewayLogController, installRequestIdHeader, requestIdFor, serializeRequest } from './http/request-log.js';
 import { createIdTokenVerification } from './identity/verification.js';
@@ -19,6 +20,7 @@ import { AccessTokens } from './sessions/access-token.js';
 import { SessionTokens } from './sessions/auth-result.js';
 import type { SessionRules } from './sessions/policy.js';
 import { RefreshSession } from './sessions/refresh.js';
+import { TokenIntrospection } from './sessions/introspection.js';
 import { SessionService } from './sessions/session-service.js';
 import { SignIn } from './sessions/sign-in.js';
 import { SignInNonces, UsedIdTokens } from './sessions/single-use.js';
@@ -26,6 +28,7 @@ import { SigningKeys } from './sessions/signing-keys.js';
 import { AccountService } from './users/account-service.js';
 import { IdentityService } from './users/identity-service.js';
 import { createStores } from './store/index.js';
+import { startWebhooks, type WebhookDeliverer } from './events/webhooks/index.js';
 import type { Stores } from './store/types.js';
 
 /**
@@ -43,6 +46,8 @@ export interface GatewayOptions {
   logStream?: { write(line: string): unknown };
   /** Metrics (and their registry) to use; default a new set per gateway. */
   metrics?: GatewayMetrics;
+  /** `fetch` used for webhook deliveries (tests). */
+  webhookFetch?: typeof fetch;
 }
 
 export interface Gateway {
@@ -50,6 +55,8 @@ export interface Gateway {
   readonly stores: Stores;
   readonly keys: SigningKeys;
   readonly metrics: GatewayMetrics;
+  /** Webhook delivery (WEBHOOK_ENDPOINTS), or null without endpoints. */
+  readonly webhooks: WebhookDeliverer | null;
   /** True once shutdown has started (/readyz answers 503). */
   readonly draining: boolean;
   /** Listens on config host/port (or the given port, 0 = any free port); returns the base URL. */
@@ -63,7 +70,8 @@ export interface Gateway {
   /**
    * Resolves once the fire-and-forget work started so far has finished (tests await it instead
    * of sleeping): the lastSeenAt writes of authenticated requests, a refresh of a provider's
-   * keys in flight, the active-sessions records.
+   * keys in flight, the active-sessions records, the Cluster event relay, webhook polls and
+   * attempts.
    */
   settled(): Promise<void>;
 }
@@ -77,6 +85,13 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** How long start-up waits for the store before giving up (a supervisor restarts us). */
 const STORE_STARTUP_TIMEOUT_MS = 30_000;
 const KEY_RELOAD_INTERVAL_MS = 60_000;
+/**
+ * Redis Cluster: how often each instance sweeps the event outboxes a dead instance left behind
+ * (src/store/redis/event-relay.ts; one instance at a time, under a lock). Such leftovers exist
+ * only after a crash between a write and its relay, so their events reach the stream at most
+ * this much later. Elsewhere the sweep does nothing.
+ */
+const EVENT_SWEEP_INTERVAL_MS = 60_000;
 
 export async function createGateway(config: Config, opts: GatewayOptions = {}): Promise<Gateway> {
   const logOutput = opts.logStream ?? new BatchedLineWriter();
@@ -173,13 +188,32 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     sessions,
     nonces,
     rateLimits,
-    accounts: new AccountService(stores, app.log),
+    accounts: new AccountService(stores, app.log, now),
     identities: new IdentityService({ stores, verification, nonces, usedIdTokens, rateLimits, log: app.log, now }),
     loadUsers: (ids) => storeCall(stores.accounts.getUsers(ids), app.log),
     isTrustedRouter: routerTrust(config.federation.routerSecret),
   };
+  const webhooks = await startWebhooks(config, stores, metrics.registry, { now, log: app.log, fetch: opts.webhookFetch });
+  let sweeping: Promise<void> = Promise.resolve();
+  const sweep = () => {
+    sweeping = stores.events.sweep().then(
+      () => undefined,
+      (err: unknown) => app.log.warn({ err }, 'sweeping event outboxes failed; retrying at the next sweep'),
+    );
+  };
+  sweep();
+  const sweeper = setInterval(sweep, EVENT_SWEEP_INTERVAL_MS);
+  sweeper.unref();
+
   /** Fire-and-forget work, each with its hook to await it (`Gateway.settled()`). */
-  const background: (() => Promise<void>)[] = [() => sessions.settled(), () => verification.settled(), () => activity.settled()];
+  const background: (() => Promise<void>)[] = [
+    () => sessions.settled(),
+    () => verification.settled(),
+    () => activity.settled(),
+    () => stores.events.settled(),
+    () => sweeping,
+    () => webhooks?.settled() ?? Promise.resolve(),
+  ];
 
   // Keys rotate on a schedule and other instances may rotate them: re-read the shared list.
   const reload = setInterval(() => {
@@ -194,8 +228,15 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       return keys.ready;
     },
   });
-  await app.register(wellKnownRoutes, { keys, issuer: config.tokens.issuer });
+  await app.register(wellKnownRoutes, { keys, issuer: config.tokens.issuer, introspection: config.introspection.secrets.length > 0 });
   await app.register(metricsRoutes, { metrics });
+  if (config.introspection.secrets.length > 0) {
+    await app.register(introspectionRoutes, {
+      introspection: new TokenIntrospection({ sessions, issuer: config.tokens.issuer, audience: config.tokens.audience }),
+      secrets: config.introspection.secrets,
+      rateLimits,
+    });
+  }
   await app.register(graphqlRoutes, {
     schema: await buildGatewaySchema(),
     services,
@@ -206,6 +247,10 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
 
   app.addHook('onClose', async () => {
     clearInterval(reload);
+    clearInterval(sweeper);
+    // Webhooks stop before the store closes: attempts in flight finish or are left to another instance.
+    await webhooks?.close();
+    await sweeping;
     // A key refresh in flight is aborted and awaited: it must not write to a closed store.
     await verification.close();
     if (ownsStores) await stores.close();
@@ -217,6 +262,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     stores,
     keys,
     metrics,
+    webhooks,
     get draining() {
       return lifecycle.draining;
     },

@@ -2,9 +2,8 @@
  * `npm run bench -- [flags]`. The defaults are the documented run (docs/benchmarks.md);
  * `--quick` shortens every phase for a smoke run whose numbers are not the documented ones.
  */
-// Issue 14 adds `POST /oauth/introspect`: its phase ('introspect') goes between 'me' and
-// 'signin' here and in bench/phases/load-phases.ts (see the marked place there).
-export const PHASES = ['verify', 'me', 'signin', 'refresh', 'cold', 'memory', 'rss'] as const;
+// 'introspect': `POST /oauth/introspect` beside `me` on the gateway (bench/phases/load-phases.ts).
+export const PHASES = ['verify', 'me', 'introspect', 'signin', 'refresh', 'cold', 'memory', 'rss'] as const;
 export type Phase = (typeof PHASES)[number];
 export const TARGETS = ['floor', 'reference', 'gateway'] as const;
 export type TargetName = (typeof TARGETS)[number];
@@ -14,7 +13,7 @@ export interface BenchOptions {
   connections: number;
   /** wrk threads (all on the load core when pinned). */
   wrkThreads: number;
-  /** `me`: rounds (each target once per round, order rotating) and seconds per target per round. */
+  /** `me`, and introspection beside it: rounds (each target once per round, order rotating) and seconds per target per round. */
   meRounds: number;
   meSeconds: number;
   /** Seconds of unmeasured load per target before the first round (JIT, connection pools, caches). */
@@ -102,7 +101,8 @@ export const USAGE = `npm run bench -- [--quick] [--phases ${PHASES.join(',')}] 
   [--log-level info] ${Object.keys(NUMERIC).map((f) => `[${f} N]`).join(' ')}
 
 Load phases (me, signin, refresh) run wrk against floor, reference and gateway in alternating
-rounds, each server pinned alone to one core and wrk + Redis to the other; every figure is the
+rounds (introspect: the gateway's introspection and its \`me\`, as many rounds as me), each
+server pinned alone to one core and wrk + Redis to the other; every figure is the
 median over rounds, every ratio the median of per-round ratios. Defaults: ${describe(FULL)}.
 --quick: ${describe({ ...FULL, ...QUICK })} (a smoke run; not comparable).
 Results: bench/results/latest.md and .json (docs/benchmarks.md explains the method).`;

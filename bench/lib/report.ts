@@ -26,6 +26,8 @@ export interface Results {
   };
   verify?: VerifyFigures;
   me?: LoadPhase<'floor' | 'reference' | 'gateway'>;
+  /** The gateway's `POST /oauth/introspect` and its `me`, alternating (issue 14). */
+  introspect?: LoadPhase<'me' | 'introspect'>;
   signin?: LoadPhase<AuthTarget>;
   refresh?: LoadPhase<AuthTarget>;
   cold?: ColdFigures;
@@ -81,7 +83,7 @@ const only = <T extends string>(phase: LoadPhase<T>, names: T[]) =>
 /** The targets of issue 15, from whichever phases ran. */
 export function evaluateTargets(res: Results): Verdict[] {
   const out: Verdict[] = [];
-  const { me, signin, refresh } = res;
+  const { me, introspect, signin, refresh } = res;
   if (me) {
     const f = me.summary.gateway.failures + me.summary.reference.failures;
     const cpu = roundRatio(me, 'gateway', 'reference', total);
@@ -89,6 +91,11 @@ export function evaluateTargets(res: Results): Verdict[] {
     out.push(verdict('`me` CPU per request (server + Redis), gateway ÷ reference', cpu, '≤ 0.90', cpu <= 0.9, f, rounds));
     const rps = roundRatio(me, 'gateway', 'reference', (r) => r.rps);
     out.push(verdict('`me` requests/s, gateway ÷ reference', rps, '≥ 1.00', rps >= 1, f, rounds));
+  }
+  if (introspect) {
+    const f = introspect.summary.me.failures + introspect.summary.introspect.failures;
+    const cpu = roundRatio(introspect, 'introspect', 'me', total);
+    out.push(verdict('gateway introspection CPU per request ÷ its `me` (server + Redis; issue 14)', cpu, '≤ 0.50', cpu <= 0.5, f, [introspect.rounds]));
   }
   if (signin) {
     const f = signin.summary.gateway.failures + signin.summary.reference.failures;
@@ -122,6 +129,7 @@ function loadRows(res: Results): string[][] {
   const rows: string[][] = [];
   const phases: [string, LoadPhase<string> | undefined][] = [
     ['authenticated `me`', res.me],
+    ['`POST /oauth/introspect` beside `me` (gateway)', res.introspect],
     ['`signInWithGoogle` (distinct ID tokens)', res.signin],
     ['`refreshSession` (single-use tokens, rotated)', res.refresh],
   ];
@@ -157,6 +165,8 @@ function roundRows(res: Results): { header: string[]; rows: string[][] } {
   for (const [label, phase] of [['me', res.me], ['signin', res.signin], ['refresh', res.refresh]] as const) {
     phase?.rounds.forEach((round: Record<string, LoadResult>, i: number) => rows.push([label, String(i + 1), cell(round.floor), cell(round.reference), cell(round.gateway)]));
   }
+  // Both on the gateway: `me` and introspection of the same tokens.
+  res.introspect?.rounds.forEach((round, i) => rows.push(['introspect', String(i + 1), '–', '–', `me: ${cell(round.me)}; introspect: ${cell(round.introspect)}`]));
   return { header: ['phase', 'round', 'floor', 'reference', 'gateway'], rows };
 }
 

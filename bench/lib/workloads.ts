@@ -22,8 +22,8 @@ import { mintTokens } from './tokens.js';
 
 /**
  * The measured workloads, one per phase, each a wrk script in bench/wrk/ fed by token files
- * written here: `me` (access tokens, round-robin), sign-in (distinct ID tokens, each sent
- * once), refresh (a queue of single-use refresh tokens carried from round to round), and the
+ * written here: `me` (access tokens, round-robin), introspection (the same tokens, as a
+ * router asks about them), sign-in (distinct ID tokens, each sent once), refresh (a queue of single-use refresh tokens carried from round to round), and the
  * RSS phase's mix. Shared by `npm run bench` (run.ts) and the A/B tool (ab.ts).
  */
 
@@ -45,10 +45,10 @@ export interface LoadSide {
   dir: string;
 }
 
-function run(side: LoadSide, server: ServerProcess, script: string, seconds: number, args: Record<string, string>): Promise<LoadResult> {
+function run(side: LoadSide, server: ServerProcess, script: string, seconds: number, args: Record<string, string>, path = '/graphql'): Promise<LoadResult> {
   return measureRound({
     wrk: side.wrk,
-    url: `${server.url}/graphql`,
+    url: `${server.url}${path}`,
     script: join(WRK_SCRIPTS, script),
     args: { threads: String(side.threads), ua: USER_AGENT, ...args },
     seconds,
@@ -78,6 +78,26 @@ export class MeLoad {
 
   run(server: ServerProcess, seconds: number): Promise<LoadResult> {
     return run(this.side, server, 'me.lua', seconds, { tokens: this.file, body: ME_BODY, expect: ME_ANSWER });
+  }
+}
+
+/** The introspection secret the benchmark's gateway is started with (INTROSPECTION_SECRETS). */
+export const INTROSPECTION_SECRET = 'bench-introspection-secret-0123456789abcdefghij';
+/** The start of an active answer (src/sessions/introspection.ts). */
+export const INTROSPECT_ANSWER = '{"active":true,"sub":"';
+
+/** `POST /oauth/introspect` about each of `accessTokens` in turn, as a router asks on every request. */
+export class IntrospectLoad {
+  private readonly file: string;
+  constructor(
+    private readonly side: LoadSide,
+    accessTokens: readonly string[],
+  ) {
+    this.file = writeLines(join(side.dir, 'introspect.tokens'), accessTokens);
+  }
+
+  run(server: ServerProcess, seconds: number): Promise<LoadResult> {
+    return run(this.side, server, 'introspect.lua', seconds, { tokens: this.file, secret: INTROSPECTION_SECRET, expect: INTROSPECT_ANSWER }, '/oauth/introspect');
   }
 }
 

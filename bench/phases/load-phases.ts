@@ -1,6 +1,6 @@
 import { fmtLoad, type LoadResult } from '../lib/load.js';
 import type { ServerProcess } from '../lib/procs.js';
-import { MeLoad, RefreshLoad, SignInLoad, signInMany } from '../lib/workloads.js';
+import { IntrospectLoad, MeLoad, RefreshLoad, SignInLoad, signInMany } from '../lib/workloads.js';
 import type { AuthTarget, SignInResult } from '../lib/gql.js';
 import { rotate, summarize, type BenchContext, type LoadPhase } from './context.js';
 
@@ -53,15 +53,20 @@ export function mePhase(ctx: BenchContext, targets: Targets, sessions: Sessions)
   );
 }
 
-// ---------------------------------------------------------------------------------------------
-// INTROSPECTION PHASE (issue 14, `POST /oauth/introspect`): measured beside `me`, gateway only
-// or against a reference introspection endpoint if one is added to bench/targets/reference.ts.
-// What it needs: a wrk script bench/wrk/introspect.lua built like me.lua (form body
-// `token=<access token>` round-robin over `sessions`, the endpoint's client authentication
-// header, an answer check for `"active":true`), a class beside MeLoad in bench/lib/workloads.ts,
-// a function here like mePhase, 'introspect' in PHASES (bench/lib/args.ts), its rows in
-// bench/lib/report.ts, and a line in run.ts after the `me` phase.
-// ---------------------------------------------------------------------------------------------
+/**
+ * Token introspection beside `me`, both on the gateway, alternating in rounds: the same access
+ * tokens, once as a GraphQL `me` and once as a router's `POST /oauth/introspect` about them.
+ * The ratio of their CPU per request is the cost a router that introspects on every request
+ * adds, in units of the request it fronts (issue 14: at most half).
+ */
+export function introspectPhase(ctx: BenchContext, targets: Targets, sessions: Sessions) {
+  const tokens = sessions.gateway.map((s) => s.credential);
+  const me = new MeLoad(ctx.load, 'gateway-beside-introspect', tokens);
+  const introspect = new IntrospectLoad(ctx.load, tokens);
+  return alternate(ctx, 'introspect', ['me', 'introspect'] as const, ctx.opts.meRounds, ctx.opts.meSeconds, (name, seconds) =>
+    name === 'me' ? me.run(targets.gateway, seconds) : introspect.run(targets.gateway, seconds),
+  );
+}
 
 /** signInWithGoogle with distinct valid ID tokens, new accounts every time. */
 export function signinPhase(ctx: BenchContext, targets: Targets) {

@@ -4,12 +4,15 @@ import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 
 /**
- * A JavaScript stand-in for Apollo Router, for trying the supergraph without the router
- * binary (and what the end-to-end test runs): @apollo/gateway serving the composed
+ * A JavaScript stand-in for Apollo Router, for trying the router.yaml set-up without the
+ * router binary (and what test/federation/supergraph.test.ts runs in `npm test`, which does
+ * not install the example's Hive Gateway): @apollo/gateway serving the composed
  * supergraph.graphql. It does what router.yaml configures the router to do with the headers:
  * forward the caller's Authorization to every subgraph, and add the shared router secret to
- * requests for the auth subgraph only. (router.yaml also verifies the JWT at the edge; here
- * the subgraphs' own checks are all there is.)
+ * requests for the auth subgraph only. Like router.yaml without a coprocessor, it does not ask
+ * whether a token's session is live: there, each subgraph does (orders with
+ * INTROSPECTION_SECRET set). (router.yaml also verifies the JWT at the edge; here the
+ * subgraphs' own checks are all there is.)
  */
 export interface SupergraphGatewayOptions {
   supergraphSdl: string;

@@ -10,10 +10,13 @@ import { sessions } from './sections/sessions.js';
 import { signIn } from './sections/sign-in.js';
 import { signingKeys } from './sections/signing-keys.js';
 import { federation } from './sections/federation.js';
+import { introspection } from './sections/introspection.js';
 import { http } from './sections/http.js';
 import { rateLimits } from './sections/rate-limits.js';
 import { graphql } from './sections/graphql.js';
 import { shutdown } from './sections/shutdown.js';
+import { events } from './sections/events.js';
+import { webhooks } from './sections/webhooks.js';
 
 export type { RateLimitRule } from './rate-limit-rule.js';
 export type { TrustProxy } from './trust-proxy.js';
@@ -30,7 +33,7 @@ export { DEV_APPLE_CLIENT_ID, DEV_CLIENT_ID } from './sections/dev-issuer.js';
  * table's order and the reading order: a section that uses another's result
  * (`ctx.of(server)`) comes after it.
  */
-export const SECTIONS = [server, redis, devIssuer, google, apple, tokens, sessions, signIn, signingKeys, federation, http, rateLimits, graphql, shutdown] as const;
+export const SECTIONS = [server, redis, devIssuer, google, apple, tokens, sessions, signIn, signingKeys, federation, introspection, http, rateLimits, graphql, shutdown, events, webhooks] as const;
 
 type AnySection = Section<Record<string, Variable<unknown>>, object>;
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
@@ -52,6 +55,16 @@ export class ConfigError extends Error {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return readSections(SECTIONS as readonly AnySection[], env) as Config;
+}
+
+/** For the operator commands: the config, or null once the problem is written to `err` as `<command>: …`. */
+export function loadConfigForCli(command: string, env: NodeJS.ProcessEnv, err: { write(s: string): unknown }): Config | null {
+  try {
+    return loadConfig(env);
+  } catch (e) {
+    err.write(`${command}: ${e instanceof ConfigError ? e.message : String(e)}\n`);
+    return null;
+  }
 }
 
 /**

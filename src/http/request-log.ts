@@ -50,6 +50,16 @@ export function annotateRequest(request: FastifyRequest, fields: Record<string, 
 }
 
 /**
+ * Requests whose completion line is debug, like the probes': routine traffic that would
+ * otherwise double the log (a router's introspection of a live token, on each of its requests).
+ */
+const routine = new WeakSet<FastifyRequest>();
+
+export function logAsRoutine(request: FastifyRequest): void {
+  routine.add(request);
+}
+
+/**
  * Fastify's hook for its own per-request log lines (Fastify ≥ 5.12). Fields of the line:
  * `reqId`, `method`, `path`, `statusCode`, `responseTimeMs`, `remoteAddress`, and for GraphQL
  * `graphql.operation` / `graphql.errors`, or `error` for a request Fastify refused itself.
@@ -61,6 +71,7 @@ export class GatewayLogController extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     const path = pathOf(request.url);
+    const quiet = QUIET_ROUTES.has(path) || routine.has(request);
     const fields = {
       method: request.method,
       path,
@@ -70,7 +81,7 @@ export class GatewayLogController extends LogController {
       ...annotations.get(request),
     };
     if (error) request.log.error({ ...fields, err: error }, 'request failed');
-    else if (QUIET_ROUTES.has(path)) request.log.debug(fields, 'request completed');
+    else if (quiet) request.log.debug(fields, 'request completed');
     else request.log.info(fields, 'request completed');
   }
 

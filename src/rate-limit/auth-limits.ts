@@ -12,6 +12,9 @@ import { addressUnit, hashSubject } from './subjects.js';
  *   sign-in-addr     every sign-in attempt, per client address (IPv6: per /64)
  *   auth-fail-addr   rejected ID tokens and refresh tokens, per client address; once spent,
  *                    sign-in and refresh from that address are refused before any verification
+ *   introspect-fail-addr  a missing or wrong secret at `/oauth/introspect`, per client address
+ *                    (same rule as auth-fail-addr, its own count, so a misconfigured router does
+ *                    not also lock sign-in out); once spent, answered 429 instead of 401
  *   sign-in-account  verified sign-ins per account: bounds how many sessions a stolen ID token
  *                    can open before it expires
  *   refresh-session  successful refreshes per session
@@ -32,6 +35,7 @@ export const RateLimitKind = {
   SIGN_IN_PER_ACCOUNT: 'sign-in-account',
   REFRESH_PER_SESSION: 'refresh-session',
   NONCE_PER_ADDRESS: 'nonce-addr',
+  INTROSPECTION_FAILURES_PER_ADDRESS: 'introspect-fail-addr',
 } as const;
 export type RateLimitKind = (typeof RateLimitKind)[keyof typeof RateLimitKind];
 
@@ -41,6 +45,7 @@ const MESSAGES: Record<RateLimitKind, string> = {
   'sign-in-account': 'Too many sign-ins to this account; retry later.',
   'refresh-session': 'This session is refreshed too often; retry later.',
   'nonce-addr': 'Too many sign-in nonces requested from this network; retry later.',
+  'introspect-fail-addr': 'Too many introspection requests without a valid secret from this network; retry later.',
 };
 
 export interface AuthRateLimitsOptions {
@@ -52,7 +57,7 @@ export interface AuthRateLimitsOptions {
   onLimited?: (kind: RateLimitKind) => void;
 }
 
-type AddressKind = 'sign-in-addr' | 'auth-fail-addr' | 'nonce-addr';
+type AddressKind = 'sign-in-addr' | 'auth-fail-addr' | 'nonce-addr' | 'introspect-fail-addr';
 
 export class AuthRateLimits {
   private readonly now: () => number;
@@ -65,7 +70,12 @@ export class AuthRateLimits {
   constructor(private readonly opts: AuthRateLimitsOptions) {
     this.now = opts.now ?? Date.now;
     const r = opts.rules;
-    this.addressRules = { 'sign-in-addr': r.signInPerAddress, 'auth-fail-addr': r.authFailuresPerAddress, 'nonce-addr': r.signInPerAddress };
+    this.addressRules = {
+      'sign-in-addr': r.signInPerAddress,
+      'auth-fail-addr': r.authFailuresPerAddress,
+      'nonce-addr': r.signInPerAddress,
+      'introspect-fail-addr': r.authFailuresPerAddress,
+    };
     this.perAccount = gcraRule(r.signInPerAccount.limit, r.signInPerAccount.windowMs);
     this.perSession = gcraRule(r.refreshPerSession.limit, r.refreshPerSession.windowMs);
   }
@@ -101,6 +111,21 @@ export class AuthRateLimits {
     await this.call('hit', 'auth-fail-addr', subject(clientAddress), this.now()).catch((err: unknown) =>
       this.opts.log.error({ err }, 'rate-limit store call failed'),
     );
+  }
+
+  /**
+   * A caller of `/oauth/introspect` that presented no valid secret. Returns RATE_LIMITED when
+   * the address had already spent its budget (the caller gets 429 instead of 401), else null;
+   * a failure to count is logged and answered as an ordinary refusal (null).
+   */
+  async countIntrospectionFailure(clientAddress: string | null): Promise<RateLimitedError | null> {
+    try {
+      const d = await this.call('hit', 'introspect-fail-addr', subject(clientAddress), this.now());
+      return d.allowed ? null : this.refusal('introspect-fail-addr', d.retryAfterMs);
+    } catch (err) {
+      this.opts.log.error({ err }, 'rate-limit store call failed');
+      return null;
+    }
   }
 
   /** A refusal the store decided (the account's or the session's budget): the error to throw, logged and counted. */

@@ -1,5 +1,5 @@
 import { AuthError, storeCall } from '../errors.js';
-import type { AccountStore, SessionRecord, UserRecord } from '../store/types.js';
+import type { AccountStore, Revocation, RevocationReason, SessionRecord, UserRecord } from '../store/types.js';
 import type { AccessTokens } from './access-token.js';
 import { isRandomId } from './ids.js';
 import { checkAccess, isLive, newestFirst, shouldRecordActivity } from './policy.js';
@@ -70,7 +70,7 @@ export class SessionService {
   }
 
   async signOut(principal: Principal): Promise<boolean> {
-    return this.end(principal, { kind: 'session', sessionId: principal.session.id }).then((n) => n > 0);
+    return this.end(principal, { kind: 'session', sessionId: principal.session.id }, 'sign_out').then((n) => n > 0);
   }
 
   async listSessions(principal: Principal): Promise<SessionRecord[]> {
@@ -84,20 +84,21 @@ export class SessionService {
    */
   async revokeSession(principal: Principal, sessionId: string): Promise<boolean> {
     if (!isRandomId(sessionId)) return false;
-    return (await this.end(principal, { kind: 'session', sessionId })) > 0;
+    return (await this.end(principal, { kind: 'session', sessionId }, 'revoked')) > 0;
   }
 
   /** Ends every session of the caller but the current one; returns how many ended. */
   async signOutOtherSessions(principal: Principal): Promise<number> {
-    return this.end(principal, { kind: 'others', keep: principal.session.id });
+    return this.end(principal, { kind: 'others', keep: principal.session.id }, 'sign_out_others');
   }
 
   /** Ends every session of the caller, the current one included; returns how many ended. */
   async signOutEverywhere(principal: Principal): Promise<number> {
-    return this.end(principal, { kind: 'all' });
+    return this.end(principal, { kind: 'all' }, 'sign_out_everywhere');
   }
 
-  private end(principal: Principal, revocation: Parameters<AccountStore['endSessions']>[1]): Promise<number> {
-    return storeCall(this.opts.accounts.endSessions(principal.user.id, revocation), this.opts.log);
+  /** Ends sessions, each with its `session.revoked` event (`reason`) in the same step. */
+  private end(principal: Principal, revocation: Revocation, reason: RevocationReason): Promise<number> {
+    return storeCall(this.opts.accounts.endSessions(principal.user.id, revocation, { reason, now: this.opts.now() }), this.opts.log);
   }
 }

@@ -27,7 +27,7 @@ export function createStores(config: Config, opts: CreateStoresOptions = {}): St
       instrumentRedis(client, opts.observe);
       opts.observe.ready?.(() => client.status === 'ready');
     }
-    return createRedisStores({ client, keyPrefix: config.redis.keyPrefix, ownsClient: true });
+    return createRedisStores({ client, keyPrefix: config.redis.keyPrefix, ownsClient: true, eventsRetentionMs: config.events.retentionMs, log: opts.observe?.log });
   }
-  return createMemoryStores();
+  return createMemoryStores({ eventsRetentionMs: config.events.retentionMs });
 }

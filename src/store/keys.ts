@@ -31,6 +31,16 @@
  *   P idt:<hash>            string  an ID token already used to sign in (PX = until it expires)
  *   P active:{sessions}:<n> HLL     session ids seen in time bucket n (PEXPIREAT; one tag so
  *                                   one PFCOUNT can merge the buckets on Cluster)
+ *   P events                stream  the account events (src/events/event.ts): one field `event`,
+ *                                   the event's JSON; trimmed by age (XADD MINID, EVENTS_RETENTION)
+ *   P outbox:{uid}          stream  Cluster only: the user's events on their way to `events`
+ *                                   (src/store/redis/event-relay.ts); empty most of the time
+ *   P relay:{uid}           string  the relay's lock on that outbox (PX)
+ *   P wh:{<ep>}:retry       zset    webhooks (src/events/webhooks): event id → next attempt
+ *   P wh:{<ep>}:pending     hash    event id → the delivery's record (event, attempts, last error)
+ *   P wh:{<ep>}:failed      hash    event id → the record of a delivery that gave up (durable,
+ *                                   until replayed); <ep> is the endpoint's id, so one endpoint's
+ *                                   keys share a slot
  */
 export const DEFAULT_KEY_PREFIX = 'ag:';
 
@@ -52,6 +62,10 @@ export interface KeyLayout {
   nonce(nonceHash: string): string;
   usedIdToken(tokenHash: string): string;
   activity(bucket: number): string;
+  events(): string;
+  outbox(userId: string): string;
+  relayLock(userId: string): string;
+  webhook(endpointId: string, part: 'retry' | 'pending' | 'failed'): string;
 }
 
 /**
@@ -88,5 +102,9 @@ export function keyLayout(prefix: string = DEFAULT_KEY_PREFIX): KeyLayout {
     nonce: (nonceHash: string) => `${p}nonce:${nonceHash}`,
     usedIdToken: (tokenHash: string) => `${p}idt:${tokenHash}`,
     activity: (bucket: number) => `${p}active:{sessions}:${bucket}`,
+    events: () => `${p}events`,
+    outbox: (userId: string) => `${p}outbox:${tag(userId)}`,
+    relayLock: (userId: string) => `${p}relay:${tag(userId)}`,
+    webhook: (endpointId: string, part: 'retry' | 'pending' | 'failed') => `${p}wh:${tag(endpointId)}:${part}`,
   });
 }

@@ -12,54 +12,13 @@
  * real TTL so Redis cleans up after itself.
  */
 import type { JSONWebKeySet, JWK } from 'jose';
-import type { IdentityClaims } from '../identity/provider.js';
+import type { AccountEvent, RevocationReason } from '../events/event.js';
 import type { AccountState, Revocation, RotationInput, SessionWriteInput } from '../sessions/policy.js';
+import type { AccountIdentitySteps, AccountProfile, IdentityRef, IdentityWrite, ProfileWrite } from './account-types.js';
 
 export type { AccountState, Revocation } from '../sessions/policy.js';
-
-/** An account's profile: what `User` shows besides its id, times and identities. */
-export interface AccountProfile {
-  email: string | null;
-  emailVerified: boolean;
-  name: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  picture: string | null;
-  locale: string | null;
-  hostedDomain: string | null;
-}
-
-/**
- * What a sign-in writes to the account's profile: `set` replaces those fields (null clears;
- * the provider says which, src/identity/provider.ts `profileFields`); `names`, the names the
- * app sent (Apple), are written only while the account has no name at all (none of name,
- * givenName, familyName), so a stored name is never replaced by them.
- */
-export interface ProfileWrite {
-  set: Partial<AccountProfile>;
-  names: { name: string; givenName: string | null; familyName: string | null } | null;
-}
-
-/** An identity `(provider, subject)` and what it says about itself (src/identity/provider.ts IdentityClaims). */
-export interface IdentityWrite extends IdentityClaims {
-  /** A provider's short name (`[a-z0-9-]`), chosen by code, never by a client. */
-  provider: string;
-  subject: string;
-}
-
-/** Which identity: a provider's short name and the subject it gave. */
-export type IdentityRef = Pick<IdentityWrite, 'provider' | 'subject'>;
-
-/**
- * One of an account's identities as stored with the account (the Redis hash `ids:{uid}`). An
- * account has at most one identity per provider. `pending`: linkIdentity recorded it and has
- * not yet taken the identity's link (src/users/identity-policy.ts); it does not count as the
- * account's identity until then, but a sign-in the link already leads here confirms it.
- */
-export interface IdentityRecord extends IdentityWrite {
-  linkedAt: number;
-  pending: boolean;
-}
+export type { AccountEvent, RevocationReason } from '../events/event.js';
+export type * from './account-types.js';
 
 export interface UserRecord extends AccountProfile {
   id: string;
@@ -120,18 +79,6 @@ export type SessionWriteResult =
   | { kind: 'account_disabled' }
   | { kind: 'limited'; retryAfterMs: number };
 
-/** linkIdentity's first step (`decideAddIdentity`). */
-export type AddIdentityResult =
-  /** Recorded as pending (or already the account's): take the link next. */
-  | { kind: 'added' }
-  /** The account already has another identity of this provider. */
-  | { kind: 'provider_taken' }
-  | { kind: 'gone' }
-  | { kind: 'account_disabled' };
-
-/** `decideRemoveIdentity`. */
-export type RemoveIdentityResult = { kind: 'removed'; subject: string } | { kind: 'last_identity' } | { kind: 'not_linked' };
-
 /**
  * Refresh's compare-and-rotate: the caller's inputs of `decideRotation` (src/sessions/policy.ts;
  * the stored ones are the store's) and the successor. The limit's state lives in the session
@@ -176,20 +123,27 @@ export interface IdentityStore {
 }
 
 /**
- * One user's record and sessions. Every key of a user carries the user's hash tag, so each
- * method is one atomic step in one Cluster slot. The methods persist what
- * src/sessions/policy.ts decides; where the decision must be atomic with the data, the Redis
- * store runs a Lua mirror of the policy function and the embedded store calls it.
+ * One user's record, identities and sessions. Every key of a user carries the user's hash tag,
+ * so each method is one atomic step in one Cluster slot. The methods persist what
+ * src/sessions/policy.ts (and src/users/identity-policy.ts: AccountIdentitySteps) decides;
+ * where the decision must be atomic with the data, the Redis store runs a Lua mirror of the
+ * policy function and the embedded store calls it.
  */
-export interface AccountStore {
+export interface AccountStore extends AccountIdentitySteps {
   /**
-   * Sign-in's write (`decideSessionWrite`): refused (nothing written) for `gone`, a disabled
-   * account or a spent sign-in budget; otherwise creates or refreshes the profile (createdAt
-   * and disabled are kept; a claim that became null or shorter leaves nothing behind), writes
-   * the session and its index entry, and ends the sessions over the cap (`sessionsOverCap`).
+   * Sign-in's write (`decideSessionWrite`): refused (nothing written) for `gone`, `not_linked`,
+   * a disabled account or a spent sign-in budget; otherwise creates or refreshes the profile
+   * (createdAt and disabled are kept; the fields the provider writes are replaced, a claim that
+   * became null or shorter leaving nothing behind; the app's names fill an account without
+   * one), records the identity's claims, writes the session and its index entry, and ends the
+   * sessions over the cap (`sessionsOverCap`), appending `signInEvents`' events
+   * (src/events/policy.ts) in the same step.
    */
   writeSession(write: SessionWrite): Promise<SessionWriteResult>;
-  /** Refresh's compare-and-rotate (`decideRotation`), applied atomically; the user comes with the answer. */
+  /**
+   * Refresh's compare-and-rotate (`decideRotation`), applied atomically; the user comes with the
+   * answer. A detected reuse ends the session with its `session.revoked` event in the same step.
+   */
   rotateSession(userId: string, sessionId: string, rotation: Rotation): Promise<RotationResult>;
   /** The session and its user (one round trip: every authenticated request). */
   readSession(userId: string, sessionId: string): Promise<{ session: SessionRecord | null; user: UserRecord | null }>;
@@ -202,38 +156,52 @@ export interface AccountStore {
   listSessions(userId: string, now: number): Promise<SessionRecord[]>;
   /** Records a request at `now` when `touchApplies`; never recreates an ended session. */
   touchSession(userId: string, sessionId: string, now: number): Promise<void>;
-  /** Ends the sessions `sessionsEnding` names, atomically; returns how many were still stored. */
-  endSessions(userId: string, revocation: Revocation): Promise<number>;
+  /**
+   * Ends the sessions `sessionsEnding` names, atomically, with a `session.revoked` event (`cause`)
+   * for each that was still stored; returns how many were.
+   */
+  endSessions(userId: string, revocation: Revocation, cause: RevocationCause): Promise<number>;
   /**
    * Disables, enables or deletes the account, with `accountRevocation`'s sessions in the same
-   * step (a disabled account cannot slip a request or a sign-in in between). Deleting leaves no
-   * key of the user behind but a retired-id marker (as `retire`; the identity links are the
+   * step (a disabled account cannot slip a request or a sign-in in between), and the events of
+   * `accountStateEvents` (src/events/policy.ts) stamped `now`. Deleting leaves no key of the
+   * user behind but a retired-id marker (as `retire`; the identity links are the
    * IdentityStore's) and answers the identities the account had at that moment, so the caller
    * can remove links taken while it ran. `found`: the user existed.
    */
-  setAccountState(userId: string, state: AccountState): Promise<{ found: boolean; sessionsEnded: number; identities: IdentityRef[] }>;
+  setAccountState(userId: string, state: AccountState, now: number): Promise<{ found: boolean; sessionsEnded: number; identities: IdentityRef[] }>;
+}
 
-  /**
-   * The accounts' identities, in order ([] for an unknown user), pending ones included. One
-   * round trip. A record written before accounts had several identities reads as one Google
-   * identity.
-   */
-  getIdentities(userIds: readonly string[]): Promise<IdentityRecord[][]>;
-  /** linkIdentity's first step (`decideAddIdentity`): records the identity as pending, at `now` when new. */
-  addIdentity(userId: string, identity: IdentityWrite, now: number): Promise<AddIdentityResult>;
-  /** linkIdentity's last step (`decideConfirm`): the identity, pending or linked with this subject, is linked. False otherwise. */
-  confirmIdentity(userId: string, provider: string, subject: string): Promise<boolean>;
-  /**
-   * Removes the account's identity of `provider` (`decideRemoveIdentity`): only while its
-   * subject is `subject` (when given), and with `keepLast` never the last linked one.
-   */
-  removeIdentity(userId: string, provider: string, opts: { subject: string | null; keepLast: boolean }): Promise<RemoveIdentityResult>;
-  /**
-   * Retires an account id that has no account (a dangling link's, taken over by linkIdentity):
-   * no sign-in creates an account under it for RETIRED_ID_TTL_MS. False (nothing changes) when
-   * the account exists.
-   */
-  retire(userId: string): Promise<boolean>;
+/** Why sessions end, and when: the `session.revoked` events' reason and time. */
+export interface RevocationCause {
+  reason: RevocationReason;
+  now: number;
+}
+
+/** An event as read back from the log: `cursor` orders the log (a Redis stream entry id, `<ms>-<n>`). */
+export interface EventLogEntry {
+  cursor: string;
+  event: AccountEvent;
+}
+
+/**
+ * The account event log (src/events/event.ts). Events are not written through this interface:
+ * each AccountStore step appends its own, atomically with its change. This reads the log back,
+ * and moves events along where a topology needs it.
+ *
+ * On a single node or Sentinel the scripts append to the stream directly. On Redis Cluster a
+ * script may only touch its user's slot, so it appends to the user's outbox (same `{uid}` tag)
+ * and a relay moves the outbox to the stream right after the write (`settled` awaits that), or
+ * `sweep` does after a crash. Order per user is kept either way; after a crash an event may
+ * appear twice in the stream (consumers de-duplicate by its id).
+ */
+export interface EventLogStore {
+  /** Events after `cursor` (`'0'`: from the oldest kept), oldest first, at most `count`. */
+  read(cursor: string, count: number): Promise<EventLogEntry[]>;
+  /** Resolves once every event appended through this store set so far is in the log (Cluster: relayed). */
+  settled(): Promise<void>;
+  /** Cluster: relays every outbox left non-empty (an instance died between a write and its relay); how many events moved. Elsewhere 0. */
+  sweep(): Promise<number>;
 }
 
 /** Single-use records of sign-in: server-issued nonces and ID tokens already used. */
@@ -338,6 +306,61 @@ export interface SessionActivityStore {
   count(buckets: readonly number[]): Promise<number>;
 }
 
+/** A webhook delivery as kept while it is retried, or after it gave up (src/events/webhooks). */
+export interface DeliveryRecord {
+  event: AccountEvent;
+  /** Attempts so far (a replay starts again from 0). */
+  attempts: number;
+  /** The first attempt (or the replay): the retry window counts from here. */
+  firstAttemptAt: number;
+  lastAttemptAt: number;
+  /** What the last attempt got: `HTTP 503`, `timeout`, `connection failed`, … (never a response body). */
+  lastError: string;
+}
+
+/** A new event for a webhook endpoint, from the stream (its entry id is what is acknowledged). */
+export interface StreamDelivery {
+  streamId: string;
+  event: AccountEvent;
+}
+
+/**
+ * Webhook deliveries, per endpoint id (src/events/webhooks/endpoint.ts). Redis only (webhooks need
+ * Redis; the config refuses them on the embedded store).
+ *
+ * First attempts come from the event stream through one consumer group per endpoint: an event
+ * goes to one instance at a time; an instance that dies before acknowledging leaves it pending,
+ * and another takes it over once it has been idle long enough (XAUTOCLAIM). An attempt that fails
+ * becomes a retry: a record (with the event) due at a time the caller's clock decides, leased to
+ * one instance at a time while attempted; after WEBHOOK_RETRY_FOR it is moved to the failed
+ * records, kept until replayed.
+ */
+export interface DeliveryStore {
+  /** Creates the endpoint's consumer group when absent, at the stream's end: a new endpoint gets the events from now on. */
+  ensureGroup(endpoint: string): Promise<void>;
+  /** Events no consumer of the endpoint's group has read yet, now `consumer`'s (at most `count`). */
+  readNew(endpoint: string, consumer: string, count: number): Promise<StreamDelivery[]>;
+  /** Events another consumer read more than `idleMs` ago and never acknowledged (it died), now `consumer`'s. */
+  claimStale(endpoint: string, consumer: string, idleMs: number, count: number): Promise<StreamDelivery[]>;
+  /** Acknowledges first attempts that are settled (delivered, or recorded as retries). */
+  ack(endpoint: string, streamIds: readonly string[]): Promise<void>;
+  /** Retries due by `now`, each leased to the caller until `leaseUntil` (the lease to settle it with). */
+  claimDue(endpoint: string, now: number, leaseUntil: number, count: number): Promise<{ record: DeliveryRecord; lease: number }[]>;
+  /**
+   * An attempt's outcome. `lease`: the retry's lease (null for a first attempt); when another
+   * instance has taken the retry over meanwhile, nothing is written and the answer is false.
+   */
+  settle(endpoint: string, eventId: string, lease: number | null, outcome: { kind: 'delivered' } | { kind: 'retry'; record: DeliveryRecord; at: number } | { kind: 'failed'; record: DeliveryRecord }): Promise<boolean>;
+  /** The deliveries that gave up, oldest first. */
+  failed(endpoint: string): Promise<DeliveryRecord[]>;
+  /** Moves failed deliveries (these event ids, or all) back to the retries, due `now`, attempts reset; how many moved. */
+  replay(endpoint: string, eventIds: readonly string[] | 'all', now: number): Promise<number>;
+  /** Events not yet read by the endpoint's group, read but unacknowledged, waiting for a retry, failed. */
+  backlog(endpoint: string): Promise<{ unread: number; inFlight: number; retrying: number; failed: number }>;
+  /** Removes consumers (instances gone) idle longer than `idleMs` with nothing pending; how many. */
+  pruneConsumers(endpoint: string, idleMs: number): Promise<number>;
+}
+
 export interface Stores {
   readonly kind: 'redis' | 'memory';
   readonly identities: IdentityStore;
@@ -348,6 +371,9 @@ export interface Stores {
   readonly locks: LockStore;
   readonly rateLimits: RateLimitStore;
   readonly activity: SessionActivityStore;
+  readonly events: EventLogStore;
+  /** Null on the embedded store (webhooks need Redis). */
+  readonly deliveries: DeliveryStore | null;
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

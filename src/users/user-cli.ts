@@ -10,7 +10,7 @@
  * In the Docker image (no compiler): `node dist/users/user-cli.js disable <user-id>`.
  * Exit codes: 0 done, 1 unknown user or Redis trouble, 2 usage.
  */
-import { ConfigError, loadConfig, type RedisTopology } from '../config/index.js';
+import { loadConfigForCli, type RedisTopology } from '../config/index.js';
 import { isRandomId } from '../sessions/ids.js';
 import { lastSeenAt } from '../sessions/policy.js';
 import { liveSessions } from '../sessions/session-service.js';
@@ -34,13 +34,8 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
     err.write(`user: "${String(userId).slice(0, 64)}" is not a user id (22 characters of A-Z a-z 0-9 _ -)\n`);
     return 2;
   }
-  let config;
-  try {
-    config = loadConfig(env);
-  } catch (e) {
-    err.write(`user: ${e instanceof ConfigError ? e.message : String(e)}\n`);
-    return 1;
-  }
+  const config = loadConfigForCli('user', env, err);
+  if (!config) return 1;
   const topology = config.redis.topology;
   if (!topology) {
     err.write('user: no Redis is configured: set REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES as for the gateway (the embedded store lives inside a running development gateway and cannot be reached)\n');
@@ -64,7 +59,7 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
     switch (command) {
       case 'disable':
       case 'enable': {
-        const { found, sessionsEnded } = await stores.accounts.setAccountState(userId, command === 'disable' ? 'disabled' : 'enabled');
+        const { found, sessionsEnded } = await stores.accounts.setAccountState(userId, command === 'disable' ? 'disabled' : 'enabled', Date.now());
         if (!found) {
           err.write(`user: no user ${userId}\n`);
           return 1;

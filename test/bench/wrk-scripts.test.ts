@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ME_ANSWER, ME_BODY, REFRESH_ANSWER, SIGN_IN_ANSWER, refreshTemplate, signInBody, signInTemplate } from '../../bench/lib/gql.js';
 import { onPath } from '../../bench/lib/which.js';
 import { WRK_MISSING, runWrk, type WrkScriptResult } from '../../bench/lib/wrk.js';
-import { WRK_SCRIPTS } from '../../bench/lib/workloads.js';
+import { INTROSPECT_ANSWER, INTROSPECTION_SECRET, WRK_SCRIPTS } from '../../bench/lib/workloads.js';
 
 /**
  * The benchmark's wrk scripts (bench/wrk/) run by the real wrk against small servers that record
@@ -100,6 +100,32 @@ describe('me.lua', () => {
     expect(r.bad_samples.some((s) => s.startsWith('401 {"errors"'))).toBe(true);
     expect(headersOk).toBe(true);
     expect([...seen.keys()].sort()).toEqual(tokens.map((t) => `Bearer ${t}`));
+  });
+});
+
+describe('introspect.lua', () => {
+  it('asks about each access token in turn as a form body with the secret, and counts inactive or refused answers', async () => {
+    const seen = new Map<string, number>();
+    let requestsOk = true;
+    const url = await serve((n, req, body, res) => {
+      const token = new URLSearchParams(body).get('token')!;
+      seen.set(token, (seen.get(token) ?? 0) + 1);
+      requestsOk &&=
+        req.method === 'POST' &&
+        req.url === '/oauth/introspect' &&
+        req.headers.authorization === `Bearer ${INTROSPECTION_SECRET}` &&
+        req.headers['content-type'] === 'application/x-www-form-urlencoded' &&
+        body === `token=${token}`;
+      if (n % 10 === 0) json(res, 503, { error: 'temporarily_unavailable' });
+      else if (n % 10 === 5) json(res, 200, { active: false });
+      else json(res, 200, { active: true, sub: 'u1', sid: 's1', exp: 2, iat: 1, iss: 'i', aud: 'a', token_type: 'Bearer' });
+    });
+    const tokens = ['tok-a', 'tok-b', 'tok-c', 'tok-d'];
+    const r = await runScript(url.replace('/graphql', '/oauth/introspect'), 'introspect.lua', { tokens: tokenFile('introspect', tokens), secret: INTROSPECTION_SECRET, expect: INTROSPECT_ANSWER }, 2);
+    expect({ requests: r.requests, ok: r.ok, bad: r.bad, status: r.errors.status }).toEqual({ requests: ANSWERED, ok: ANSWERED - ANSWERED / 5, bad: ANSWERED / 5, status: ANSWERED / 10 });
+    expect(r.bad_samples.some((s) => s === '200 {"active":false}')).toBe(true);
+    expect(requestsOk).toBe(true);
+    expect([...seen.keys()].sort()).toEqual(tokens);
   });
 });
 

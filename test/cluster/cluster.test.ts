@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import type { AccountEvent } from '../../src/events/event.js';
 import { createRedisConnection, createRedisStores, whenReady } from '../../src/store/redis/index.js';
 import { keyLayout } from '../../src/store/keys.js';
 import type { Stores } from '../../src/store/types.js';
@@ -9,7 +10,7 @@ import { FakeGoogle } from '../support/fake-google.js';
 import { ME, REFRESH, SIGN_IN, SIGN_OUT, bearer, startTestGateway, type AuthPayloadShape, type TestGateway } from '../support/gateway.js';
 import { RedisCluster } from '../support/redis-cluster.js';
 import { elapseRedis } from '../support/redis-ttl.js';
-import { id, storeContract } from '../store/contract.js';
+import { id, newSession, storeContract, write } from '../store/contract.js';
 
 // The slot function ioredis itself routes Cluster commands with (an ioredis dependency).
 const calculateSlot = createRequire(import.meta.url)('cluster-key-slot') as (key: string) => number;
@@ -94,6 +95,67 @@ describe('store contract: redis cluster, placement', () => {
     );
     expect(contractUsers.length).toBeGreaterThan(10);
     expect(shards.size).toBeGreaterThan(1);
+  });
+});
+
+describe('account events on a Redis Cluster: outbox in the user’s slot, relay, sweep', () => {
+  let stores: Stores;
+  let prefix: string;
+  let raw: Cluster;
+  beforeAll(async () => {
+    prefix = uniquePrefix();
+    stores = await clusterStores(prefix);
+    raw = new Cluster(cluster.hostPorts);
+  });
+  afterAll(async () => {
+    await stores?.close();
+    raw?.disconnect();
+  });
+  const k = () => keyLayout(prefix);
+  const streamIds = async () => ((await raw.xrange(k().events(), '-', '+')) as [string, string[]][]).map(([, f]) => JSON.parse(f[1]!) as AccountEvent);
+
+  it('appends to the user’s outbox (the user’s slot) and relays it to the stream right after; the outbox is gone once moved', async () => {
+    const uid = id();
+    expect(calculateSlot(k().outbox(uid))).toBe(calculateSlot(k().user(uid)));
+    expect(calculateSlot(k().relayLock(uid))).toBe(calculateSlot(k().user(uid)));
+    await stores.accounts.writeSession(write(uid, newSession(Date.now())));
+    await stores.events.settled();
+    expect((await streamIds()).filter((e) => e.userId === uid).map((e) => e.type)).toEqual(['user.created']);
+    expect(await raw.exists(k().outbox(uid), k().relayLock(uid))).toBe(0);
+  });
+
+  it('sweeps an outbox an instance left behind (it died between its write and its relay), once, in order; a live relay’s lock is respected', async () => {
+    const [a, b] = [id(), id()];
+    const doc = (uid: string, n: number) => JSON.stringify({ id: `${'L'.repeat(22)}.${n}`, type: 'user.enabled', time: Date.now(), userId: uid, data: {} });
+    // What a script leaves when its relay never runs: entries in the user's outbox.
+    for (let n = 0; n < 3; n++) await raw.xadd(k().outbox(a), '*', 'event', doc(a, n));
+    await raw.xadd(k().outbox(b), '*', 'event', doc(b, 0));
+    // b's outbox is held by a relay that is still running (its lock): the sweep leaves it to that relay.
+    await raw.set(k().relayLock(b), 'someone-else', 'PX', 60_000);
+    expect(await stores.events.sweep()).toBe(3);
+    const moved = (await streamIds()).filter((e) => e.userId === a);
+    expect(moved.map((e) => e.id)).toEqual([0, 1, 2].map((n) => `${'L'.repeat(22)}.${n}`));
+    expect(await raw.exists(k().outbox(a))).toBe(0);
+    expect(await raw.xlen(k().outbox(b))).toBe(1);
+    // That relay died too: once its lock is gone, the next sweep moves b's event.
+    await raw.del(k().relayLock(b));
+    expect(await stores.events.sweep()).toBe(1);
+    expect((await streamIds()).filter((e) => e.userId === b)).toHaveLength(1);
+    expect(await stores.events.sweep()).toBe(0);
+  });
+
+  it('lets one instance sweep at a time (a lock), and a sweep scans every master', async () => {
+    const peer = await clusterStores(prefix);
+    try {
+      const uids = Array.from({ length: 12 }, () => id());
+      for (const uid of uids) await raw.xadd(k().outbox(uid), '*', 'event', JSON.stringify({ id: `${'S'.repeat(22)}.0`, type: 'user.enabled', time: 1, userId: uid, data: {} }));
+      const shards = new Set(uids.map((u) => calculateSlot(k().outbox(u))));
+      expect(shards.size).toBeGreaterThan(1);
+      const [x, y] = await Promise.all([stores.events.sweep(), peer.events.sweep()]);
+      expect([x, y].sort((p, q) => p - q)).toEqual([0, 12]);
+    } finally {
+      await peer.close();
+    }
   });
 });
 

@@ -10,17 +10,17 @@ import { problemsOf } from './problems.js';
 
 const names = SECTIONS.flatMap((s) => Object.keys(s.variables));
 
-/** A section as the coming ones (Apple, webhooks …) will be written: its own file, one line in SECTIONS. */
-const webhooks = defineSection({
-  title: 'Webhooks',
+/** A section as the coming ones are written: its own file, one line in SECTIONS. */
+const audit = defineSection({
+  title: 'Audit log',
   variables: {
-    WEBHOOK_URL: text('where account events are posted', { unsetMeans: 'no webhooks', accepts: 'an `https:` URL' }),
-    WEBHOOK_TIMEOUT: duration('how long one delivery may take', '5s', { max: '30s' }),
+    AUDIT_URL: text('where audit records are posted', { unsetMeans: 'no audit log', accepts: 'an `https:` URL' }),
+    AUDIT_TIMEOUT: duration('how long one post may take', '5s', { max: '30s' }),
   },
   read(v, ctx) {
     const { production } = ctx.of(server);
-    if (production && v.WEBHOOK_URL && !v.WEBHOOK_URL.startsWith('https://')) ctx.problem('WEBHOOK_URL', 'must be an https: URL in production');
-    return { webhooks: { url: v.WEBHOOK_URL || null, timeoutMs: v.WEBHOOK_TIMEOUT } };
+    if (production && v.AUDIT_URL && !v.AUDIT_URL.startsWith('https://')) ctx.problem('AUDIT_URL', 'must be an https: URL in production');
+    return { audit: { url: v.AUDIT_URL || null, timeoutMs: v.AUDIT_TIMEOUT } };
   },
 });
 
@@ -32,25 +32,25 @@ describe('configuration sections', () => {
   });
 
   it('take a new section as one more entry: its variables, rules and part of the config join the rest', () => {
-    const sections = [...SECTIONS, webhooks];
-    const config = readSections(sections, { WEBHOOK_URL: 'https://hooks.example.com/e', PORT: '4100' }) as Record<string, unknown>;
-    expect(config.webhooks).toEqual({ url: 'https://hooks.example.com/e', timeoutMs: 5_000 });
+    const sections = [...SECTIONS, audit];
+    const config = readSections(sections, { AUDIT_URL: 'https://hooks.example.com/e', PORT: '4100' }) as Record<string, unknown>;
+    expect(config.audit).toEqual({ url: 'https://hooks.example.com/e', timeoutMs: 5_000 });
     expect(config.port).toBe(4100);
     // One message still names every bad variable, old sections' and new alike.
-    const env = { NODE_ENV: 'production', WEBHOOK_URL: 'http://hooks.example.com', WEBHOOK_TIMEOUT: '1m', PORT: 'x' };
+    const env = { NODE_ENV: 'production', AUDIT_URL: 'http://hooks.example.com', AUDIT_TIMEOUT: '1m', PORT: 'x' };
     expect(problemsOf(() => readSections(sections, env))).toEqual({
       PORT: expect.any(String),
       REDIS_URL: expect.stringContaining('is required when NODE_ENV=production'),
       GOOGLE_CLIENT_IDS: expect.stringContaining('is required'),
       AUTH_ISSUER: expect.stringContaining('is required'),
-      WEBHOOK_URL: 'must be an https: URL in production',
-      WEBHOOK_TIMEOUT: 'must be at most 30s',
+      AUDIT_URL: 'must be an https: URL in production',
+      AUDIT_TIMEOUT: 'must be at most 30s',
     });
-    expect(configurationTable(sections)).toContain('| `WEBHOOK_TIMEOUT` | how long one delivery may take | a duration, at most 30s | `5s` |');
+    expect(configurationTable(sections)).toContain('| `AUDIT_TIMEOUT` | how long one post may take | a duration, at most 30s | `5s` |');
   });
 
   it('refuse an order in which a section reads one that comes after it, and two sections setting one key', () => {
-    expect(() => readSections([webhooks], {})).toThrow('config section "Webhooks" reads "Process", which must come before it in SECTIONS');
+    expect(() => readSections([audit], {})).toThrow('config section "Audit log" reads "Process", which must come before it in SECTIONS');
     expect(() => readSections([server, server], {})).toThrow('config sections both set "production"');
   });
 

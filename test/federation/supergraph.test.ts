@@ -7,6 +7,7 @@ import type { Stores } from '../../src/store/types.js';
 import { CompositionError, composeSupergraph, exampleSubgraphs } from '../../examples/supergraph/compose.js';
 import { startSupergraphGateway } from '../../examples/supergraph/gateway.js';
 import { startOrdersSubgraph, type OrdersSubgraph } from '../../examples/supergraph/orders/server.js';
+import { sessionCheck } from '../../examples/supergraph/session-check.js';
 import { ordersSdl } from '../../examples/supergraph/orders/schema.js';
 import { FakeGoogle } from '../support/fake-google.js';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
@@ -16,8 +17,11 @@ import { RoundTripProxy } from '../store/round-trip-proxy.js';
 /**
  * The gateway as the identity provider of a supergraph, all real and on loopback: our
  * subgraph (Redis behind a round-trip-counting relay) and the example orders subgraph,
- * composed with @apollo/composition and served by @apollo/gateway. Clients talk GraphQL over
- * HTTP to the supergraph; the router-side requests go straight to our subgraph.
+ * composed with @apollo/composition and served by @apollo/gateway, the stand-in for Apollo
+ * Router (router.yaml): a router that verifies nothing itself, so orders asks our
+ * introspection endpoint about each token's session (the set-up router.yaml documents).
+ * Clients talk GraphQL over HTTP to the supergraph; the router-side requests go straight to
+ * our subgraph. (The Hive Gateway set-up, where the router introspects: test/router/.)
  */
 const ROUTER_SECRET = 'test-router-secret-0123456789abcdefghijklmnop';
 const ISSUER = 'https://auth.gateway.test';
@@ -30,7 +34,7 @@ const gqlAt = postGraphql;
 
 const userRef = (id: string) => ({ __typename: 'User', id });
 
-describe('federation: our subgraph + the orders example behind @apollo/gateway', () => {
+describe('federation: our subgraph + the orders example behind @apollo/gateway (the Apollo Router stand-in)', () => {
   const redis = usePrivateRedis();
   let google: FakeGoogle;
   let relay: RoundTripProxy;
@@ -53,8 +57,14 @@ describe('federation: our subgraph + the orders example behind @apollo/gateway',
       getUsersCalls.push([...ids]);
       return getUsers(ids);
     };
-    auth = await startTestGateway({ redisUrl: relay.url, prefix: 'unused:', google, stores, env: { ROUTER_SHARED_SECRET: ROUTER_SECRET } });
-    orders = await startOrdersSubgraph({ port: 0, jwksUrl: `${auth.url}/.well-known/jwks.json`, issuer: ISSUER, audience: AUDIENCE });
+    auth = await startTestGateway({ redisUrl: relay.url, prefix: 'unused:', google, stores, env: { ROUTER_SHARED_SECRET: ROUTER_SECRET, INTROSPECTION_SECRETS: ROUTER_SECRET } });
+    orders = await startOrdersSubgraph({
+      port: 0,
+      jwksUrl: `${auth.url}/.well-known/jwks.json`,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      sessionCheck: sessionCheck({ url: `${auth.url}/oauth/introspect`, secret: ROUTER_SECRET }),
+    });
     // Compose from what our subgraph serves, as IntrospectAndCompose or `rover … subgraph_url` would.
     const live = await auth.gql<{ _service: { sdl: string } }>('{ _service { sdl } }');
     const supergraphSdl = composeSupergraph(exampleSubgraphs(live.body.data!._service.sdl, { auth: `${auth.url}/graphql`, orders: orders.url }));
@@ -135,6 +145,21 @@ describe('federation: our subgraph + the orders example behind @apollo/gateway',
       expect(anon.body).toEqual({ data: { me: null } });
       const place = await gqlAt(supergraph.url, 'mutation { placeOrder(item: "x") { id } }');
       expect(place.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    });
+
+    it('orders checks each token’s session: after signOut or deleteMyAccount, placeOrder is refused at once', async () => {
+      const place = (token: string) => gqlAt(supergraph.url, 'mutation { placeOrder(item: "tea") { item } }', undefined, bearer(token));
+      const ended = { data: null, errors: [{ code: 'UNAUTHENTICATED', message: 'The session has ended; sign in again.' }] };
+      const outcome = (r: GqlResponse) => ({ data: r.body.data, errors: r.body.errors?.map((e) => ({ code: e.extensions?.code, message: e.message })) });
+
+      const a = await signInThroughSupergraph();
+      expect((await place(a.accessToken)).body).toEqual({ data: { placeOrder: { item: 'tea' } } });
+      expect((await gqlAt(supergraph.url, 'mutation { signOut }', undefined, bearer(a.accessToken))).body).toEqual({ data: { signOut: true } });
+      expect(outcome(await place(a.accessToken))).toEqual(ended);
+
+      const b = await signInThroughSupergraph();
+      expect((await gqlAt(supergraph.url, 'mutation { deleteMyAccount }', undefined, bearer(b.accessToken))).body).toEqual({ data: { deleteMyAccount: true } });
+      expect(outcome(await place(b.accessToken))).toEqual(ended);
     });
 
     it('the orders subgraph sees who is calling: one user cannot read another user’s orders', async () => {

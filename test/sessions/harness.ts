@@ -141,7 +141,7 @@ export async function harness(opts: HarnessOptions): Promise<Harness> {
     }),
     refresh: new RefreshSession({ stores, rateLimits, tokens, rules, count: (o) => counted.refresh.push(o), log, now: clock.now }),
     sessions: new SessionService({ accounts: stores.accounts, accessTokens, log, now: clock.now }),
-    accounts: new AccountService(stores, log),
+    accounts: new AccountService(stores, log, clock.now),
     nonces,
     rateLimits,
     stores,

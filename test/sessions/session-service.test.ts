@@ -93,7 +93,7 @@ describe('SessionService', () => {
       const b = await signIn(h);
       await h.sessions.signOut(await h.sessions.authenticate(b.accessToken));
       await expect(h.sessions.authenticate(b.accessToken)).rejects.toMatchObject({ reason: 'session_revoked' });
-      await h.stores.accounts.setAccountState(a.user.id, 'disabled');
+      await h.stores.accounts.setAccountState(a.user.id, 'disabled', Date.now());
       await expect(h.sessions.authenticate(a.accessToken)).rejects.toMatchObject({ reason: 'account_disabled' });
       await expect(h.sessions.authenticate('not-a-token')).rejects.toMatchObject({ reason: 'invalid_token' });
     });

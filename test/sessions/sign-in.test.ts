@@ -73,7 +73,7 @@ describe('SignInWithGoogle', () => {
       const p = newProfile();
       const token = idToken(p, h.clock);
       const first = await h.signIn.signIn({ provider: 'google', names: null, idToken: token, nonce: null, meta });
-      await h.stores.accounts.setAccountState(first.user.id, 'disabled');
+      await h.stores.accounts.setAccountState(first.user.id, 'disabled', Date.now());
       await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta })).rejects.toMatchObject({ reason: 'account_disabled' });
       await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta })).rejects.toMatchObject({ reason: 'account_disabled' });
       await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: 'not-a-token', nonce: null, meta })).rejects.toMatchObject({ reason: 'malformed' });
@@ -145,7 +145,7 @@ describe('SignInWithGoogle', () => {
                 if (got.userId === victim) {
                   victim = null;
                   await s.identities.unlink(provider, subject, got.userId);
-                  await s.accounts.setAccountState(got.userId, 'deleted');
+                  await s.accounts.setAccountState(got.userId, 'deleted', Date.now());
                 }
                 return got;
               },

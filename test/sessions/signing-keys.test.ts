@@ -81,10 +81,12 @@ describe('access tokens', () => {
     const keys = keysFor(createMemoryStores(), clock);
     await keys.maintain();
     const tokens = tokensFor(keys, clock, 3);
-    const issued = await Promise.all(Array.from({ length: 10 }, () => tokens.sign(randomId(), randomId())));
+    const ids = Array.from({ length: 10 }, () => ({ userId: randomId(), sessionId: randomId() }));
+    const issued = await Promise.all(ids.map((i) => tokens.sign(i.userId, i.sessionId)));
     for (const t of issued) await tokens.verify(t.token);
     expect((tokens as unknown as { verified: Map<string, unknown> }).verified.size).toBe(3);
-    for (const t of issued) await expect(tokens.verify(t.token)).resolves.toBeTruthy();
+    // Tokens evicted from the cache verify again, each as its own user and session.
+    for (const [i, t] of issued.entries()) await expect(tokens.verify(t.token)).resolves.toMatchObject({ ...ids[i], expiresAt: t.expiresAt });
   });
 });
 
@@ -171,7 +173,8 @@ describe('signing key rotation across instances sharing Redis', () => {
       const successor = keysA.jwks().keys.map((k) => k.kid).find((k) => k !== first)!;
 
       clock.t += 55 * 60_000; // just before the successor activates
-      const signedByOld = await tokensA.sign(randomId(), randomId());
+      const oldIds = { userId: randomId(), sessionId: randomId() };
+      const signedByOld = await tokensA.sign(oldIds.userId, oldIds.sessionId);
       expect(decodeProtectedHeader(signedByOld.token).kid).toBe(first);
 
       // After activation both instances sign with the successor; tokens of the old key still verify.
@@ -179,10 +182,11 @@ describe('signing key rotation across instances sharing Redis', () => {
       await keysB.maintain();
       expect(keysA.active().stored.kid).toBe(successor);
       expect(keysB.active().stored.kid).toBe(successor);
-      const oldStillValid = await tokensA.sign(randomId(), randomId()); // signed by successor now
+      const newIds = { userId: randomId(), sessionId: randomId() };
+      const oldStillValid = await tokensA.sign(newIds.userId, newIds.sessionId); // signed by successor now
       expect(decodeProtectedHeader(oldStillValid.token).kid).toBe(successor);
-      await expect(tokensB.verify(oldStillValid.token)).resolves.toBeTruthy();
-      await expect(tokensB.verify(signedByOld.token)).resolves.toBeTruthy(); // signed before rotation, still valid
+      await expect(tokensB.verify(oldStillValid.token)).resolves.toMatchObject(newIds);
+      await expect(tokensB.verify(signedByOld.token)).resolves.toMatchObject(oldIds); // signed before rotation, still valid
 
       // Once every token of the old key has expired, it is no longer published (and its tokens fail).
       clock.t += ACCESS_TTL + 6 * 60_000;

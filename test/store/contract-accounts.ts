@@ -126,14 +126,14 @@ export function accountContract(ctx: ContractContext): void {
 
     it('refuses a disabled account and writes nothing: no session, no profile change', async () => {
       const { uid, now: t } = await user(1);
-      await s().accounts.setAccountState(uid, 'disabled');
+      await s().accounts.setAccountState(uid, 'disabled', now());
       const before = (await s().accounts.getUsers([uid]))[0]!;
       const session = newSession(t + 100);
       const refused = write(uid, session, { profile: profile(`sub-${uid}`, { name: 'Changed' }), maxSessions: 5, mustExist: true, limit: TWO_PER_MINUTE });
       expect(await s().accounts.writeSession(refused)).toEqual({ kind: 'account_disabled' });
       expect(await s().accounts.writeSession({ ...refused, mustExist: false })).toEqual({ kind: 'account_disabled' });
       expect(await s().accounts.readSession(uid, session.id)).toEqual({ session: null, user: before });
-      await s().accounts.setAccountState(uid, 'enabled');
+      await s().accounts.setAccountState(uid, 'enabled', now());
       expect(await s().accounts.writeSession(refused)).toMatchObject({ kind: 'written', isNewUser: false, user: { name: 'Changed', disabled: false } });
       expect(await ids(uid, t + 101)).toEqual([session.id]);
     });
@@ -398,13 +398,13 @@ export function accountContract(ctx: ContractContext): void {
       const { uid, sessions, now: t } = await user(2);
       const [one, other] = sessions as [NewSession, NewSession];
       await s().accounts.rotateSession(uid, one.id, rotation(t, one.refreshHash));
-      expect(await s().accounts.endSessions(uid, { kind: 'session', sessionId: one.id })).toBe(1);
-      expect(await s().accounts.endSessions(uid, { kind: 'session', sessionId: one.id })).toBe(0);
+      expect(await s().accounts.endSessions(uid, { kind: 'session', sessionId: one.id }, { reason: 'revoked', now: now() })).toBe(1);
+      expect(await s().accounts.endSessions(uid, { kind: 'session', sessionId: one.id }, { reason: 'revoked', now: now() })).toBe(0);
       expect(await stored(uid, one.id)).toBeNull();
       expect(await ids(uid, t)).toEqual([other.id]);
       // No grace answer for an ended session's previous token.
       expect(await s().accounts.rotateSession(uid, one.id, rotation(t, one.refreshHash))).toEqual({ kind: 'not_found' });
-      expect(await s().accounts.endSessions(id(), { kind: 'session', sessionId: other.id })).toBe(0);
+      expect(await s().accounts.endSessions(id(), { kind: 'session', sessionId: other.id }, { reason: 'revoked', now: now() })).toBe(0);
       expect(await stored(uid, other.id)).not.toBeNull();
     });
 
@@ -412,14 +412,14 @@ export function accountContract(ctx: ContractContext): void {
       const { uid, sessions, now: t } = await user(4);
       const bystander = await user(2);
       await s().accounts.rotateSession(uid, sessions[1]!.id, rotation(t + 1, sessions[1]!.refreshHash));
-      expect(await s().accounts.endSessions(uid, { kind: 'others', keep: sessions[0]!.id })).toBe(3);
+      expect(await s().accounts.endSessions(uid, { kind: 'others', keep: sessions[0]!.id }, { reason: 'sign_out_others', now: now() })).toBe(3);
       expect(await ids(uid, t)).toEqual([sessions[0]!.id]);
       expect(await s().accounts.rotateSession(uid, sessions[1]!.id, rotation(t + 2, sessions[1]!.refreshHash))).toEqual({ kind: 'not_found' });
-      expect(await s().accounts.endSessions(uid, { kind: 'others', keep: sessions[0]!.id })).toBe(0);
-      expect(await s().accounts.endSessions(uid, { kind: 'all' })).toBe(1);
+      expect(await s().accounts.endSessions(uid, { kind: 'others', keep: sessions[0]!.id }, { reason: 'sign_out_others', now: now() })).toBe(0);
+      expect(await s().accounts.endSessions(uid, { kind: 'all' }, { reason: 'sign_out_everywhere', now: now() })).toBe(1);
       expect(await ids(uid, t)).toEqual([]);
-      expect(await s().accounts.endSessions(uid, { kind: 'all' })).toBe(0);
-      expect(await s().accounts.endSessions(id(), { kind: 'all' })).toBe(0);
+      expect(await s().accounts.endSessions(uid, { kind: 'all' }, { reason: 'sign_out_everywhere', now: now() })).toBe(0);
+      expect(await s().accounts.endSessions(id(), { kind: 'all' }, { reason: 'sign_out_everywhere', now: now() })).toBe(0);
       expect(await ids(bystander.uid)).toHaveLength(2);
     });
 
@@ -428,7 +428,7 @@ export function accountContract(ctx: ContractContext): void {
       const { uid } = await user(1, t, { refreshExpiresAt: t + 60_000 });
       await s().accounts.writeSession(write(uid, newSession(t)));
       await ctx.backend.elapse(60_000);
-      expect(await s().accounts.endSessions(uid, { kind: 'all' })).toBe(1);
+      expect(await s().accounts.endSessions(uid, { kind: 'all' }, { reason: 'sign_out_everywhere', now: now() })).toBe(1);
     });
   });
 
@@ -436,20 +436,20 @@ export function accountContract(ctx: ContractContext): void {
     it('disabling sets the flag and ends every session at once; enabling clears it and ends nothing', async () => {
       const { uid, sessions, now: t } = await user(3);
       const other = await user(1);
-      expect(await s().accounts.setAccountState(uid, 'disabled')).toEqual({ found: true, sessionsEnded: 3, identities: [] });
+      expect(await s().accounts.setAccountState(uid, 'disabled', now())).toEqual({ found: true, sessionsEnded: 3, identities: [] });
       const seen = await s().accounts.readSession(uid, sessions[0]!.id);
       expect(seen.session).toBeNull();
       expect(seen.user?.disabled).toBe(true);
       expect(await s().accounts.listSessions(uid, t)).toEqual([]);
-      expect(await s().accounts.setAccountState(uid, 'disabled')).toEqual({ found: true, sessionsEnded: 0, identities: [] });
-      expect(await s().accounts.setAccountState(uid, 'enabled')).toEqual({ found: true, sessionsEnded: 0, identities: [] });
+      expect(await s().accounts.setAccountState(uid, 'disabled', now())).toEqual({ found: true, sessionsEnded: 0, identities: [] });
+      expect(await s().accounts.setAccountState(uid, 'enabled', now())).toEqual({ found: true, sessionsEnded: 0, identities: [] });
       expect((await s().accounts.getUsers([uid]))[0]?.disabled).toBe(false);
       expect(await ids(other.uid)).toEqual([other.sessions[0]!.id]);
     });
 
     it('is found: false (and creates nothing) for an unknown user', async () => {
       const uid = id();
-      for (const state of ['disabled', 'enabled', 'deleted'] as const) expect(await s().accounts.setAccountState(uid, state)).toEqual({ found: false, sessionsEnded: 0, identities: [] });
+      for (const state of ['disabled', 'enabled', 'deleted'] as const) expect(await s().accounts.setAccountState(uid, state, now())).toEqual({ found: false, sessionsEnded: 0, identities: [] });
       expect(await s().accounts.getUsers([uid])).toEqual([null]);
       // Not even a retired-id marker: a first sign-in may still create it.
       expect(await s().accounts.writeSession(write(uid, newSession(now())))).toMatchObject({ kind: 'written', isNewUser: true });
@@ -459,7 +459,7 @@ export function accountContract(ctx: ContractContext): void {
       const { uid, sessions, now: t } = await user(2);
       await s().accounts.rotateSession(uid, sessions[0]!.id, rotation(t + 1, sessions[0]!.refreshHash));
       const bystander = await user(1);
-      expect(await s().accounts.setAccountState(uid, 'deleted')).toEqual({ found: true, sessionsEnded: 2, identities: [{ provider: 'google', subject: `sub-${uid}` }] });
+      expect(await s().accounts.setAccountState(uid, 'deleted', now())).toEqual({ found: true, sessionsEnded: 2, identities: [{ provider: 'google', subject: `sub-${uid}` }] });
       expect(await s().accounts.getIdentities([uid])).toEqual([[]]);
       expect(await s().accounts.getUsers([uid])).toEqual([null]);
       for (const x of sessions) expect(await s().accounts.readSession(uid, x.id)).toEqual({ session: null, user: null });
@@ -499,7 +499,7 @@ export function accountContract(ctx: ContractContext): void {
 
     it('does not bring back an ended or unknown session; refuses a non-integer time', async () => {
       const { uid, sessions, now: t } = await user();
-      await s().accounts.endSessions(uid, { kind: 'session', sessionId: sessions[0]!.id });
+      await s().accounts.endSessions(uid, { kind: 'session', sessionId: sessions[0]!.id }, { reason: 'revoked', now: now() });
       await s().accounts.touchSession(uid, sessions[0]!.id, t + 60_000);
       await s().accounts.touchSession(id(), id(), t + 60_000);
       expect(await stored(uid, sessions[0]!.id)).toBeNull();

@@ -98,7 +98,7 @@ export function identityContract(ctx: ContractContext): void {
       expect(await s().accounts.retire(retired)).toBe(true);
       expect(await s().accounts.addIdentity(retired, appleIdentity('x'), now())).toEqual({ kind: 'gone' });
       const { uid } = await googleAccount();
-      await s().accounts.setAccountState(uid, 'disabled');
+      await s().accounts.setAccountState(uid, 'disabled', now());
       expect(await s().accounts.addIdentity(uid, appleIdentity('x'), now())).toEqual({ kind: 'account_disabled' });
       expect(await identities(uid)).toHaveLength(1);
       expect(await s().accounts.confirmIdentity(id(), 'apple', 'x')).toBe(false);
@@ -150,7 +150,7 @@ export function identityContract(ctx: ContractContext): void {
     it('deleting answers the identities the account had, pending ones included, and keeps none', async () => {
       const { uid } = await googleAccount();
       await s().accounts.addIdentity(uid, appleIdentity('pending'), now());
-      const { identities: had } = await s().accounts.setAccountState(uid, 'deleted');
+      const { identities: had } = await s().accounts.setAccountState(uid, 'deleted', now());
       expect([...had].sort((a, b) => a.provider.localeCompare(b.provider))).toEqual([
         { provider: 'apple', subject: 'pending' },
         { provider: 'google', subject: `sub-${uid}` },

@@ -104,7 +104,7 @@ describe('Redis layout written before the session primitives', () => {
 
   it('keeps a disabled user disabled until enabled; spends the nonce once; remembers the used ID token', async () => {
     expect(await stores.accounts.writeSession(write(BOB, newSession(T0 + 1), { profile: profile('200000000000000000001'), mustExist: true }))).toEqual({ kind: 'account_disabled' });
-    expect(await stores.accounts.setAccountState(BOB, 'enabled')).toEqual({ found: true, sessionsEnded: 0, identities: [] });
+    expect(await stores.accounts.setAccountState(BOB, 'enabled', Date.now())).toEqual({ found: true, sessionsEnded: 0, identities: [] });
     expect((await stores.accounts.writeSession(write(BOB, newSession(T0 + 2), { profile: profile('200000000000000000001'), mustExist: true }))).kind).toBe('written');
     expect(await stores.singleUse.take('sign-in-nonce', 'nonceHashnonceHashnonceHashnonceHashnonceHa', T0 + 1)).toBe(true);
     expect(await stores.singleUse.take('sign-in-nonce', 'nonceHashnonceHashnonceHashnonceHashnonceHa', T0 + 1)).toBe(false);
@@ -113,7 +113,7 @@ describe('Redis layout written before the session primitives', () => {
 
   it('deletes the account leaving none of its keys but the marker retiring its id (for a day)', async () => {
     expect(await stores.identities.unlink('google', '109876543210987654321', ADA)).toBe(true);
-    expect(await stores.accounts.setAccountState(ADA, 'deleted')).toMatchObject({ found: true, identities: [{ provider: 'google', subject: '109876543210987654321' }] });
+    expect(await stores.accounts.setAccountState(ADA, 'deleted', Date.now())).toMatchObject({ found: true, identities: [{ provider: 'google', subject: '109876543210987654321' }] });
     expect((await raw.keys(`${prefix}*`)).filter((key) => key.includes(ADA) || key.includes('109876543210987654321'))).toEqual([k().retired(ADA)]);
   });
 });

@@ -94,7 +94,7 @@ describe('accounts written before several identities (main, issue 11)', () => {
   it('a disabled account stays disabled (its refused sign-in writes nothing, not even the upgrade); enabled, it signs in and is upgraded', async () => {
     await expect(signIn('google', google(BOB_SUB))).rejects.toMatchObject({ reason: 'account_disabled' });
     expect(await raw.exists(k().accountIdentities(BOB))).toBe(0);
-    expect(await h.stores.accounts.setAccountState(BOB, 'enabled')).toMatchObject({ found: true });
+    expect(await h.stores.accounts.setAccountState(BOB, 'enabled', h.clock.t)).toMatchObject({ found: true });
     expect(await signIn('google', google(BOB_SUB))).toMatchObject({ isNewUser: false, user: { id: BOB, name: 'Ada' } });
     expect(await raw.hget(k().accountIdentities(BOB), 'google')).toBe(BOB_SUB);
   });

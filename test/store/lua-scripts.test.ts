@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
-import { SCRIPTS, scriptHeader } from '../../src/store/redis/lua.js';
+import { LIB_FILES, SCRIPTS, scriptHeader } from '../../src/store/redis/lua.js';
 
 /**
  * The Lua scripts are called by name (src/store/redis/lua.ts): the names a script's header
@@ -18,9 +18,9 @@ describe('Lua scripts', () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
-  it('every script file is declared (lib.lua is the shared prelude)', () => {
+  it('every script file is declared (lib.lua and lib-events.lua are the shared preludes)', () => {
     const files = readdirSync(SRC).filter((f) => f.endsWith('.lua'));
-    expect(files.sort()).toEqual([...Object.values(SCRIPTS).map((s) => `${s.file}.lua`), 'lib.lua'].sort());
+    expect(files.sort()).toEqual([...Object.values(SCRIPTS).map((s) => `${s.file}.lua`), ...LIB_FILES].sort());
   });
 
   it('`npm run build` puts the same scripts next to the compiled code (the Docker image runs dist/)', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { createMemoryStores, MemoryData, MemoryRateLimitStore } from '../../src/store/memory/index.js';
 import { FakeClock } from '../support/fake-google.js';
-import { storeContract } from './contract.js';
+import { newSession, storeContract, write } from './contract.js';
 
 storeContract('memory', async () => {
   const clock = new FakeClock();
@@ -43,5 +43,18 @@ describe('memory store', () => {
     clock.advance(1_000);
     for (let i = 0; i < 1024; i++) await rl.hit('test', `b${i}`, 1, 1_000, t);
     expect(rl.size).toBe(1024);
+  });
+
+  it('keeps events for EVENTS_RETENTION by its clock: older ones go on the next append, younger ones stay', async () => {
+    const clock = new FakeClock();
+    const stores = createMemoryStores({ data: new MemoryData(clock.now, 3_600_000) });
+    await stores.accounts.writeSession(write('old-user', newSession(clock.t)));
+    clock.advance(1_800_000);
+    await stores.accounts.writeSession(write('mid-user', newSession(clock.t)));
+    clock.advance(1_800_001);
+    await stores.accounts.writeSession(write('new-user', newSession(clock.t)));
+    expect((await stores.events.read('0', 10)).map((e) => e.event.userId)).toEqual(['mid-user', 'new-user']);
+    const [mid] = await stores.events.read('0', 1);
+    expect((await stores.events.read(mid!.cursor, 10)).map((e) => e.event.userId)).toEqual(['new-user']);
   });
 });

@@ -68,7 +68,7 @@ describe('redis store: lifecycle keys', () => {
       ].sort(),
     );
 
-    const deleted = await new AccountService(stores, { error: () => undefined }).deleteAccount(uid);
+    const deleted = await new AccountService(stores, { error: () => undefined }, Date.now).deleteAccount(uid);
     expect(deleted).toBe(true);
     expect(await scan(raw, prefix)).toEqual([...before, k().retired(uid)].sort());
     const ttl = await raw.pttl(k().retired(uid));
@@ -97,10 +97,10 @@ describe('redis store: lifecycle keys', () => {
     await stores.accounts.writeSession(write(uid, b));
     await stores.accounts.touchSession(uid, a.id, now + 60_000);
     near(await raw.pttl(k().session(uid, a.id)), 3_600_000);
-    await stores.accounts.endSessions(uid, { kind: 'others', keep: a.id });
+    await stores.accounts.endSessions(uid, { kind: 'others', keep: a.id }, { reason: 'sign_out_others', now: Date.now() });
     near(await raw.pttl(k().sessionIndex(uid)), 7_200_000); // never without a TTL
     expect(await raw.exists(k().session(uid, b.id))).toBe(0);
-    await stores.accounts.setAccountState(uid, 'disabled');
+    await stores.accounts.setAccountState(uid, 'disabled', Date.now());
     expect(await raw.exists(k().sessionIndex(uid))).toBe(0); // last entry gone: the index key goes with it
     expect(await raw.pttl(k().user(uid))).toBe(-1); // the user record stays durable
   });

@@ -9,6 +9,8 @@ import { createRedisClient, createRedisStores, whenReady } from '../../src/store
 import type { AccountState, Revocation, Stores } from '../../src/store/types.js';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
 import { TWO_PER_MINUTE, newSession, profile, write } from './contract.js';
+import { lastCursor } from '../events/helpers.js';
+import type { AccountEvent } from '../../src/events/event.js';
 
 /**
  * Random sequences of session operations (sign-in with and without `mustExist`, the cap and
@@ -18,7 +20,8 @@ import { TWO_PER_MINUTE, newSession, profile, write } from './contract.js';
  * through the embedded store, which decides with src/sessions/policy.ts itself. After every
  * operation both must have answered the same and hold the same state: user record and
  * budget, every session's fields, hashes, budget and expiry, the session index, the grace
- * boxes.
+ * boxes, and have appended the same account events (src/events/policy.ts; ids aside, which are
+ * random per step).
  *
  * Simulated time starts a day ahead of the real clock and only moves forward, so neither
  * Redis nor the embedded store expires anything by the real clock during a run: every ending
@@ -131,6 +134,17 @@ describe('session primitives: Lua scripts and the policy agree on random operati
         const known: Known[][] = [[], []];
         let now = Date.now() + 24 * 60 * MIN;
         let created = 0;
+        // The Redis stream is shared by every run (one prefix): this run's events are those of its users.
+        const cursors = new Map<Stores, string>([
+          [redisStores, await lastCursor(redisStores)],
+          [memory, '0'],
+        ]);
+        const newEvents = async (x: Stores): Promise<AccountEvent[]> => {
+          const page = await x.events.read(cursors.get(x)!, 1000);
+          if (page.length > 0) cursors.set(x, page[page.length - 1]!.cursor);
+          return page.map((p) => p.event).filter((e) => uids.includes(e.userId));
+        };
+        const withoutIds = (events: AccountEvent[]) => events.map(({ id, ...rest }) => ({ ...rest, idShape: /^[A-Za-z0-9_-]{22}\.\d+$/.test(id) }));
         for (const op of ops) {
           const uid = uids[op.user]!;
           const mine = known[op.user]!;
@@ -138,6 +152,7 @@ describe('session primitives: Lua scripts and the policy agree on random operati
           const both = async <T>(call: (s: Stores) => Promise<T>): Promise<T> => {
             const [a, b] = [await call(redisStores), await call(memory)];
             expect(a).toEqual(b);
+            expect(withoutIds(await newEvents(redisStores))).toEqual(withoutIds(await newEvents(memory)));
             return a;
           };
           switch (op.op) {
@@ -168,11 +183,12 @@ describe('session primitives: Lua scripts and the policy agree on random operati
             case 'revoke': {
               const r: Revocation =
                 op.kind === 'session' ? { kind: 'session', sessionId: pick?.id ?? 'none' } : op.kind === 'others' ? { kind: 'others', keep: pick?.id ?? 'none' } : { kind: 'all' };
-              await both((x) => x.accounts.endSessions(uid, r));
+              const reason = op.kind === 'session' ? 'revoked' : op.kind === 'others' ? 'sign_out_others' : 'sign_out_everywhere';
+              await both((x) => x.accounts.endSessions(uid, r, { reason, now }));
               break;
             }
             case 'account':
-              await both((x) => x.accounts.setAccountState(uid, op.state));
+              await both((x) => x.accounts.setAccountState(uid, op.state, now));
               break;
           }
           for (const [i, id] of uids.entries()) {

@@ -47,6 +47,8 @@ export async function startTestGateway(opts: {
   now?: () => number;
   /** Use these stores (the caller closes them) instead of connecting to `redisUrl`. */
   stores?: Stores;
+  /** Listen on this port (e.g. one AUTH_ISSUER names) instead of any free one. */
+  port?: number;
 }): Promise<TestGateway> {
   const config = loadConfig({
     NODE_ENV: 'production',
@@ -63,7 +65,7 @@ export async function startTestGateway(opts: {
   });
   const logs: string[] = [];
   const gateway = await createGateway(config, { now: opts.now, stores: opts.stores, logStream: { write: (line: string) => logs.push(line) } });
-  const url = await gateway.listen(0);
+  const url = await gateway.listen(opts.port ?? 0);
   return {
     url,
     gateway,

@@ -50,6 +50,17 @@ export class RedisServer {
     await stopProcess(p);
   }
 
+  /** SIGKILL: no shutdown, no final save; what comes back on `start()` is what the append-only file held. */
+  async kill(): Promise<void> {
+    const p = this.proc;
+    this.proc = null;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGKILL');
+    });
+  }
+
   async destroy(): Promise<void> {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });

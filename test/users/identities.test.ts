@@ -282,12 +282,12 @@ describe('identities: link, unlink, sign in, delete', () => {
         wrap: (s: Stores) =>
           overriding(s, {
             accounts: {
-              setAccountState: async (uid, state) => {
+              setAccountState: async (uid, state, now) => {
                 if (hold && state === 'deleted') {
                   deleting();
                   await held;
                 }
-                return s.accounts.setAccountState(uid, state);
+                return s.accounts.setAccountState(uid, state, now);
               },
             },
           }),

@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
+import type { Verdict } from '../session-check.js';
 
 /**
  * How any subgraph checks the caller: the router forwards the client's
@@ -14,6 +15,12 @@ export interface AccessTokenSettings {
   issuer: string;
   /** The gateway's AUTH_AUDIENCE. */
   audience: string;
+  /**
+   * Ask the gateway on every request whether the token's session is still live
+   * (../session-check.ts). Needed when the router in front does not (Apollo Router without a
+   * coprocessor: router.yaml); without it a signed-out token works here until it expires.
+   */
+  sessionCheck?: (token: string) => Promise<Verdict>;
 }
 
 export interface Caller {
@@ -31,6 +38,7 @@ export function accessTokenVerifier(settings: AccessTokenSettings): VerifyAuthor
     if (!header) return null;
     const match = /^Bearer[ \t]+(\S+)$/i.exec(header);
     if (!match) throw unauthenticated();
+    let caller: Caller;
     try {
       const { payload } = await jwtVerify(match[1]!, keys, {
         issuer: settings.issuer,
@@ -39,17 +47,23 @@ export function accessTokenVerifier(settings: AccessTokenSettings): VerifyAuthor
         typ: 'at+jwt',
         requiredClaims: ['sub', 'sid', 'iat', 'exp'],
       });
-      return { userId: payload.sub!, sessionId: String(payload.sid) };
+      caller = { userId: payload.sub!, sessionId: String(payload.sid) };
     } catch (err) {
       // The key set could not be fetched: our problem, not the caller's.
-      if (err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError)) {
-        throw new GraphQLError('The auth keys are unavailable; try again shortly.', { extensions: { code: 'SERVICE_UNAVAILABLE' } });
-      }
+      if (err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError)) throw unavailable('The auth keys are unavailable; try again shortly.');
       throw unauthenticated();
     }
+    const verdict = settings.sessionCheck ? await settings.sessionCheck(match[1]!) : 'active';
+    if (verdict === 'inactive') throw unauthenticated('The session has ended; sign in again.');
+    if (verdict === 'unavailable') throw unavailable('The session could not be checked; try again shortly.');
+    return caller;
   };
 }
 
-function unauthenticated(): GraphQLError {
-  return new GraphQLError('The access token is invalid or expired.', { extensions: { code: 'UNAUTHENTICATED' } });
+function unauthenticated(message = 'The access token is invalid or expired.'): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' } });
+}
+
+function unavailable(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'SERVICE_UNAVAILABLE' } });
 }

@@ -62,6 +62,11 @@ export class OrderBook {
   of(buyerId: string): OrderRecord[] {
     return this.byBuyer.get(buyerId) ?? [];
   }
+
+  /** Forgets every order of a buyer whose account was deleted (./account-events.ts). */
+  erase(buyerId: string): void {
+    this.byBuyer.delete(buyerId);
+  }
 }
 
 async function requireCaller(ctx: OrdersContext): Promise<Caller> {

@@ -28,7 +28,7 @@ export const rateLimits = defineSection({
       '30/1m',
     ),
     RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: rule(
-      'rejected ID tokens and refresh tokens per client address; once spent, sign-in and refresh from that address are refused before any verification',
+      'rejected ID tokens and refresh tokens per client address; once spent, sign-in and refresh from that address are refused before any verification. Missing or wrong secrets at `/oauth/introspect` are counted against the same rule, separately (then 429)',
       '10/1m',
     ),
     RATE_LIMIT_SIGN_IN_PER_ACCOUNT: rule('sign-ins per Google account (`sub`), counted after verification', '10/10m'),

@@ -6,6 +6,7 @@ import {
   sessionsOverCap,
   touchApplies,
 } from '../../sessions/policy.js';
+import { accountStateEvents, profileData, revocationEvents, rotationEvents, signInEvents } from '../../events/policy.js';
 import type * as T from '../types.js';
 import { providerName } from '../keys.js';
 import { boundedMetadata } from '../sizes.js';
@@ -63,6 +64,7 @@ export class MemoryAccountStore extends MemoryAccountIdentities implements T.Acc
     const linked = identities.get(provider);
     identities.set(provider, identityRecord(identity, linked ? linked.linkedAt : now, false));
     this.d.users.set(userId, { record: user, signInTat: decision.signInTat ?? prev?.signInTat ?? null, identities });
+    const capEnded: string[] = [];
     const stored: StoredSession = {
       record: {
         id: session.id,
@@ -91,9 +93,10 @@ export class MemoryAccountStore extends MemoryAccountIdentities implements T.Acc
         if (other) others.push({ id: sid, createdAt: other.record.createdAt });
         else index.delete(sid);
       }
-      for (const sid of sessionsOverCap(others, Math.floor(w.maxSessions))) this.d.endSession(userId, sid);
+      for (const sid of sessionsOverCap(others, Math.floor(w.maxSessions))) if (this.d.endSession(userId, sid)) capEnded.push(sid);
     }
     this.d.pruneIndex(userId, now);
+    this.d.events.append(userId, signInEvents(prev ? profileData(prev.record) : null, profileData(user), capEnded), now);
     return { kind: 'written', user: copy(user), isNewUser: decision.isNewUser };
   }
 
@@ -144,6 +147,7 @@ export class MemoryAccountStore extends MemoryAccountIdentities implements T.Acc
         return { kind: 'grace', session: copy(stored!.record), user: copy(user!), graceBox: this.d.grace.get(key)! };
       case 'reused':
         this.d.endSession(userId, sessionId);
+        this.d.events.append(userId, rotationEvents('reused', sessionId), now);
         return { kind: 'reused' };
       case 'limited':
         return decision;
@@ -186,28 +190,37 @@ export class MemoryAccountStore extends MemoryAccountIdentities implements T.Acc
     if (stored && touchApplies(stored.record, now)) stored.record.touchedAt = now;
   }
 
-  async endSessions(userId: string, revocation: T.Revocation): Promise<number> {
-    return this.end(userId, revocation);
+  async endSessions(userId: string, revocation: T.Revocation, cause: T.RevocationCause): Promise<number> {
+    const now = assertTime('now', cause.now);
+    const ended = this.end(userId, revocation);
+    this.d.events.append(userId, revocationEvents(cause.reason, ended), now);
+    return ended.length;
   }
 
-  async setAccountState(userId: string, state: T.AccountState): Promise<{ found: boolean; sessionsEnded: number; identities: T.IdentityRef[] }> {
+  async setAccountState(userId: string, state: T.AccountState, now: number): Promise<{ found: boolean; sessionsEnded: number; identities: T.IdentityRef[] }> {
+    assertTime('now', now);
     const user = this.d.users.get(userId);
+    const before = user ? { disabled: user.record.disabled } : null;
+    let ended: string[] = [];
+    let identities: T.IdentityRef[] = [];
     if (state === 'deleted') {
-      const ended = this.end(userId, accountRevocation(state));
+      ended = this.end(userId, accountRevocation(state));
       this.d.indexes.delete(userId);
-      const identities = [...(user?.identities.values() ?? [])].map(({ provider, subject }) => ({ provider, subject }));
+      identities = [...(user?.identities.values() ?? [])].map(({ provider, subject }) => ({ provider, subject }));
       if (user) this.retireNow(userId);
-      return { found: this.d.users.delete(userId), sessionsEnded: ended, identities };
+      this.d.users.delete(userId);
+    } else if (user) {
+      user.record.disabled = state === 'disabled';
+      ended = this.end(userId, accountRevocation(state));
     }
-    if (!user) return { found: false, sessionsEnded: 0, identities: [] };
-    user.record.disabled = state === 'disabled';
-    return { found: true, sessionsEnded: this.end(userId, accountRevocation(state)), identities: [] };
+    this.d.events.append(userId, accountStateEvents(state, before, ended), now);
+    return { found: before !== null, sessionsEnded: ended.length, identities };
   }
 
-  /** Ends `sessionsEnding`'s sessions; returns how many were still stored. */
-  private end(userId: string, revocation: T.Revocation | null): number {
-    if (!revocation) return 0;
+  /** Ends `sessionsEnding`'s sessions; returns those that were still stored. */
+  private end(userId: string, revocation: T.Revocation | null): string[] {
+    if (!revocation) return [];
     const indexed = [...(this.d.indexes.get(userId)?.keys() ?? [])];
-    return sessionsEnding(revocation, indexed).filter((sid) => this.d.endSession(userId, sid)).length;
+    return sessionsEnding(revocation, indexed).filter((sid) => this.d.endSession(userId, sid));
   }
 }

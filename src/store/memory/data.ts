@@ -1,4 +1,6 @@
 import type { IdentityRecord, SessionRecord, UserRecord } from '../types.js';
+import { DEFAULT_EVENTS_RETENTION_MS } from '../../events/event.js';
+import { MemoryEventLog } from './events.js';
 import { TtlMap, type Clock } from './ttl-map.js';
 
 export interface StoredUser {
@@ -40,8 +42,14 @@ export class MemoryData {
   /** Lock name → the token of the acquisition holding it. */
   readonly locks: TtlMap<string>;
   readonly signingKeys = new Map<string, string>();
+  /** The account event log (src/events/event.ts). */
+  readonly events: MemoryEventLog;
 
-  constructor(readonly clock: Clock = Date.now) {
+  constructor(
+    readonly clock: Clock = Date.now,
+    eventsRetentionMs: number = DEFAULT_EVENTS_RETENTION_MS,
+  ) {
+    this.events = new MemoryEventLog(clock, eventsRetentionMs);
     this.sessions = new TtlMap(clock);
     this.retired = new TtlMap(clock);
     this.grace = new TtlMap(clock);

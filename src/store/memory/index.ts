@@ -95,6 +95,8 @@ export interface MemoryStoresOptions {
   clock?: Clock;
   /** Share this data with other store sets, as gateway instances share one Redis (default: new). */
   data?: MemoryData;
+  /** EVENTS_RETENTION (default 7 days). Ignored when `data` is given. */
+  eventsRetentionMs?: number;
 }
 
 /**
@@ -103,7 +105,7 @@ export interface MemoryStoresOptions {
  * src/sessions/policy.ts, as the Redis scripts mirror it.
  */
 export function createMemoryStores(opts: MemoryStoresOptions = {}): Stores {
-  const data = opts.data ?? new MemoryData(opts.clock);
+  const data = opts.data ?? new MemoryData(opts.clock, opts.eventsRetentionMs);
   let closed = false;
   return {
     kind: 'memory',
@@ -115,6 +117,8 @@ export function createMemoryStores(opts: MemoryStoresOptions = {}): Stores {
     locks: new MemoryLockStore(data.locks),
     rateLimits: new MemoryRateLimitStore(data.clock),
     activity: new MemorySessionActivityStore(data.clock),
+    events: data.events.store(),
+    deliveries: null,
     async ping() {
       if (closed) throw new Error('memory store is closed');
     },

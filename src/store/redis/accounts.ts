@@ -1,9 +1,11 @@
+import { randomId } from '../../sessions/ids.js';
 import { RETIRED_ID_TTL_MS } from '../../users/identity-policy.js';
 import type {
   AccountState,
   AccountStore,
   IdentityRef,
   Revocation,
+  RevocationCause,
   Rotation,
   RotationResult,
   SessionRecord,
@@ -13,8 +15,9 @@ import type {
 } from '../types.js';
 import type { KeyLayout } from '../keys.js';
 import type { RedisClient } from './client.js';
-import { assertTime, decodeSession, decodeUser, encodeIdentityClaims, encodeProfileWrite, encodeSession, pairs } from './codec.js';
+import { PROFILE_EVENT_SPEC, assertTime, decodeSession, decodeUser, encodeIdentityClaims, encodeProfileWrite, encodeSession, pairs } from './codec.js';
 import { RedisAccountIdentities } from './account-identities.js';
+import type { RedisEventLog } from './event-relay.js';
 import { unwrap } from './exec.js';
 import { runScript, SCRIPTS } from './lua.js';
 import { providerName } from '../keys.js';
@@ -25,7 +28,9 @@ import type { HashReadBatcher } from './read-batch.js';
  * (src/store/keys.ts), so each write is one Lua script (./scripts) in one slot, and reads of one
  * user are one pipeline. The scripts apply src/sessions/policy.ts's and
  * src/users/identity-policy.ts's decisions (they mirror them); this class only encodes their
- * inputs and decodes their answers (the identity steps: ./account-identities.ts).
+ * inputs and decodes their answers (the identity steps: ./account-identities.ts). The scripts
+ * that change an account or end sessions also append its events (src/events/policy.ts) in the
+ * same step, to the target `events` names (the stream, or the user's outbox on Cluster).
  */
 export class RedisAccountStore extends RedisAccountIdentities implements AccountStore {
   constructor(
@@ -33,13 +38,21 @@ export class RedisAccountStore extends RedisAccountIdentities implements Account
     keys: KeyLayout,
     /** Single node / Sentinel: reads join the turn's shared pipeline (src/store/redis/read-batch.ts); null on Cluster. */
     batch: HashReadBatcher | null,
+    private readonly events: RedisEventLog,
   ) {
     super(client, keys, batch);
+  }
+
+  /** The event arguments every changing script takes: where to append, for whom, the step's id base. */
+  private eventArgs(userId: string) {
+    const target = this.events.target(userId);
+    return { key: target.key, args: { userId, eventId: randomId(), eventsRetentionMs: target.retentionMs } };
   }
 
   async writeSession(w: SessionWrite): Promise<SessionWriteResult> {
     const { userId, session, identity } = w;
     const now = assertTime('createdAt', session.createdAt);
+    const ev = this.eventArgs(userId);
     const reply = (await runScript(this.client, SCRIPTS.writeSession, {
       keys: {
         user: this.keys.user(userId),
@@ -47,6 +60,7 @@ export class RedisAccountStore extends RedisAccountIdentities implements Account
         index: this.keys.sessionIndex(userId),
         identities: this.keys.accountIdentities(userId),
         retired: this.keys.retired(userId),
+        events: ev.key,
       },
       args: {
         now,
@@ -63,10 +77,13 @@ export class RedisAccountStore extends RedisAccountIdentities implements Account
         ...encodeProfileWrite(w.profile, identity),
         claims: encodeIdentityClaims(identity),
         sessionFields: encodeSession(session),
+        ...ev.args,
+        profileEvent: PROFILE_EVENT_SPEC,
       },
-    })) as [string, (number | string)?, string[]?];
+    })) as [string, (number | string)?, string[]?, number?];
     switch (reply[0]) {
       case 'written': {
+        this.events.appended(userId, reply[3] ?? 0);
         const user = decodeUser(userId, pairs(reply[2] ?? []));
         if (!user) throw new Error('write-session: user record missing after the write');
         return { kind: 'written', user, isNewUser: reply[1] === 1 };
@@ -83,12 +100,14 @@ export class RedisAccountStore extends RedisAccountIdentities implements Account
   }
 
   async rotateSession(userId: string, sessionId: string, r: Rotation): Promise<RotationResult> {
+    const ev = this.eventArgs(userId);
     const reply = (await runScript(this.client, SCRIPTS.rotateSession, {
       keys: {
         session: this.keys.session(userId, sessionId),
         grace: this.keys.grace(userId, sessionId),
         index: this.keys.sessionIndex(userId),
         user: this.keys.user(userId),
+        events: ev.key,
       },
       args: {
         presentedHash: r.presentedHash,
@@ -100,6 +119,7 @@ export class RedisAccountStore extends RedisAccountIdentities implements Account
         sessionId,
         limitIntervalMs: r.limit?.intervalMs ?? 0,
         limitCapacityMs: r.limit?.capacityMs ?? 0,
+        ...ev.args,
       },
     })) as [string, (string[] | number)?, string[]?, string?];
     const kind = reply[0];
@@ -115,6 +135,8 @@ export class RedisAccountStore extends RedisAccountIdentities implements Account
       case 'limited':
         return { kind, retryAfterMs: Number(reply[1]) };
       case 'reused':
+        this.events.appended(userId, 1);
+        return { kind };
       case 'mismatch':
       case 'not_found':
       case 'account_not_found':
@@ -180,26 +202,44 @@ export class RedisAccountStore extends RedisAccountIdentities implements Account
     await runScript(this.client, SCRIPTS.touchSession, { keys: { session: this.keys.session(userId, sessionId) }, args: { now } });
   }
 
-  async endSessions(userId: string, revocation: Revocation): Promise<number> {
+  async endSessions(userId: string, revocation: Revocation, cause: RevocationCause): Promise<number> {
     const scope = revocation.kind;
     const sessionId = revocation.kind === 'session' ? revocation.sessionId : revocation.kind === 'others' ? revocation.keep : '';
-    const [, ended] = await this.runEnd(userId, scope, sessionId);
+    const [, ended] = await this.runEnd(userId, scope, sessionId, cause.reason, cause.now);
     return ended;
   }
 
-  async setAccountState(userId: string, state: AccountState): Promise<{ found: boolean; sessionsEnded: number; identities: IdentityRef[] }> {
-    const [found, ended, had] = await this.runEnd(userId, state, '');
-    const flat = had ?? [];
+  async setAccountState(userId: string, state: AccountState, now: number): Promise<{ found: boolean; sessionsEnded: number; identities: IdentityRef[] }> {
+    const [found, ended, had] = await this.runEnd(userId, state, '', '', now);
     const identities: IdentityRef[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) identities.push({ provider: flat[i]!, subject: flat[i + 1]! });
+    for (let i = 0; i + 1 < had.length; i += 2) identities.push({ provider: had[i]!, subject: had[i + 1]! });
     return { found: found === 1, sessionsEnded: ended, identities };
   }
 
-  private async runEnd(userId: string, scope: string, sessionId: string): Promise<[number, number, string[]?]> {
-    return (await runScript(this.client, SCRIPTS.endSessions, {
-      keys: { user: this.keys.user(userId), index: this.keys.sessionIndex(userId), identities: this.keys.accountIdentities(userId), retired: this.keys.retired(userId) },
-      args: { scope, sessionId, sessionPrefix: this.sessionPrefix(userId), gracePrefix: this.gracePrefix(userId), retiredMs: RETIRED_ID_TTL_MS },
-    })) as [number, number, string[]?];
+  /** end-sessions.lua; `had`: the identities a deleted account had, as provider/subject pairs. */
+  private async runEnd(userId: string, scope: string, sessionId: string, reason: string, now: number): Promise<[number, number, string[]]> {
+    const ev = this.eventArgs(userId);
+    const [found, ended, events, had] = (await runScript(this.client, SCRIPTS.endSessions, {
+      keys: {
+        user: this.keys.user(userId),
+        index: this.keys.sessionIndex(userId),
+        identities: this.keys.accountIdentities(userId),
+        retired: this.keys.retired(userId),
+        events: ev.key,
+      },
+      args: {
+        scope,
+        sessionId,
+        sessionPrefix: this.sessionPrefix(userId),
+        gracePrefix: this.gracePrefix(userId),
+        reason,
+        now: assertTime('now', now),
+        ...ev.args,
+        retiredMs: RETIRED_ID_TTL_MS,
+      },
+    })) as [number, number, number, string[]?];
+    this.events.appended(userId, events);
+    return [found, ended, had ?? []];
   }
 
   /** `<prefix>sess:{uid}:`: session keys are this plus the session id (same hash tag as the user). */

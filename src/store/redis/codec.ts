@@ -80,6 +80,22 @@ export const IdentityField = {
   pending: 'p',
 } as const;
 
+/**
+ * The profile fields account events carry (src/events/event.ts ProfileData), for the Lua side:
+ * flat triples of stored field, event field and kind (`s` a string or null, `b` a '1'/'0' flag).
+ * `s` (the Google subject) is not among them: an event names the user by id only.
+ */
+export const PROFILE_EVENT_SPEC: readonly string[] = [
+  [UserField.email, 'email', 's'],
+  [UserField.emailVerified, 'emailVerified', 'b'],
+  [UserField.name, 'name', 's'],
+  [UserField.givenName, 'givenName', 's'],
+  [UserField.familyName, 'familyName', 's'],
+  [UserField.picture, 'picture', 's'],
+  [UserField.locale, 'locale', 's'],
+  [UserField.hostedDomain, 'hostedDomain', 's'],
+].flat();
+
 /** Times go into PEXPIREAT and ZADD, which need integers; a fractional time is a caller bug. */
 export function assertTime(name: string, value: number): number {
   if (!Number.isSafeInteger(value)) throw new TypeError(`${name} must be an integer epoch-milliseconds time`);

@@ -12,6 +12,9 @@ import { RedisRateLimitStore } from './rate-limits.js';
 import { RedisSingleUseStore } from './single-use.js';
 import { RedisSessionActivityStore } from './activity.js';
 import { HashReadBatcher } from './read-batch.js';
+import { RedisEventLog } from './event-relay.js';
+import { RedisDeliveryStore } from './deliveries.js';
+import { DEFAULT_EVENTS_RETENTION_MS } from '../../events/event.js';
 
 export { createRedisClient, createRedisConnection, whenReady, type RedisClient } from './client.js';
 export { instrumentRedis, type RedisObserver } from './instrument.js';
@@ -32,6 +35,10 @@ export interface RedisStoresOptions {
   keyPrefix: string;
   /** Close the client in `close()` (true when the stores created it). Default false. */
   ownsClient?: boolean;
+  /** EVENTS_RETENTION: the event stream keeps events this long (default 7 days). */
+  eventsRetentionMs?: number;
+  /** Where background work (the Cluster event relay) reports a failure. */
+  log?: { warn(obj: object, msg: string): void };
 }
 
 export function createRedisStores(opts: RedisStoresOptions): Stores {
@@ -41,16 +48,20 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
   // One batcher for every hash read of a turn (sessions and users alike): one pipeline per
   // turn, not one per store. A Cluster pipeline must stay on one node: none there.
   const reads = opts.client.isCluster ? null : new HashReadBatcher(opts.client as Redis);
+  const locks = new RedisLockStore(client, keys);
+  const events = new RedisEventLog(client, keys, opts.eventsRetentionMs ?? DEFAULT_EVENTS_RETENTION_MS, locks, opts.log ?? null);
   return {
     kind: 'redis',
     identities: new RedisIdentityStore(client, keys),
-    accounts: new RedisAccountStore(client, keys, reads),
+    accounts: new RedisAccountStore(client, keys, reads, events),
     singleUse: new RedisSingleUseStore(client, keys),
     keySets: new RedisKeySetStore(client, keys),
     signingKeys: new RedisSigningKeyStore(client, keys),
-    locks: new RedisLockStore(client, keys),
+    locks,
     rateLimits: new RedisRateLimitStore(client, keys),
     activity: new RedisSessionActivityStore(client, keys),
+    events,
+    deliveries: new RedisDeliveryStore(client, keys),
     /**
      * The client rejects commands while not connected (no offline queue), so a ping right
      * after start-up or during a reconnect would fail even though Redis is about to answer.
@@ -64,6 +75,8 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
       await client.ping();
     },
     async close() {
+      // A relay in flight finishes first (it must not write to a closed client).
+      await events.settled();
       if (!opts.ownsClient) return;
       markClosing(client);
       try {

@@ -17,7 +17,8 @@ import type { RedisClient } from './client.js';
  * must name the same keys and arguments in the same order (checked when a script is loaded,
  * and by test/store/lua-scripts.test.ts).
  *
- * Every script gets scripts/lib.lua's shared local functions. Scripts are registered with
+ * Every script gets the shared local functions of scripts/lib.lua and scripts/lib-events.lua
+ * (the account events' mirror of src/events/policy.ts). Scripts are registered with
  * ioredis' defineCommand: EVALSHA, and EVAL once per server after a NOSCRIPT. Every key a
  * script touches shares the `{uid}` hash tag of the keys it is given (src/store/keys.ts), so
  * each is valid on Redis Cluster; a script runs atomically, which is what makes each one a
@@ -38,7 +39,7 @@ function script<const K extends string, const A extends string>(file: string, ke
 export const SCRIPTS = {
   writeSession: script(
     'write-session',
-    ['user', 'session', 'index', 'identities', 'retired'],
+    ['user', 'session', 'index', 'identities', 'retired', 'events'],
     [
       'now',
       'sessionEnd',
@@ -56,19 +57,32 @@ export const SCRIPTS = {
       'names[]',
       'claims[]',
       'sessionFields[]',
+      'userId',
+      'eventId',
+      'eventsRetentionMs',
+      'profileEvent[]',
     ],
   ),
   rotateSession: script(
     'rotate-session',
-    ['session', 'grace', 'index', 'user'],
-    ['presentedHash', 'nextHash', 'graceBox', 'now', 'graceMs', 'refreshTtlMs', 'sessionId', 'limitIntervalMs', 'limitCapacityMs'],
+    ['session', 'grace', 'index', 'user', 'events'],
+    ['presentedHash', 'nextHash', 'graceBox', 'now', 'graceMs', 'refreshTtlMs', 'sessionId', 'limitIntervalMs', 'limitCapacityMs', 'userId', 'eventId', 'eventsRetentionMs'],
   ),
-  endSessions: script('end-sessions', ['user', 'index', 'identities', 'retired'], ['scope', 'sessionId', 'sessionPrefix', 'gracePrefix', 'retiredMs']),
+  endSessions: script(
+    'end-sessions',
+    ['user', 'index', 'identities', 'retired', 'events'],
+    ['scope', 'sessionId', 'sessionPrefix', 'gracePrefix', 'reason', 'now', 'userId', 'eventId', 'eventsRetentionMs', 'retiredMs'],
+  ),
   addIdentity: script('add-identity', ['user', 'identities', 'retired'], ['now', 'provider', 'subject', 'claims[]']),
   confirmIdentity: script('confirm-identity', ['user', 'identities'], ['provider', 'subject']),
   removeIdentity: script('remove-identity', ['user', 'identities'], ['provider', 'subject', 'keepLast']),
   retireAccount: script('retire-account', ['user', 'retired'], ['ttlMs']),
   touchSession: script('touch-session', ['session'], ['now']),
+  appendEvents: script('append-events', ['events'], ['retentionMs', 'docs[]']),
+  relayAck: script('relay-ack', ['outbox', 'lock'], ['token', 'lockMs', 'ids[]']),
+  webhookClaim: script('webhook-claim', ['retry', 'pending'], ['now', 'leaseUntil', 'count']),
+  webhookSettle: script('webhook-settle', ['retry', 'pending', 'failed'], ['eventId', 'lease', 'outcome', 'record', 'due']),
+  webhookReplay: script('webhook-replay', ['retry', 'pending', 'failed'], ['now', 'records[]']),
   rateLimit: script('rate-limit', ['limit'], ['now', 'intervalMs', 'capacityMs', 'consume']),
   compareAndDelete: script('compare-and-delete', ['key'], ['expected']),
   compareAndSet: script('compare-and-set', ['key'], ['expected', 'value']),
@@ -98,7 +112,9 @@ export function scriptHeader(file: string): { keys: string[]; args: string[]; bo
   return { keys: line('KEYS'), args: line('ARGV'), body };
 }
 
-const LIB = (): string => readFileSync(new URL('lib.lua', SCRIPT_DIR), 'utf8');
+/** The shared preludes, in this order (lib-events.lua uses lib.lua's `int` and `before`). */
+export const LIB_FILES = ['lib.lua', 'lib-events.lua'] as const;
+const LIB = (): string => LIB_FILES.map((f) => readFileSync(new URL(f, SCRIPT_DIR), 'utf8')).join('\n');
 
 /** The script as sent to Redis: the name bindings, lib.lua, the body. */
 function assemble(s: LuaScript<string, string>, lib: string): string {

@@ -1,45 +1,62 @@
 -- Ends sessions and changes the account, in one step: sessionsEnding() and
--- accountRevocation() of src/sessions/policy.ts.
--- KEYS: user index identities retired
--- ARGV: scope sessionId sessionPrefix gracePrefix retiredMs
+-- accountRevocation() of src/sessions/policy.ts, with the events of revocationEvents() and
+-- accountStateEvents() of src/events/policy.ts.
+-- KEYS: user index identities retired events
+-- ARGV: scope sessionId sessionPrefix gracePrefix reason now userId eventId eventsRetentionMs retiredMs
 -- scope: 'session' (sessionId only), 'others' (every indexed session but sessionId), 'all',
 -- and the account changes 'disabled' (flag set, all end), 'enabled' (flag cleared, none end),
 -- 'deleted' (all end, then the index, the identities and the user record go, and the id of an
--- account that existed is retired for retiredMs, as retire-account.lua).
--- Returns {found, ended} and, for 'deleted', the identities the account had, as
--- provider/subject pairs: found is 0 for an account change on an unknown user (nothing is
+-- account that existed is retired for retiredMs, as retire-account.lua). reason: the
+-- revocations' (`sign_out`, `revoked`, …), for the session scopes.
+-- Returns {found, ended, events appended} and, for 'deleted', the identities the account had
+-- as provider/subject pairs: found is 0 for an account change on an unknown user (nothing is
 -- created); ended counts the sessions whose record was still stored.
+local ev = events_of(events, eventId, now, userId, eventsRetentionMs)
+
+-- The ids of the indexed sessions (but `keep`) whose record was still stored, now ended.
 local function end_indexed(keep)
-  local ended = 0
+  local ended = {}
   for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-    if sid ~= keep then ended = ended + end_session(index, sessionPrefix, gracePrefix, sid) end
+    if sid ~= keep and end_session(index, sessionPrefix, gracePrefix, sid) == 1 then ended[#ended + 1] = sid end
   end
   return ended
 end
 
-if scope == 'session' then return {1, end_session(index, sessionPrefix, gracePrefix, sessionId)} end
-if scope == 'others' then return {1, end_indexed(sessionId)} end
-if scope == 'all' then return {1, end_indexed(nil)} end
-if scope == 'deleted' then
-  local ended = end_indexed(nil)
-  upgrade_identities(user, identities)
-  local had = {}
-  for _, k in ipairs(redis.call('HKEYS', identities)) do
-    if not string.find(k, '.', 1, true) then had[#had + 1] = k; had[#had + 1] = redis.call('HGET', identities, k) end
-  end
-  redis.call('DEL', index, identities)
-  local found = redis.call('DEL', user)
-  if found == 1 then redis.call('SET', retired, '1', 'PX', retiredMs) end
-  return {found, ended, had}
+local function revoked(r, ended)
+  emit_revoked(ev, r, ended)
+  return {1, #ended, ev.n}
 end
-if redis.call('EXISTS', user) == 0 then return {0, 0} end
+
+if scope == 'session' then
+  return revoked(reason, end_session(index, sessionPrefix, gracePrefix, sessionId) == 1 and {sessionId} or {})
+end
+if scope == 'others' then return revoked(reason, end_indexed(sessionId)) end
+if scope == 'all' then return revoked(reason, end_indexed(nil)) end
+if scope == 'deleted' then
+  local found = redis.call('EXISTS', user)
+  if found == 1 then emit(ev, 'user.deleted', {}) end
+  local ended = end_indexed(nil)
+  emit_revoked(ev, 'account_deleted', ended)
+  local had = {}
+  if found == 1 then
+    upgrade_identities(user, identities)
+    for _, k in ipairs(redis.call('HKEYS', identities)) do
+      if not string.find(k, '.', 1, true) then had[#had + 1] = k; had[#had + 1] = redis.call('HGET', identities, k) end
+    end
+    redis.call('SET', retired, '1', 'PX', retiredMs)
+  end
+  redis.call('DEL', index, user, identities)
+  return {found, #ended, ev.n, had}
+end
+if redis.call('EXISTS', user) == 0 then return {0, 0, 0} end
 if scope == 'disabled' then
   -- The flag and the ending in one step: no request or sign-in slips in between.
+  if redis.call('HEXISTS', user, 'd') == 0 then emit(ev, 'user.disabled', {}) end
   redis.call('HSET', user, 'd', '1')
-  return {1, end_indexed(nil)}
+  return revoked('account_disabled', end_indexed(nil))
 end
 if scope == 'enabled' then
-  redis.call('HDEL', user, 'd')
-  return {1, 0}
+  if redis.call('HDEL', user, 'd') == 1 then emit(ev, 'user.enabled', {}) end
+  return {1, 0, ev.n}
 end
 return redis.error_reply('end-sessions: unknown scope')

@@ -3,8 +3,9 @@
 -- The refresh budget's state (a GCRA TAT) is stored in `rb` as milliseconds after the last
 -- refresh `rt`, not as an epoch time: a small number keeps the session hash within its memory
 -- allocation class (test/store/redis.test.ts measures it).
--- KEYS: session grace index user
--- ARGV: presentedHash nextHash graceBox now graceMs refreshTtlMs sessionId limitIntervalMs limitCapacityMs
+-- A detected reuse appends its session.revoked event (rotationEvents() of src/events/policy.ts).
+-- KEYS: session grace index user events
+-- ARGV: presentedHash nextHash graceBox now graceMs refreshTtlMs sessionId limitIntervalMs limitCapacityMs userId eventId eventsRetentionMs
 -- Returns {'not_found'} | {'limited', retryAfterMs} | {'mismatch'} | {'reused'} |
 -- {'account_not_found'} | {'account_disabled'} | {'rotated', HGETALL session, HGETALL user} |
 -- {'grace', HGETALL session, HGETALL user, box}.
@@ -63,6 +64,7 @@ if s[2] and presentedHash == s[2] then
   end
   redis.call('DEL', session, grace)
   redis.call('ZREM', index, sessionId)
+  emit(events_of(events, eventId, now, userId, eventsRetentionMs), 'session.revoked', {sessionId = sessionId, reason = 'refresh_token_reused'})
   return {'reused'}
 end
 

@@ -1,14 +1,16 @@
 -- Sign-in's write (src/sessions/sign-in.ts), all or nothing: decideSessionWrite() and
--- sessionsOverCap() of src/sessions/policy.ts.
--- KEYS: user session index identities retired
--- ARGV: now sessionEnd sessionId mustExist maxSessions limitIntervalMs limitCapacityMs sessionPrefix gracePrefix provider subject profile[] profileFields[] names[] claims[] sessionFields[]
+-- sessionsOverCap() of src/sessions/policy.ts, and signInEvents() of src/events/policy.ts.
+-- KEYS: user session index identities retired events
+-- ARGV: now sessionEnd sessionId mustExist maxSessions limitIntervalMs limitCapacityMs sessionPrefix gracePrefix provider subject profile[] profileFields[] names[] claims[] sessionFields[] userId eventId eventsRetentionMs profileEvent[]
 -- profile: field/value pairs of the profile fields this sign-in writes (null claims absent);
 -- profileFields: their base names, each of whose pieces (`n`, `n1`, …) is removed first, so a
 -- claim that became null or shorter leaves nothing behind; names: field/value pairs of the
 -- name fields (n, gn, fn), written only when the account has none of them; claims: the
--- identity's claims (write_identity_claims); sessionFields: the session's field/value pairs.
+-- identity's claims (write_identity_claims in lib.lua); sessionFields: the session's
+-- field/value pairs. events, userId, eventId, eventsRetentionMs: see events_of in
+-- lib-events.lua; profileEvent: the profile fields events carry (profile_data in lib-events.lua).
 -- Returns {'gone'} | {'not_linked'} | {'account_disabled'} | {'limited', retryAfterMs} |
--- {'written', isNew 0|1, HGETALL user}.
+-- {'written', isNew 0|1, HGETALL user, events appended}.
 local t = tonumber(now)
 local exists = redis.call('EXISTS', user) == 1
 
@@ -29,6 +31,7 @@ if limitIntervalMs ~= '0' then
 end
 
 -- The profile: createdAt, disabled, the budget and the fields this provider does not write stay.
+local was = exists and redis.call('HGETALL', user) or nil
 if exists then
   local named = redis.call('HEXISTS', user, 'n') == 1 or redis.call('HEXISTS', user, 'gn') == 1 or redis.call('HEXISTS', user, 'fn') == 1
   if not named then for _, v in ipairs(names) do fields[#fields + 1] = v end end
@@ -62,6 +65,7 @@ redis.call('ZADD', index, sessionEnd, sessionId)
 
 -- sessionsOverCap: of the other sessions still stored, the oldest by creation, then id.
 redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+local capEnded = {}
 local max = tonumber(maxSessions)
 if max > 0 and redis.call('ZCARD', index) > max then
   local others = {}
@@ -75,7 +79,15 @@ if max > 0 and redis.call('ZCARD', index) > max then
     if a[1] ~= b[1] then return a[1] < b[1] end
     return before(a[2], b[2])
   end)
-  for j = 1, #others - (max - 1) do end_session(index, sessionPrefix, gracePrefix, others[j][2]) end
+  for j = 1, #others - (max - 1) do
+    end_session(index, sessionPrefix, gracePrefix, others[j][2])
+    capEnded[#capEnded + 1] = others[j][2]
+  end
 end
 prune_index(index, now)
-return {'written', exists and 0 or 1, redis.call('HGETALL', user)}
+-- The profile events compare the whole profile before and after (a provider writes only its
+-- fields, and names may fill an account without one).
+local after = redis.call('HGETALL', user)
+local ev = events_of(events, eventId, now, userId, eventsRetentionMs)
+sign_in_events(ev, was, after, profileEvent, capEnded)
+return {'written', exists and 0 or 1, after, ev.n}
