@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { IdentityRecord, ProfileWrite, Stores } from '../../src/store/types.js';
+import { drafts, eventsAfter, lastCursor } from '../events/helpers.js';
 import { appleIdentity, googleIdentity, id, newSession, profile, write, type ContractContext } from './contract-fixtures.js';
 
 /**
@@ -169,6 +170,28 @@ export function identityContract(ctx: ContractContext): void {
       ]);
       expect(theirs!.map((i) => [i.provider, i.linkedAt])).toEqual([['google', t + 7]]);
       expect(none).toEqual([]);
+    });
+  });
+
+  describe('accounts: identities and account events', () => {
+    it('an Apple sign-in: user.created with the names the app sent; on a Google account user.updated with the email only; not_linked appends nothing', async () => {
+      const during = async (uid: string, step: () => Promise<unknown>) => {
+        const cursor = await lastCursor(s());
+        await step();
+        return drafts(await eventsAfter(s(), cursor, uid));
+      };
+      const fresh = id();
+      const names = { name: 'Ada Lovelace', givenName: 'Ada', familyName: 'Lovelace' };
+      expect(await during(fresh, () => s().accounts.writeSession(write(fresh, newSession(now()), { identity: appleIdentity(`a-${fresh}`), profile: apple({ names }) })))).toEqual([
+        { type: 'user.created', data: { profile: { email: 'x@privaterelay.appleid.com', emailVerified: true, ...names, picture: null, locale: null, hostedDomain: null } } },
+      ]);
+      const { uid } = await googleAccount();
+      await s().accounts.addIdentity(uid, appleIdentity(`a-${uid}`), now());
+      await s().accounts.confirmIdentity(uid, 'apple', `a-${uid}`);
+      const viaApple = () => s().accounts.writeSession(write(uid, newSession(now() + 1), { identity: appleIdentity(`a-${uid}`), profile: apple({ names }), mustExist: true }));
+      expect(await during(uid, viaApple)).toEqual([{ type: 'user.updated', data: { changes: { email: 'x@privaterelay.appleid.com' } } }]);
+      expect(await during(uid, viaApple)).toEqual([]);
+      expect(await during(uid, () => s().accounts.writeSession(write(uid, newSession(now() + 2), { identity: appleIdentity('someone-else'), profile: apple(), mustExist: true })))).toEqual([]);
     });
   });
 
