@@ -307,6 +307,17 @@ describe('identities: link, unlink, sign in, delete', () => {
     });
   });
 
+  it('one sign-in budget per account, whichever identity signs in (RATE_LIMIT_SIGN_IN_PER_ACCOUNT); linking does not spend it', async () => {
+    const h = await make({ rateLimits: { signInPerAccount: { limit: 2, windowMs: 60_000 } } });
+    const g = newProfile();
+    const a = applePerson();
+    const account = await signIn(h, 'google', g);
+    await link(h, account.user.id, 'apple', a);
+    expect((await signIn(h, 'apple', a)).user.id).toBe(account.user.id);
+    await expect(signIn(h, 'google', g)).rejects.toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
+    await expect(signIn(h, 'apple', a)).rejects.toMatchObject({ extensions: { code: 'RATE_LIMITED' } });
+  });
+
   it('deleting an account removes every identity link, whichever identity is used to sign in next gets a new account', async () => {
     const h = await make();
     const g = newProfile();
