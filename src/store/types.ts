@@ -10,6 +10,10 @@
  * Times are epoch milliseconds and are passed in by the caller (never read from a clock
  * inside a store), so tests can control them. Stores still give every ephemeral record a
  * real TTL so Redis cleans up after itself.
+ *
+ * (Longer than most files: it is the whole storage contract, each interface with what every
+ * implementation must guarantee. The account's profile and identity types are in
+ * ./account-types.ts.)
  */
 import type { JSONWebKeySet, JWK } from 'jose';
 import type { AccountEvent, RevocationReason } from '../events/event.js';
