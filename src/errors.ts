@@ -11,12 +11,17 @@ export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   RATE_LIMITED: 'RATE_LIMITED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  // Identity providers and an account's identities (AccountError)
+  PROVIDER_NOT_CONFIGURED: 'PROVIDER_NOT_CONFIGURED',
+  IDENTITY_ALREADY_LINKED: 'IDENTITY_ALREADY_LINKED',
+  PROVIDER_ALREADY_LINKED: 'PROVIDER_ALREADY_LINKED',
+  LAST_IDENTITY: 'LAST_IDENTITY',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Closed list of `extensions.reason` values for UNAUTHENTICATED. */
 export const AuthReason = {
-  // Google ID token
+  // ID token (any identity provider)
   TOO_LARGE: 'too_large',
   MALFORMED: 'malformed',
   UNSUPPORTED_ALGORITHM: 'unsupported_algorithm',
@@ -63,7 +68,7 @@ const MESSAGES: Record<AuthReason, string> = {
   unsupported_algorithm: 'The token is signed with an algorithm that is not accepted.',
   unknown_key: 'The token is signed with an unknown key.',
   bad_signature: 'The token signature is invalid.',
-  wrong_issuer: 'The token was not issued by Google.',
+  wrong_issuer: 'The token was not issued by the identity provider.',
   wrong_audience: 'The token was issued for another application.',
   untrusted_audience: 'The token lists an audience this service does not trust.',
   expired: 'The token has expired.',
@@ -119,6 +124,27 @@ export class RateLimitedError extends GraphQLError {
   }
 }
 
+/** The codes of AccountError: a request about identity providers or identities that cannot be done as asked. */
+export type AccountErrorCode = 'PROVIDER_NOT_CONFIGURED' | 'IDENTITY_ALREADY_LINKED' | 'PROVIDER_ALREADY_LINKED' | 'LAST_IDENTITY';
+
+const ACCOUNT_MESSAGES: Record<AccountErrorCode, string> = {
+  PROVIDER_NOT_CONFIGURED: 'This identity provider is not configured on this server.',
+  IDENTITY_ALREADY_LINKED: 'This identity belongs to another account.',
+  PROVIDER_ALREADY_LINKED: 'The account already has an identity of this provider; unlink it first.',
+  LAST_IDENTITY: "An account's last identity cannot be unlinked (delete the account instead).",
+};
+
+/** Nothing changed: the provider is off, the identity is another account's, or it is the account's last one. */
+export class AccountError extends GraphQLError {
+  constructor(
+    readonly code: AccountErrorCode,
+    message: string = ACCOUNT_MESSAGES[code],
+  ) {
+    super(message, { extensions: { code } });
+    this.name = 'AccountError';
+  }
+}
+
 export class ForbiddenError extends GraphQLError {
   constructor(message = 'Not allowed.') {
     super(message, { extensions: { code: ErrorCode.FORBIDDEN } });
@@ -133,7 +159,8 @@ export function isPublicError(err: unknown): err is GraphQLError {
     err instanceof ServiceUnavailableError ||
     err instanceof BadUserInputError ||
     err instanceof RateLimitedError ||
-    err instanceof ForbiddenError
+    err instanceof ForbiddenError ||
+    err instanceof AccountError
   );
 }
 

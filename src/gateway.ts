@@ -4,7 +4,6 @@ import type { Config } from './config/index.js';
 import { fastifyTrustProxy } from './config/trust-proxy.js';
 import { storeCall } from './errors.js';
 import { routerTrust } from './federation/router-trust.js';
-import { createGoogleVerification } from './google/index.js';
 import type { GatewayServices } from './graphql/context.js';
 import { graphqlRoutes } from './graphql/plugin.js';
 import { buildGatewaySchema } from './graphql/schema.js';
@@ -12,6 +11,7 @@ import { healthRoutes } from './http/health.js';
 import { introspectionRoutes } from './http/introspection.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { GatewayLogController, installRequestIdHeader, requestIdFor, serializeRequest } from './http/request-log.js';
+import { createIdTokenVerification } from './identity/verification.js';
 import { GatewayMetrics, SessionActivity, metricsRoutes } from './metrics/index.js';
 import { wellKnownRoutes } from './http/well-known.js';
 import { AuthRateLimits } from './rate-limit/auth-limits.js';
@@ -22,10 +22,11 @@ import type { SessionRules } from './sessions/policy.js';
 import { RefreshSession } from './sessions/refresh.js';
 import { TokenIntrospection } from './sessions/introspection.js';
 import { SessionService } from './sessions/session-service.js';
-import { SignInWithGoogle } from './sessions/sign-in.js';
+import { SignIn } from './sessions/sign-in.js';
 import { SignInNonces, UsedIdTokens } from './sessions/single-use.js';
 import { SigningKeys } from './sessions/signing-keys.js';
 import { AccountService } from './users/account-service.js';
+import { IdentityService } from './users/identity-service.js';
 import { createStores } from './store/index.js';
 import { startWebhooks, type WebhookDeliverer } from './events/webhooks/index.js';
 import type { Stores } from './store/types.js';
@@ -39,7 +40,7 @@ export interface GatewayOptions {
   stores?: Stores;
   /** Clock for token and session decisions (tests). */
   now?: () => number;
-  /** `fetch` used for Google's key set (tests). */
+  /** `fetch` used for the identity providers' key sets (tests). */
   fetch?: typeof fetch;
   /** Where log lines go (tests capture them); default stdout. */
   logStream?: { write(line: string): unknown };
@@ -68,8 +69,9 @@ export interface Gateway {
   close(): Promise<{ forced: boolean }>;
   /**
    * Resolves once the fire-and-forget work started so far has finished (tests await it instead
-   * of sleeping): the lastSeenAt writes of authenticated requests, a refresh of Google's keys in
-   * flight, the active-sessions records, the Cluster event relay, webhook polls and attempts.
+   * of sleeping): the lastSeenAt writes of authenticated requests, a refresh of a provider's
+   * keys in flight, the active-sessions records, the Cluster event relay, webhook polls and
+   * attempts.
    */
   settled(): Promise<void>;
 }
@@ -150,8 +152,14 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     onError: () => undefined,
   });
   metrics.watchActiveSessions(() => activity.estimate());
-  const google = await createGoogleVerification(config, { stores, log: app.log, now, fetch: opts.fetch, onKeySourceEvent: metrics.keySourceEvent });
-  const verifyIdToken = metrics.timeVerification(google.verifyIdToken);
+  const verification = await createIdTokenVerification(config, {
+    stores,
+    log: app.log,
+    now,
+    fetch: opts.fetch,
+    onKeySourceEvent: metrics.keySourceEvent,
+    instrument: (provider, verify) => metrics.timeVerification(provider, verify),
+  });
   const rules: SessionRules = {
     refreshTtlMs: config.tokens.refreshTtlMs,
     maxLifetimeMs: config.tokens.sessionMaxLifetimeMs,
@@ -162,13 +170,14 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   const nonces = new SignInNonces({ store: stores.singleUse, requireNonce: config.signIn.requireNonce, log: app.log, now });
   const tokens = new SessionTokens(accessTokens, activity);
   const sessions = new SessionService({ accounts: stores.accounts, accessTokens, log: app.log, now });
+  const usedIdTokens = new UsedIdTokens({ store: stores.singleUse, enabled: config.signIn.rejectReplayedIdTokens, log: app.log, now });
   const services: GatewayServices = {
-    signIn: new SignInWithGoogle({
+    signIn: new SignIn({
       stores,
       rateLimits,
       nonces,
-      usedIdTokens: new UsedIdTokens({ store: stores.singleUse, enabled: config.signIn.rejectReplayedIdTokens, log: app.log, now }),
-      verifyIdToken,
+      usedIdTokens,
+      verification,
       tokens,
       rules,
       count: metrics.countSignIn,
@@ -180,6 +189,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     nonces,
     rateLimits,
     accounts: new AccountService(stores, app.log, now),
+    identities: new IdentityService({ stores, verification, nonces, usedIdTokens, rateLimits, log: app.log, now }),
     loadUsers: (ids) => storeCall(stores.accounts.getUsers(ids), app.log),
     isTrustedRouter: routerTrust(config.federation.routerSecret),
   };
@@ -198,7 +208,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   /** Fire-and-forget work, each with its hook to await it (`Gateway.settled()`). */
   const background: (() => Promise<void>)[] = [
     () => sessions.settled(),
-    () => google.keySource.settled(),
+    () => verification.settled(),
     () => activity.settled(),
     () => stores.events.settled(),
     () => sweeping,
@@ -242,7 +252,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     await webhooks?.close();
     await sweeping;
     // A key refresh in flight is aborted and awaited: it must not write to a closed store.
-    await google.keySource.close();
+    await verification.close();
     if (ownsStores) await stores.close();
     if (logOutput instanceof BatchedLineWriter) logOutput.close();
   });

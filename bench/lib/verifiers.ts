@@ -1,7 +1,7 @@
 import { KeyObject, verify as cryptoVerify, webcrypto } from 'node:crypto';
 import { OAuth2Client } from 'google-auth-library';
 import { loadConfig } from '../../src/config/index.js';
-import { createGoogleVerification } from '../../src/google/index.js';
+import { createIdTokenVerification } from '../../src/identity/verification.js';
 import { createMemoryStores } from '../../src/store/index.js';
 import type { FakeGoogle } from '../../test/support/fake-google.js';
 
@@ -9,7 +9,7 @@ import type { FakeGoogle } from '../../test/support/fake-google.js';
  * The ID-token verifiers compared in process, each through its public API, each with
  * Google's keys already cached, all checking RS256 signatures against the same fake-issuer
  * keys:
- * - ours: exactly what the gateway calls (`createGoogleVerification(...).verifyIdToken`:
+ * - ours: exactly what the gateway calls (`createIdTokenVerification(...).verify('google', …)`:
  *   jose + WebCrypto, full policy);
  * - google-auth-library: `OAuth2Client.verifyIdToken({ idToken, audience })`, its PEM
  *   certificates fetched from the fake issuer through the client's own `endpoints` option;
@@ -33,9 +33,9 @@ export async function ourVerifier(google: FakeGoogle): Promise<IdTokenVerifier> 
     AUTH_ISSUER: 'https://auth.bench.example',
     LOG_LEVEL: 'silent',
   });
-  const g = await createGoogleVerification(config, { stores: createMemoryStores(), log: silent });
-  if (!(await g.keySource.warm())) throw new Error('our verifier could not load the fake issuer keys');
-  return { name: 'ours (jose)', verify: async (t) => (await g.verifyIdToken(t, null)).sub };
+  const v = await createIdTokenVerification(config, { stores: createMemoryStores(), log: silent });
+  if (!(await v.keySources[0]!.warm())) throw new Error('our verifier could not load the fake issuer keys');
+  return { name: 'ours (jose)', verify: async (t) => (await v.verify('google', t, null)).sub };
 }
 
 export async function libraryVerifier(google: FakeGoogle): Promise<IdTokenVerifier> {

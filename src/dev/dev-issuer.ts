@@ -3,23 +3,28 @@ import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/p
 import { join, resolve } from 'node:path';
 import * as jose from 'jose';
 import type { CryptoKey, JWK } from 'jose';
-import { DEV_CLIENT_ID, type Config } from '../config/index.js';
+import { DEV_APPLE_CLIENT_ID, DEV_CLIENT_ID, type Config } from '../config/index.js';
 
 /**
- * The development issuer: Google-shaped ID tokens (iss https://accounts.google.com) signed by
- * a local RSA key, so the whole sign-in flow works without a Google account or internet.
- * The gateway trusts its public key (`devIssuerPublicJwk()` → the Google `ProviderKeys` `staticKeys`)
+ * The development issuer: Google-shaped ID tokens (iss https://accounts.google.com) and
+ * Apple-shaped identity tokens (iss https://appleid.apple.com) signed by a local RSA key, so
+ * the whole sign-in flow works without a Google or Apple account or internet. The gateway
+ * trusts its public key (`devIssuerPublicJwk()` → every provider's `ProviderKeys` `staticKeys`)
  * only when `config.devIssuer.enabled`, which the config forces off in production.
  *
- * The private key lives in `<DEV_DIR>/google-dev-issuer.json` (mode 0600), created on first use.
+ * The private key lives in `<DEV_DIR>/google-dev-issuer.json` (mode 0600), created on first use
+ * (the file kept its name from when it signed for Google only).
  */
 
 export const DEV_ISSUER_FILE = 'google-dev-issuer.json';
 export const DEV_KID_PREFIX = 'dev-';
 const GOOGLE_ISSUER = 'https://accounts.google.com';
+const APPLE_ISSUER = 'https://appleid.apple.com';
 const TOKEN_LIFETIME_S = 3600;
+/** Apple's identity tokens live 10 minutes. */
+const APPLE_TOKEN_LIFETIME_S = 600;
 
-export type DevIssuerConfig = Pick<Config, 'production' | 'devIssuer' | 'google'>;
+export type DevIssuerConfig = Pick<Config, 'production' | 'devIssuer' | 'google' | 'apple'>;
 
 export class DevIssuerDisabledError extends Error {
   constructor() {
@@ -29,14 +34,20 @@ export class DevIssuerDisabledError extends Error {
 }
 
 export interface DevTokenInput {
+  /** Default `google`. */
+  provider?: 'google' | 'apple';
   email: string;
+  /** Google only: Apple's tokens never carry a name (the app sends it to `signInWithApple`). */
   name?: string;
   /** Default: a stable sub derived from the email (the same email always gets the same account). */
   sub?: string;
-  /** Default: the first configured client id (DEV_CLIENT_ID when GOOGLE_CLIENT_IDS is unset). */
+  /** Default: the provider's first configured client id (DEV_CLIENT_ID / DEV_APPLE_CLIENT_ID when unset). */
   audience?: string;
   nonce?: string;
+  /** Google only. */
   hd?: string;
+  /** Apple only: `is_private_email` (a private relay address). */
+  privateEmail?: boolean;
 }
 
 export interface DevIssuer {
@@ -67,7 +78,7 @@ export async function loadDevIssuer(config: DevIssuerConfig, options: { now?: ()
   const privateKey = (await jose.importJWK(stored.privateJwk, 'RS256')) as CryptoKey;
   const { kty, n, e } = stored.privateJwk;
   const publicJwk: JWK = Object.freeze({ kty, n, e, kid: stored.kid, alg: 'RS256', use: 'sig' });
-  const defaultAudience = config.google.clientIds[0] ?? DEV_CLIENT_ID;
+  const defaultAudience = { google: config.google.clientIds[0] ?? DEV_CLIENT_ID, apple: config.apple.clientIds[0] ?? DEV_APPLE_CLIENT_ID };
 
   return {
     kid: stored.kid,
@@ -76,10 +87,30 @@ export async function loadDevIssuer(config: DevIssuerConfig, options: { now?: ()
     async mintDevIdToken(input: DevTokenInput): Promise<string> {
       const email = input.email?.trim();
       if (!email || !/^[^\s@]+@[^\s@]+$/.test(email)) throw new TypeError('mintDevIdToken: a valid email is required');
-      const audience = input.audience ?? defaultAudience;
+      const provider = input.provider ?? 'google';
+      const iat = Math.floor(now() / 1000);
+      if (provider === 'apple') {
+        if (input.name !== undefined || input.hd !== undefined) throw new TypeError('mintDevIdToken: Apple tokens carry no name or hosted domain (send givenName/familyName to signInWithApple)');
+        const claims: Record<string, unknown> = {
+          iss: APPLE_ISSUER,
+          aud: input.audience ?? defaultAudience.apple,
+          sub: input.sub ?? stableAppleSubFor(email),
+          email,
+          // Apple sends these as strings as often as booleans; the development issuer uses strings.
+          email_verified: 'true',
+          is_private_email: input.privateEmail ? 'true' : 'false',
+          real_user_status: 2,
+          auth_time: iat,
+          iat,
+          exp: iat + APPLE_TOKEN_LIFETIME_S,
+        };
+        if (input.nonce !== undefined) Object.assign(claims, { nonce: input.nonce, nonce_supported: true });
+        return new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: stored.kid }).sign(privateKey);
+      }
+      if (input.privateEmail) throw new TypeError('mintDevIdToken: --private-email is for Apple tokens');
+      const audience = input.audience ?? defaultAudience.google;
       const name = input.name?.trim() || null;
       const [givenName, ...rest] = name ? name.split(/\s+/) : [];
-      const iat = Math.floor(now() / 1000);
       const claims: Record<string, unknown> = {
         iss: GOOGLE_ISSUER,
         azp: audience,
@@ -107,6 +138,13 @@ export function stableSubFor(email: string): string {
   const digest = createHash('sha256').update(`google-dev-issuer:${email.trim().toLowerCase()}`).digest();
   const n = BigInt(`0x${digest.subarray(0, 16).toString('hex')}`) % 10n ** 20n;
   return `1${n.toString().padStart(20, '0')}`;
+}
+
+/** Shaped like Apple's subs (`001234.<32 hex>.1234`), derived from the lower-cased email. */
+export function stableAppleSubFor(email: string): string {
+  const hex = createHash('sha256').update(`apple-dev-issuer:${email.trim().toLowerCase()}`).digest('hex');
+  const digits = (s: string) => String(parseInt(s, 16) % 10_000).padStart(4, '0');
+  return `00${digits(hex.slice(32, 36))}.${hex.slice(0, 32)}.${digits(hex.slice(36, 40))}`;
 }
 
 async function loadOrCreate(dir: string, keyFile: string): Promise<KeyFile> {

@@ -1,7 +1,8 @@
 /**
- * Prints a development ID token (Google-shaped, signed by the development issuer):
+ * Prints a development ID token (Google- or Apple-shaped, signed by the development issuer):
  *
  *   TOKEN=$(npm run -s dev:token -- --email you@example.com [--name "…"] [--nonce …] [--hd …] [--aud …] [--sub …])
+ *   TOKEN=$(npm run -s dev:token -- --provider apple --email x@privaterelay.appleid.com --private-email [--nonce …] [--aud …] [--sub …])
  *
  * stdout carries the token only; messages go to stderr. Refuses in production (exit 1).
  */
@@ -9,7 +10,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { DevIssuerDisabledError, loadDevIssuer } from './dev-issuer.js';
 
-const USAGE = 'usage: npm run -s dev:token -- --email you@example.com [--name "Your Name"] [--nonce N] [--hd example.com] [--aud CLIENT_ID] [--sub SUB]';
+const USAGE = [
+  'usage: npm run -s dev:token -- --email you@example.com [--name "Your Name"] [--nonce N] [--hd example.com] [--aud CLIENT_ID] [--sub SUB]',
+  '       npm run -s dev:token -- --provider apple --email x@privaterelay.appleid.com [--private-email] [--nonce N] [--aud CLIENT_ID] [--sub SUB]',
+].join('\n');
 
 async function main(argv: string[]): Promise<number> {
   if (process.env.NODE_ENV === 'production') {
@@ -23,7 +27,9 @@ async function main(argv: string[]): Promise<number> {
       strict: true,
       allowPositionals: false,
       options: {
+        provider: { type: 'string' },
         email: { type: 'string' },
+        'private-email': { type: 'boolean' },
         name: { type: 'string' },
         nonce: { type: 'string' },
         hd: { type: 'string' },
@@ -40,6 +46,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  const provider = values.provider ?? 'google';
+  if (provider !== 'google' && provider !== 'apple') {
+    process.stderr.write(`dev:token: --provider must be google or apple\n${USAGE}\n`);
+    return 2;
+  }
   if (typeof values.email !== 'string' || values.email.length === 0) {
     process.stderr.write(`dev:token: --email is required\n${USAGE}\n`);
     return 2;
@@ -55,7 +66,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     const issuer = await loadDevIssuer(config);
     const token = await issuer.mintDevIdToken({
+      provider,
       email: values.email,
+      privateEmail: values['private-email'] === true ? true : undefined,
       name: values.name as string | undefined,
       nonce: values.nonce as string | undefined,
       hd: values.hd as string | undefined,

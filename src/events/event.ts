@@ -1,4 +1,4 @@
-import type { Profile } from '../store/types.js';
+import type { AccountProfile } from '../store/types.js';
 
 /**
  * Account events: what other services learn about accounts and sessions (README, "Account
@@ -43,8 +43,8 @@ export const REVOCATION_REASONS = [
 ] as const;
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 
-/** The profile as events carry it: the user's fields, by their GraphQL names (the store's Profile without the provider's subject). */
-export type ProfileData = Omit<Profile, 'sub'>;
+/** The profile as events carry it: the user's fields, by their GraphQL names (the store's AccountProfile). */
+export type ProfileData = AccountProfile;
 export const PROFILE_DATA_FIELDS = ['email', 'emailVerified', 'name', 'givenName', 'familyName', 'picture', 'locale', 'hostedDomain'] as const satisfies readonly (keyof ProfileData)[];
 
 /** What an event says, by type: `data` of the event. */

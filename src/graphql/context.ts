@@ -5,15 +5,16 @@ import type { AuthRateLimits } from '../rate-limit/auth-limits.js';
 import type { RequestMeta } from '../sessions/auth-result.js';
 import type { RefreshSession } from '../sessions/refresh.js';
 import type { Principal, SessionService } from '../sessions/session-service.js';
-import type { SignInWithGoogle } from '../sessions/sign-in.js';
+import type { SignIn } from '../sessions/sign-in.js';
 import type { SignInNonces } from '../sessions/single-use.js';
 import type { UserRecord } from '../store/types.js';
 import { BatchLoader } from './batch-loader.js';
 import type { AccountService } from '../users/account-service.js';
+import type { IdentityService } from '../users/identity-service.js';
 
 /** What resolvers reach through the context: the domain's use cases and services. */
 export interface GatewayServices {
-  signIn: SignInWithGoogle;
+  signIn: SignIn;
   refresh: RefreshSession;
   /** Authenticated requests and the caller's sessions. */
   sessions: SessionService;
@@ -22,6 +23,8 @@ export interface GatewayServices {
   /** Rate limits around sign-in and refresh (src/rate-limit); resolvers use the nonce request's. */
   rateLimits: AuthRateLimits;
   accounts: AccountService;
+  /** The caller's identities: list, link, unlink. */
+  identities: IdentityService;
   /** Users by id, in order, null where absent; one store round trip (store errors → SERVICE_UNAVAILABLE). */
   loadUsers: (ids: readonly string[]) => Promise<(UserRecord | null)[]>;
   /** True when the request comes from the supergraph's trusted router (src/federation/router-trust.ts). */

@@ -1,11 +1,11 @@
 import { GraphQLError, type ASTVisitor, type ValidationContext } from 'graphql';
 import { responseKey, rootFields } from './root-fields.js';
 
-/** Fields that verify a credential and open or rotate a session. */
-export const AUTH_FIELDS: ReadonlySet<string> = new Set(['signInWithGoogle', 'refreshSession']);
+/** Fields that verify a credential (and open or rotate a session, or link an identity). */
+export const AUTH_FIELDS: ReadonlySet<string> = new Set(['signInWithGoogle', 'signInWithApple', 'linkIdentity', 'refreshSession']);
 
 /**
- * At most one `signInWithGoogle` or `refreshSession` per operation, aliases included.
+ * At most one of AUTH_FIELDS per operation, aliases included.
  *
  * Without it one HTTP request could carry a hundred aliased sign-ins (`a1: signInWithGoogle(…)
  * a2: …`): a hundred verifications and a hundred token guesses for one request, which makes
@@ -22,7 +22,7 @@ export function OneAuthFieldPerOperation(context: ValidationContext): ASTVisitor
       const keys = new Set(fields.map(responseKey));
       if (keys.size > 1) {
         context.reportError(
-          new GraphQLError(`An operation may contain at most one signInWithGoogle or refreshSession field (aliases included); found ${keys.size}.`, {
+          new GraphQLError(`An operation may contain at most one signInWithGoogle, signInWithApple, linkIdentity or refreshSession field (aliases included); found ${keys.size}.`, {
             nodes: fields,
           }),
         );

@@ -10,11 +10,12 @@ import type { GatewayContext } from './context.js';
 // operations stay first in schema.graphql.
 import { SessionManagementResolver } from '../sessions/session-management.resolver.js';
 import { AccountResolver } from '../users/account.resolver.js';
+import { IdentityResolver } from '../users/identity.resolver.js';
 
 /** The schema, built once from the decorated classes: an Apollo Federation 2 subgraph. */
 export async function buildGatewaySchema(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [SessionResolver, UserResolver, SessionManagementResolver, AccountResolver],
+    resolvers: [SessionResolver, UserResolver, SessionManagementResolver, AccountResolver, IdentityResolver],
     validate: false,
   });
   return toSubgraphSchema<GatewayContext>(schema, { User: resolveUserReference });

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { AuthError, BadUserInputError, RateLimitedError, ServiceUnavailableError } from '../errors.js';
+import { AccountError, AuthError, BadUserInputError, RateLimitedError, ServiceUnavailableError } from '../errors.js';
 import type { KeySetEvent } from '../identity/keys/index.js';
 import type { Outcome } from '../sessions/auth-result.js';
 
@@ -19,7 +19,7 @@ export const METRIC_PREFIX = 'authgw_';
 /** How a sign-in or refresh ended. */
 export type AttemptOutcome = 'success' | 'rejected' | 'unavailable' | 'rate_limited' | 'error';
 
-/** What Google's key cache reports (src/identity/keys/key-set-cache.ts `onEvent`). */
+/** What a provider's key cache reports (src/identity/keys/key-set-cache.ts `onEvent`). */
 export type KeySourceEvent = KeySetEvent;
 
 /** Bounded, lower-case label values only. */
@@ -35,12 +35,12 @@ export interface GatewayMetricsOptions {
 export class GatewayMetrics {
   readonly registry: Registry;
 
-  readonly #signIns: Counter<'outcome' | 'reason'>;
+  readonly #signIns: Counter<'provider' | 'outcome' | 'reason'>;
   readonly #refreshes: Counter<'outcome' | 'reason'>;
-  readonly #verification: Histogram<'outcome'>;
-  readonly #keyFetches: Counter;
-  readonly #keyFetchFailures: Counter;
-  readonly #keyEvents: Counter<'event'>;
+  readonly #verification: Histogram<'provider' | 'outcome'>;
+  readonly #keyFetches: Counter<'provider'>;
+  readonly #keyFetchFailures: Counter<'provider'>;
+  readonly #keyEvents: Counter<'provider' | 'event'>;
   readonly #rateLimitHits: Counter<'kind'>;
   readonly #redisErrors: Counter<'kind'>;
   readonly #redisDuration: Histogram<'command'>;
@@ -56,8 +56,8 @@ export class GatewayMetrics {
 
     this.#signIns = new Counter({
       name: `${METRIC_PREFIX}sign_ins_total`,
-      help: 'signInWithGoogle calls by outcome (success, rejected, unavailable, rate_limited, error) and reason (new_user/returning_user, or the error reason)',
-      labelNames: ['outcome', 'reason'],
+      help: 'signInWithGoogle and signInWithApple calls by provider (google, apple), outcome (success, rejected, unavailable, rate_limited, error) and reason (new_user/returning_user, or the error reason)',
+      labelNames: ['provider', 'outcome', 'reason'],
       registers,
     });
     this.#refreshes = new Counter({
@@ -68,25 +68,27 @@ export class GatewayMetrics {
     });
     this.#verification = new Histogram({
       name: `${METRIC_PREFIX}id_token_verification_seconds`,
-      help: 'Google ID-token verification time, including any wait for Google keys, by outcome (valid, rejected, unavailable, error)',
-      labelNames: ['outcome'],
+      help: 'ID-token verification time (sign-in and linkIdentity), including any wait for the provider keys, by provider and outcome (valid, rejected, unavailable, error)',
+      labelNames: ['provider', 'outcome'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
     this.#keyFetches = new Counter({
-      name: `${METRIC_PREFIX}google_key_fetches_total`,
-      help: "HTTP requests to Google's key set (GOOGLE_JWKS_URI), successful or not",
+      name: `${METRIC_PREFIX}provider_key_fetches_total`,
+      help: "HTTP requests to an identity provider's key set (GOOGLE_JWKS_URI, APPLE_JWKS_URI), successful or not, by provider",
+      labelNames: ['provider'],
       registers,
     });
     this.#keyFetchFailures = new Counter({
-      name: `${METRIC_PREFIX}google_key_fetch_failures_total`,
-      help: "Failed fetches of Google's key set (network, HTTP status, timeout, unusable body)",
+      name: `${METRIC_PREFIX}provider_key_fetch_failures_total`,
+      help: "Failed fetches of an identity provider's key set (network, HTTP status, timeout, unusable body), by provider",
+      labelNames: ['provider'],
       registers,
     });
     this.#keyEvents = new Counter({
-      name: `${METRIC_PREFIX}google_key_cache_events_total`,
-      help: 'Key cache events: shared_cache_hit (keys another instance fetched), unknown_kid_refetch, stale_served (keys past their freshness used while Google is unreachable), unavailable (no usable keys: keys_unavailable)',
-      labelNames: ['event'],
+      name: `${METRIC_PREFIX}provider_key_cache_events_total`,
+      help: 'Key cache events by provider: shared_cache_hit (keys another instance fetched), unknown_kid_refetch, stale_served (keys past their freshness used while the provider is unreachable), unavailable (no usable keys: keys_unavailable)',
+      labelNames: ['provider', 'event'],
       registers,
     });
     this.#rateLimitHits = new Counter({
@@ -132,9 +134,10 @@ export class GatewayMetrics {
     });
   }
 
-  /** Counts one `signInWithGoogle` by how it ended (src/sessions/sign-in.ts calls it once per sign-in). */
-  readonly countSignIn = (outcome: Outcome<{ isNewUser: boolean }>): void => {
-    this.#signIns.inc(outcome.ok ? { outcome: 'success', reason: outcome.value.isNewUser ? 'new_user' : 'returning_user' } : classify(outcome.error));
+  /** Counts one sign-in by provider and how it ended (src/sessions/sign-in.ts calls it once per sign-in). */
+  readonly countSignIn = (outcome: Outcome<{ isNewUser: boolean }>, provider: string): void => {
+    const labels = outcome.ok ? { outcome: 'success' as const, reason: outcome.value.isNewUser ? 'new_user' : 'returning_user' } : classify(outcome.error);
+    this.#signIns.inc({ provider: label(provider), ...labels });
   };
 
   /** Counts one `refreshSession` by how it ended (src/sessions/refresh.ts). */
@@ -142,10 +145,10 @@ export class GatewayMetrics {
     this.#refreshes.inc(outcome.ok ? { outcome: 'success', reason: 'rotated' } : classify(outcome.error));
   };
 
-  /** Wraps an ID-token verifier so every call is timed. */
-  timeVerification<A extends unknown[], R>(verify: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  /** Wraps a provider's ID-token verifier so every call is timed. */
+  timeVerification<A extends unknown[], R>(provider: string, verify: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
     return async (...args: A) => {
-      const end = this.#verification.startTimer();
+      const end = this.#verification.startTimer({ provider: label(provider) });
       try {
         const result = await verify(...args);
         end({ outcome: 'valid' });
@@ -158,38 +161,39 @@ export class GatewayMetrics {
     };
   }
 
-  /** For the `onEvent` of Google's key cache (`googleKeys`, src/google/index.ts). */
-  readonly keySourceEvent = (event: KeySourceEvent): void => {
+  /** For the `onEvent` of each provider's key cache (src/identity/verification.ts). */
+  readonly keySourceEvent = (provider: string, event: KeySourceEvent): void => {
+    const p = label(provider);
     switch (event) {
       case 'fetches':
-        this.#keyFetches.inc();
+        this.#keyFetches.inc({ provider: p });
         return;
       case 'fetchFailures':
-        this.#keyFetchFailures.inc();
+        this.#keyFetchFailures.inc({ provider: p });
         return;
       case 'sharedCacheHits':
-        this.#keyEvents.inc({ event: 'shared_cache_hit' });
+        this.#keyEvents.inc({ provider: p, event: 'shared_cache_hit' });
         return;
       case 'unknownKidRefetches':
-        this.#keyEvents.inc({ event: 'unknown_kid_refetch' });
+        this.#keyEvents.inc({ provider: p, event: 'unknown_kid_refetch' });
         return;
       case 'staleServed':
-        this.#keyEvents.inc({ event: 'stale_served' });
+        this.#keyEvents.inc({ provider: p, event: 'stale_served' });
         return;
       case 'unavailable':
-        this.#keyEvents.inc({ event: 'unavailable' });
+        this.#keyEvents.inc({ provider: p, event: 'unavailable' });
         return;
     }
   };
 
   /** Call once per request refused by a rate limit; `kind` names the limit (e.g. `sign-in-addr`). */
   readonly rateLimitHit = (kind: string): void => {
-    this.#rateLimitHits.inc({ kind: LABEL_VALUE.test(kind) ? kind : 'other' });
+    this.#rateLimitHits.inc({ kind: label(kind) });
   };
 
   /** For the Redis client instrumentation (src/store/redis/instrument.ts). */
   readonly redisCommand = (command: string, seconds: number, error: unknown): void => {
-    this.#redisDuration.observe({ command: LABEL_VALUE.test(command) ? command : 'other' }, seconds);
+    this.#redisDuration.observe({ command: label(command) }, seconds);
     if (error !== null && error !== undefined) this.#redisErrors.inc({ kind: redisErrorKind(error) });
   };
 
@@ -212,9 +216,15 @@ export class GatewayMetrics {
   }
 }
 
+/** A label value from code (a provider's name, a limit's kind, a command), or `other`. */
+function label(value: string): string {
+  return LABEL_VALUE.test(value) ? value : 'other';
+}
+
 /** Outcome and reason labels for a failed attempt; reasons are the closed lists of src/errors.ts. */
 export function classify(err: unknown): { outcome: AttemptOutcome; reason: string } {
   if (err instanceof AuthError) return { outcome: 'rejected', reason: err.reason };
+  if (err instanceof AccountError) return { outcome: 'rejected', reason: err.code.toLowerCase() };
   if (err instanceof ServiceUnavailableError) return { outcome: 'unavailable', reason: err.reason };
   if (err instanceof RateLimitedError) return { outcome: 'rate_limited', reason: 'rate_limited' };
   if (err instanceof BadUserInputError) return { outcome: 'rejected', reason: 'bad_user_input' };

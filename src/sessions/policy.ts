@@ -1,5 +1,6 @@
 import { gcra, type GcraParams } from '../store/gcra.js';
 import type { AuthReason } from '../errors.js';
+import { identityAdmits, type StoredIdentity } from '../users/identity-policy.js';
 
 /**
  * The session lifecycle's rules, written once, as pure functions: no I/O and no clock (time is
@@ -46,22 +47,32 @@ export function newSessionTimes(now: number, rules: SessionRules): { createdAt: 
 }
 
 export type SessionWriteDecision =
-  /** The link named an account that has no record (deleted since, or its first sign-in not written yet): write nothing. */
+  /** The link named an account that has no record (deleted since, or its first sign-in not written yet), or a retired id: write nothing. */
   | { kind: 'gone' }
+  /** The link named an account that does not list this identity (being unlinked, or left behind): write nothing. */
+  | { kind: 'not_linked' }
   | { kind: 'account_disabled' }
   | { kind: 'limited'; retryAfterMs: number }
   /** Write the profile and the session; `signInTat` is the account's new sign-in budget state (null: no limit). */
   | { kind: 'write'; isNewUser: boolean; signInTat: number | null };
 
 /**
- * Whether a verified sign-in may write its session. In order: an account the identity link
- * named must still exist (`mustExist`; see src/sessions/sign-in.ts for the deletion race);
- * a disabled account is refused and nothing of it changes (sign-in never re-enables); the
- * per-account sign-in limit is spent only by a sign-in that would otherwise succeed.
+ * Whether a verified sign-in may write its session. In order: no account is created under a
+ * retired id; an account the identity link named must still exist (`mustExist`; see
+ * src/sessions/sign-in.ts for the deletion race); an existing account must list the identity
+ * as its own (src/users/identity-policy.ts); a disabled account is refused and nothing of it
+ * changes (sign-in never re-enables); the per-account sign-in limit is spent only by a
+ * sign-in that would otherwise succeed.
  */
 export interface SessionWriteInput {
   /** The account's record as stored (null: none). */
   user: { disabled: boolean; signInTat: number | null } | null;
+  /** The account id was retired (deleted, or a dangling link's taken over). */
+  retired: boolean;
+  /** The account's identity of the signing-in provider as stored (null: none). */
+  stored: StoredIdentity | null;
+  /** The signing-in identity's subject. */
+  subject: string;
   /** The identity link already named this account. */
   mustExist: boolean;
   now: number;
@@ -71,7 +82,9 @@ export interface SessionWriteInput {
 
 export function decideSessionWrite(input: SessionWriteInput): SessionWriteDecision {
   const { user, now, limit } = input;
+  if (input.retired) return { kind: 'gone' };
   if (!user && input.mustExist) return { kind: 'gone' };
+  if (user && !identityAdmits(input.stored, input.subject)) return { kind: 'not_linked' };
   if (user?.disabled) return { kind: 'account_disabled' };
   let signInTat: number | null = null;
   if (limit) {

@@ -1,6 +1,11 @@
 import { Arg, Args, ArgsType, Ctx, Field, Mutation, Resolver } from 'type-graphql';
+import { BadUserInputError } from '../errors.js';
 import { requirePrincipal, type GatewayContext } from '../graphql/context.js';
 import { AuthPayload, toAuthPayload } from './auth-payload.type.js';
+
+const NONCE_DESCRIPTION = "When sent, the token's nonce must equal it or its SHA-256 hex digest. A nonce from `createSignInNonce` is consumed (single use).";
+/** Longest name kept from `signInWithApple` (characters); longer is BAD_USER_INPUT. */
+export const MAX_CLIENT_NAME_LENGTH = 256;
 
 /** An ArgsType keeps the contract's argument order (parameter decorators apply last-first). */
 @ArgsType()
@@ -8,11 +13,29 @@ class SignInWithGoogleArgs {
   @Field(() => String, { description: 'The ID token from Google Sign-In on the device.' })
   idToken!: string;
 
+  @Field(() => String, { nullable: true, description: NONCE_DESCRIPTION })
+  nonce?: string | null;
+}
+
+@ArgsType()
+class SignInWithAppleArgs {
+  @Field(() => String, { description: 'The identity token from Sign in with Apple (`ASAuthorizationAppleIDCredential.identityToken`).' })
+  identityToken!: string;
+
+  @Field(() => String, { nullable: true, description: `${NONCE_DESCRIPTION} Apple's own guide hands Apple the SHA-256 hex and keeps the raw value: send the raw one.` })
+  nonce?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The authorization code Apple gave the app: accepted, not used yet.' })
+  authorizationCode?: string | null;
+
   @Field(() => String, {
     nullable: true,
-    description: "When sent, the token's nonce must equal it or its SHA-256 hex digest. A nonce from `createSignInNonce` is consumed (single use).",
+    description: 'The name Apple gave the app (only on the first authorization): kept only while the account has no name, never replacing one.',
   })
-  nonce?: string | null;
+  givenName?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'As `givenName`.' })
+  familyName?: string | null;
 }
 
 @Resolver()
@@ -21,7 +44,22 @@ export class SessionResolver {
     description: 'Verifies a Google ID token, creates the account on first use, and opens a session.',
   })
   async signInWithGoogle(@Args(() => SignInWithGoogleArgs) { idToken, nonce }: SignInWithGoogleArgs, @Ctx() ctx: GatewayContext): Promise<AuthPayload> {
-    return toAuthPayload(await ctx.services.signIn.signIn({ idToken, nonce: nonce ?? null, meta: ctx.meta }));
+    return toAuthPayload(await ctx.services.signIn.signIn({ provider: 'google', idToken, nonce: nonce ?? null, names: null, meta: ctx.meta }));
+  }
+
+  @Mutation(() => AuthPayload, {
+    description:
+      'Verifies a Sign in with Apple identity token, creates the account on first use, and opens a session. PROVIDER_NOT_CONFIGURED when APPLE_CLIENT_IDS is unset.',
+  })
+  async signInWithApple(
+    @Args(() => SignInWithAppleArgs) { identityToken, nonce, givenName, familyName }: SignInWithAppleArgs,
+    @Ctx() ctx: GatewayContext,
+  ): Promise<AuthPayload> {
+    for (const [name, value] of [['givenName', givenName], ['familyName', familyName]] as const) {
+      if (typeof value === 'string' && value.length > MAX_CLIENT_NAME_LENGTH) throw new BadUserInputError(`${name} is longer than ${MAX_CLIENT_NAME_LENGTH} characters.`);
+    }
+    const names = { givenName: givenName ?? null, familyName: familyName ?? null };
+    return toAuthPayload(await ctx.services.signIn.signIn({ provider: 'apple', idToken: identityToken, nonce: nonce ?? null, names, meta: ctx.meta }));
   }
 
   @Mutation(() => AuthPayload, { description: 'Exchanges a refresh token for a new pair; the old refresh token is spent.' })

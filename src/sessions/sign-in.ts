@@ -1,46 +1,52 @@
-import { AuthError, storeCall } from '../errors.js';
-import type { Profile, Stores } from '../store/types.js';
-import { accounted, type AuthResult, type RequestMeta, type UseCaseDeps } from './auth-result.js';
+import { AccountError, AuthError, storeCall } from '../errors.js';
+import { identityOf, profileWriteOf, type ClientNames } from '../identity/account-claims.js';
+import type { IdTokenVerification } from '../identity/verification.js';
+import type { VerifiedIdToken } from '../identity/provider.js';
+import type { Stores } from '../store/types.js';
+import { accounted, type AuthResult, type Outcome, type RequestMeta, type UseCaseDeps } from './auth-result.js';
 import { randomId } from './ids.js';
 import { newSessionTimes } from './policy.js';
 import { issueRefreshToken } from './refresh-token.js';
 import type { SignInNonces, UsedIdTokens } from './single-use.js';
 
-/** Verifies a Google ID token against our policy (src/google); throws AuthError or ServiceUnavailableError. */
-export type VerifyIdToken = (idToken: string, nonce: string | null) => Promise<Profile>;
-
 export interface SignInRequest {
+  /** The identity provider's name (`google`, `apple`): chosen by the resolver, never by a client. */
+  provider: string;
   idToken: string;
   /** The nonce the client sent, if any (a server nonce from createSignInNonce, or its own). */
   nonce: string | null;
+  /** Names the app sent (Sign in with Apple), kept only for an account that has none. */
+  names: ClientNames | null;
   meta: RequestMeta;
 }
 
-export interface SignInDeps extends UseCaseDeps {
+export interface SignInDeps extends Omit<UseCaseDeps, 'count'> {
   stores: Pick<Stores, 'identities' | 'accounts'>;
   nonces: SignInNonces;
   usedIdTokens: UsedIdTokens;
-  verifyIdToken: VerifyIdToken;
+  /** The configured providers' verifiers (src/identity/verification.ts). */
+  verification: Pick<IdTokenVerification, 'enabled' | 'verify'>;
+  /** Counts every attempt once, by provider and how it ended (`sign_ins_total`). */
+  count(outcome: Outcome<AuthResult>, provider: string): void;
 }
 
-/** The identity provider this use case signs in with (the store takes it as a parameter). */
-const PROVIDER = 'google';
 /** The user agent kept with a session (the store also bounds it to 256 bytes). */
 const MAX_USER_AGENT = 256;
-/** Writes per sign-in: one, and one more per account that vanished or was not yet written (see writeSession). */
+/** Writes per sign-in: one, and one more per account that vanished, was not yet written, or let the identity go (see writeSession). */
 const MAX_WRITES = 3;
 
 /**
- * `signInWithGoogle`: a verified Google ID token becomes an account (created on first use) and
- * a new session. Three Redis round trips whatever the account: the address limits; the
- * single-use records and the identity link, together; the session write.
+ * `signInWithGoogle`, `signInWithApple`: a verified ID token of a configured provider becomes an
+ * account (created on first use) and a new session. Three Redis round trips whatever the
+ * provider and the account: the address limits; the single-use records and the identity link,
+ * together; the session write.
  */
-export class SignInWithGoogle {
+export class SignIn {
   constructor(private readonly d: SignInDeps) {}
 
   signIn(req: SignInRequest): Promise<AuthResult> {
     return accounted(this.attempt(req), {
-      count: this.d.count,
+      count: (outcome) => this.d.count(outcome, req.provider),
       // A rejected token or nonce spends the address's failure budget. A good token for an
       // account that may not sign in (disabled, or vanishing in a race) is not a rejected token.
       rejectsCredential: (err) => err instanceof AuthError && err.reason !== 'account_disabled' && err.reason !== 'account_not_found',
@@ -48,7 +54,10 @@ export class SignInWithGoogle {
     });
   }
 
-  private async attempt({ idToken, nonce, meta }: SignInRequest): Promise<AuthResult> {
+  private async attempt({ provider, idToken, nonce, names, meta }: SignInRequest): Promise<AuthResult> {
+    // A provider that is off answers so before anything else: its sign-in changes nothing.
+    if (!this.d.verification.enabled(provider)) throw new AccountError('PROVIDER_NOT_CONFIGURED');
+
     // An address over its attempt or failure budget is refused before any work: guessing
     // tokens costs the guesser, not us, and a valid token waits once its address is spent.
     await this.d.rateLimits.checkSignIn(meta.clientAddress);
@@ -57,43 +66,50 @@ export class SignInWithGoogle {
     // (costly) verification.
     this.d.nonces.requireShape(nonce);
 
-    // Signature (Google's keys, RS256 only), issuer, audience, lifetime, hosted domain, and
-    // the token's nonce claim against the nonce sent. Nothing about the caller is trusted
-    // before this line.
-    const profile = await this.d.verifyIdToken(idToken, nonce);
+    // Signature (the provider's keys, RS256 only), issuer, audience, lifetime, the provider's
+    // claim rules, and the token's nonce claim against the nonce sent. Nothing about the
+    // caller is trusted before this line.
+    const token = await this.d.verification.verify(provider, idToken, nonce);
 
     // One round trip, three single-key commands. A server nonce is spent and the token
     // recorded as used (REJECT_REPLAYED_ID_TOKENS), each atomically: of two sign-ins sharing
     // one, exactly one passes. Taking the identity link before those two pass writes nothing
     // that matters: at worst a link to an account never created, which the next sign-in of
-    // that identity creates (writeSession).
+    // that identity creates (writeSession), or linkIdentity takes over.
     const [nonceSpent, firstUse, link] = await Promise.all([
       this.d.nonces.consume(nonce),
       this.d.usedIdTokens.claim(idToken),
-      storeCall(this.d.stores.identities.link(PROVIDER, profile.sub, randomId()), this.d.log),
+      storeCall(this.d.stores.identities.link(provider, token.sub, randomId()), this.d.log),
     ]);
     if (!nonceSpent) throw new AuthError('invalid_nonce');
     if (!firstUse) throw new AuthError('replayed');
 
-    return this.writeSession(profile, link, meta);
+    return this.writeSession(token, names, link, meta);
   }
 
   /**
-   * The session write: one atomic script that admits the sign-in (a disabled account is
-   * refused, the account's sign-in budget is spent) and only then writes the profile, the
-   * session and its index entry, ending the sessions over the cap. Nothing of the account is
-   * written before it is admitted.
+   * The session write: one atomic script that admits the sign-in (the account lists this
+   * identity, is not disabled, has sign-in budget left) and only then writes the profile, the
+   * identity's claims, the session and its index entry, ending the sessions over the cap.
+   * Nothing of the account is written before it is admitted.
    *
    * An account the link already named must still exist (`mustExist`). Account deletion unlinks
    * first, then deletes the account's keys; a sign-in that read the link just before the
    * unlink and wrote just after the delete would recreate the account under the deleted id,
-   * with no identity pointing to it. The script finds the record gone and writes nothing;
-   * linking again then links a fresh account. When the link still names the same missing id,
-   * that account's first sign-in has not written it yet (two first sign-ins at once) or never
-   * will (it was refused or failed after linking): that id is the account, and this sign-in
-   * creates it.
+   * with no identity pointing to it. The script finds the record gone (and the id retired) and
+   * writes nothing; linking again then links a fresh account. When the link still names the
+   * same missing id, that account's first sign-in has not written it yet (two first sign-ins at
+   * once) or never will (it was refused or failed after linking): that id is the account, and
+   * this sign-in creates it.
+   *
+   * An account that exists but does not list the identity (`not_linked`) let it go: unlinking
+   * removes the account's entry before the link. The stale link is removed here (only while it
+   * still names that account) and the identity signs in to a new account, never back into
+   * the one that let it go.
    */
-  private async writeSession(profile: Profile, link: { userId: string; created: boolean }, meta: RequestMeta): Promise<AuthResult> {
+  private async writeSession(token: VerifiedIdToken, names: ClientNames | null, link: { userId: string; created: boolean }, meta: RequestMeta): Promise<AuthResult> {
+    const identity = identityOf(token);
+    const profile = profileWriteOf(token, names);
     let { userId, created } = link;
     for (let write = 1; ; write++) {
       const sessionId = randomId();
@@ -102,6 +118,7 @@ export class SignInWithGoogle {
       const written = await storeCall(
         this.d.stores.accounts.writeSession({
           userId,
+          identity,
           profile,
           session: {
             id: sessionId,
@@ -123,10 +140,12 @@ export class SignInWithGoogle {
           throw new AuthError('account_disabled');
         case 'limited':
           throw this.d.rateLimits.refused('sign-in-account', written.retryAfterMs);
+        case 'not_linked':
         case 'gone': {
           // A further miss would need another account to vanish a moment after it was linked.
           if (write >= MAX_WRITES) throw new AuthError('account_not_found');
-          const again = await storeCall(this.d.stores.identities.link(PROVIDER, profile.sub, randomId()), this.d.log);
+          if (written.kind === 'not_linked') await storeCall(this.d.stores.identities.unlink(identity.provider, identity.subject, userId), this.d.log);
+          const again = await storeCall(this.d.stores.identities.link(identity.provider, identity.subject, randomId()), this.d.log);
           created = again.created || again.userId === userId;
           userId = again.userId;
         }

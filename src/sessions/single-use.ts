@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { AuthError, storeCall } from '../errors.js';
-import { CLOCK_TOLERANCE_S } from '../google/verify-id-token.js';
+import { CLOCK_TOLERANCE_S } from '../identity/verifier.js';
 import type { SingleUseStore } from '../store/types.js';
 
 /**
- * Two optional defences around `signInWithGoogle`, both single-use records in the store
+ * Two optional defences around sign-in (every provider), both single-use records in the store
  * (shared by every instance, spent atomically: of two sign-ins sharing one, exactly one
  * passes). Only hashes are stored, never a nonce or a token.
  */
@@ -21,8 +21,8 @@ const SERVER_NONCE = /^sn_[A-Za-z0-9_-]{43}$/;
 
 /**
  * Server-issued sign-in nonces. `createSignInNonce` hands out a random nonce that lives 10
- * minutes; the app passes it to Google Sign-In (raw or as its SHA-256 hex, the verifier accepts
- * both) and then to `signInWithGoogle`, which spends it. A stolen ID token is then only good
+ * minutes; the app passes it to the provider (raw or as its SHA-256 hex, the verifier accepts
+ * both) and then to the sign-in (`signInWithGoogle`, `signInWithApple`, `linkIdentity`), which spends it. A stolen ID token is then only good
  * together with a nonce we issued and nobody used yet.
  *
  * Server nonces are recognisable by their shape (`sn_` + 43 base64url characters), so they

@@ -8,7 +8,14 @@
  * revocation run as one MULTI/EXEC or Lua script (multi-key commands must not cross slots).
  *
  *   P user:{uid}            hash    user record (durable); field `sb` holds its sign-in budget
- *   P idn:<provider>:<sub>  string  → uid (durable); `idn:google:<sub>` for Google
+ *   P ids:{uid}             hash    the account's identities (durable): `<provider>` → sub, and
+ *                                   `<provider>.<field>` (at: linked at, em, ev, pe, rs: its
+ *                                   claims, p: pending); absent in records written before
+ *                                   accounts had several identities (their Google sub is the
+ *                                   user's field `s`, kept for those versions)
+ *   P gone:{uid}            string  a retired account id: no sign-in creates an account under it
+ *                                   (PX = RETIRED_ID_TTL_MS, src/users/identity-policy.ts)
+ *   P idn:<provider>:<sub>  string  → uid (durable): which account the identity signs in to
  *   P sess:{uid}:<sid>      hash    session (PEXPIREAT = min(refreshExpiresAt, expiresAt));
  *                                   field `rb` holds its refresh budget
  *   P sessidx:{uid}         zset    sid → session end; key TTL = latest end
@@ -40,6 +47,10 @@ export const DEFAULT_KEY_PREFIX = 'ag:';
 export interface KeyLayout {
   readonly prefix: string;
   user(userId: string): string;
+  /** The account's own record of its identities (same slot as the user). */
+  accountIdentities(userId: string): string;
+  retired(userId: string): string;
+  /** The identity's link to its account (its own slot). */
   identity(provider: string, subject: string): string;
   session(userId: string, sessionId: string): string;
   sessionIndex(userId: string): string;
@@ -78,6 +89,8 @@ export function keyLayout(prefix: string = DEFAULT_KEY_PREFIX): KeyLayout {
   return Object.freeze({
     prefix: p,
     user: (userId: string) => `${p}user:${tag(userId)}`,
+    accountIdentities: (userId: string) => `${p}ids:${tag(userId)}`,
+    retired: (userId: string) => `${p}gone:${tag(userId)}`,
     identity: (provider: string, subject: string) => `${p}idn:${providerName(provider)}:${subject}`,
     session: (userId: string, sessionId: string) => `${p}sess:${tag(userId)}:${sessionId}`,
     sessionIndex: (userId: string) => `${p}sessidx:${tag(userId)}`,

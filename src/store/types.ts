@@ -10,36 +10,22 @@
  * Times are epoch milliseconds and are passed in by the caller (never read from a clock
  * inside a store), so tests can control them. Stores still give every ephemeral record a
  * real TTL so Redis cleans up after itself.
+ *
+ * (Longer than most files: it is the whole storage contract, each interface with what every
+ * implementation must guarantee. The account's profile and identity types are in
+ * ./account-types.ts.)
  */
 import type { JSONWebKeySet, JWK } from 'jose';
 import type { AccountEvent, RevocationReason } from '../events/event.js';
 import type { AccountState, Revocation, RotationInput, SessionWriteInput } from '../sessions/policy.js';
+import type { AccountIdentitySteps, AccountProfile, IdentityRef, IdentityWrite, ProfileWrite } from './account-types.js';
 
 export type { AccountState, Revocation } from '../sessions/policy.js';
 export type { AccountEvent, RevocationReason } from '../events/event.js';
+export type * from './account-types.js';
 
-/**
- * Profile claims taken from a verified ID token. (Google's today; the provider is a parameter of
- * the identity link, so a second provider brings its own claim mapping, not a new store.)
- */
-export interface Profile {
-  sub: string;
-  email: string | null;
-  emailVerified: boolean;
-  name: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  picture: string | null;
-  locale: string | null;
-  hostedDomain: string | null;
-}
-/** The name src/google uses for the same claims. */
-export type GoogleProfile = Profile;
-
-export interface UserRecord extends Omit<Profile, 'sub'> {
+export interface UserRecord extends AccountProfile {
   id: string;
-  /** The subject of the account's Google identity (stored as `s`). */
-  googleSub: string;
   createdAt: number;
   lastSignInAt: number;
   disabled: boolean;
@@ -80,7 +66,9 @@ export interface NewSession {
  */
 export interface SessionWrite extends Pick<SessionWriteInput, 'mustExist' | 'limit'> {
   userId: string;
-  profile: Profile;
+  /** The identity signing in: it must be the account's identity of its provider, or the account is new. */
+  identity: IdentityWrite;
+  profile: ProfileWrite;
   /** The new session; its `createdAt` is the decision time. */
   session: NewSession;
   /** Most sessions the user may hold, the new one included; 0 = no cap. */
@@ -90,6 +78,8 @@ export interface SessionWrite extends Pick<SessionWriteInput, 'mustExist' | 'lim
 export type SessionWriteResult =
   | { kind: 'written'; user: UserRecord; isNewUser: boolean }
   | { kind: 'gone' }
+  /** The account exists and its identity of this provider is another one, or none: the link is stale. */
+  | { kind: 'not_linked' }
   | { kind: 'account_disabled' }
   | { kind: 'limited'; retryAfterMs: number };
 
@@ -116,9 +106,11 @@ export type RotationResult =
   | { kind: 'reused' | 'mismatch' | 'not_found' | 'account_not_found' | 'account_disabled' };
 
 /**
- * Links from an identity (provider, subject) to a user id. Durable; one key each, in its own
- * Cluster slot (so never in a script with the user's keys). `provider` is a short name
- * (`[a-z0-9-]`) chosen by code, never by a client.
+ * Links from an identity (provider, subject) to a user id: which account an identity signs in
+ * to. Durable; one key each, in its own Cluster slot (so never in a script with the user's
+ * keys: the account's own record of its identities is the AccountStore's, and
+ * src/users/identity-policy.ts orders the steps so that the two agree). `provider` is a short
+ * name (`[a-z0-9-]`) chosen by code, never by a client.
  */
 export interface IdentityStore {
   /**
@@ -130,21 +122,26 @@ export interface IdentityStore {
   get(provider: string, subject: string): Promise<string | null>;
   /** Removes the link only while it names `userId` (never a newer account's link). True when it did. */
   unlink(provider: string, subject: string, userId: string): Promise<boolean>;
+  /** Points the link at `userId` only while it names `expected` (taking over a dangling link). True when it did. */
+  relink(provider: string, subject: string, expected: string, userId: string): Promise<boolean>;
 }
 
 /**
- * One user's record and sessions. Every key of a user carries the user's hash tag, so each
- * method is one atomic step in one Cluster slot. The methods persist what
- * src/sessions/policy.ts decides; where the decision must be atomic with the data, the Redis
- * store runs a Lua mirror of the policy function and the embedded store calls it.
+ * One user's record, identities and sessions. Every key of a user carries the user's hash tag,
+ * so each method is one atomic step in one Cluster slot. The methods persist what
+ * src/sessions/policy.ts (and src/users/identity-policy.ts: AccountIdentitySteps) decides;
+ * where the decision must be atomic with the data, the Redis store runs a Lua mirror of the
+ * policy function and the embedded store calls it.
  */
-export interface AccountStore {
+export interface AccountStore extends AccountIdentitySteps {
   /**
-   * Sign-in's write (`decideSessionWrite`): refused (nothing written) for `gone`, a disabled
-   * account or a spent sign-in budget; otherwise creates or refreshes the profile (createdAt
-   * and disabled are kept; a claim that became null or shorter leaves nothing behind), writes
-   * the session and its index entry, and ends the sessions over the cap (`sessionsOverCap`),
-   * appending `signInEvents`' events (src/events/policy.ts) in the same step.
+   * Sign-in's write (`decideSessionWrite`): refused (nothing written) for `gone`, `not_linked`,
+   * a disabled account or a spent sign-in budget; otherwise creates or refreshes the profile
+   * (createdAt and disabled are kept; the fields the provider writes are replaced, a claim that
+   * became null or shorter leaving nothing behind; the app's names fill an account without
+   * one), records the identity's claims, writes the session and its index entry, and ends the
+   * sessions over the cap (`sessionsOverCap`), appending `signInEvents`' events
+   * (src/events/policy.ts) in the same step.
    */
   writeSession(write: SessionWrite): Promise<SessionWriteResult>;
   /**
@@ -172,9 +169,11 @@ export interface AccountStore {
    * Disables, enables or deletes the account, with `accountRevocation`'s sessions in the same
    * step (a disabled account cannot slip a request or a sign-in in between), and the events of
    * `accountStateEvents` (src/events/policy.ts) stamped `now`. Deleting leaves no key of the
-   * user behind (the identity link is the IdentityStore's). `found`: the user existed.
+   * user behind but a retired-id marker (as `retire`; the identity links are the
+   * IdentityStore's) and answers the identities the account had at that moment, so the caller
+   * can remove links taken while it ran. `found`: the user existed.
    */
-  setAccountState(userId: string, state: AccountState, now: number): Promise<{ found: boolean; sessionsEnded: number }>;
+  setAccountState(userId: string, state: AccountState, now: number): Promise<{ found: boolean; sessionsEnded: number; identities: IdentityRef[] }>;
 }
 
 /** Why sessions end, and when: the `session.revoked` events' reason and time. */

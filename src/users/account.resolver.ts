@@ -5,9 +5,9 @@ import { requirePrincipal, type GatewayContext } from '../graphql/context.js';
 export class AccountResolver {
   @Mutation(() => Boolean, {
     description:
-      'Deletes the caller\'s account at once: profile, Google link and every session. Signing in again with the same Google account creates a new account.',
+      "Deletes the caller's account at once: profile, the links of all its identities, and every session. Signing in again with any of them creates a new account.",
   })
   async deleteMyAccount(@Ctx() ctx: GatewayContext): Promise<boolean> {
-    return ctx.services.accounts.deleteAccount(await requirePrincipal(ctx));
+    return ctx.services.accounts.deleteAccount((await requirePrincipal(ctx)).user.id);
   }
 }

@@ -5,7 +5,7 @@
  *
  *   npm run user -- disable <user-id>   sign-in refused (`account_disabled`), every session ends now
  *   npm run user -- enable <user-id>    sign-in works again (ended sessions stay ended)
- *   npm run user -- show <user-id>      the account and its live sessions, as JSON
+ *   npm run user -- show <user-id>      the account, its identities and its live sessions, as JSON
  *
  * In the Docker image (no compiler): `node dist/users/user-cli.js disable <user-id>`.
  * Exit codes: 0 done, 1 unknown user or Redis trouble, 2 usage.
@@ -74,6 +74,7 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
           return 1;
         }
         const sessions = await liveSessions(stores.accounts, userId, Date.now());
+        const [identities = []] = await stores.accounts.getIdentities([userId]);
         const iso = (t: number) => new Date(t).toISOString();
         out.write(
           `${JSON.stringify(
@@ -81,6 +82,7 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
               ...user,
               createdAt: iso(user.createdAt),
               lastSignInAt: iso(user.lastSignInAt),
+              identities: identities.map((i) => ({ ...i, linkedAt: iso(i.linkedAt) })),
               sessions: sessions.map((s) => ({
                 id: s.id,
                 createdAt: iso(s.createdAt),

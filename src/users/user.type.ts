@@ -1,8 +1,6 @@
 import { Directive, Field, ID, ObjectType, UseMiddleware } from 'type-graphql';
 import type { UserRecord } from '../store/types.js';
-import { PrivateUserField, USER_ACCESS, type UserAccess } from './visibility.js';
-
-const PRIVATE = 'Private: reached through `_entities`, only the user themself or a trusted router may read it (FORBIDDEN otherwise).';
+import { PRIVATE, PrivateUserField, USER_ACCESS, type UserAccess } from './visibility.js';
 
 /**
  * A Federation entity (`@key(fields: "id")`): other subgraphs reference users by id and the
@@ -10,7 +8,7 @@ const PRIVATE = 'Private: reached through `_entities`, only the user themself or
  * PrivateUserField follow the visibility rule in src/users/visibility.ts.
  */
 @Directive('@key(fields: "id")')
-@ObjectType({ description: 'An account, created on the first sign-in with a Google account.' })
+@ObjectType({ description: 'An account, created on the first sign-in with one of its identities (a Google or an Apple account).' })
 export class User {
   [USER_ACCESS]?: UserAccess;
 
@@ -18,7 +16,7 @@ export class User {
   id!: string;
 
   @UseMiddleware(PrivateUserField)
-  @Field(() => String, { nullable: true, description: `As Google reported it at the last sign-in. Never used to link accounts. ${PRIVATE}` })
+  @Field(() => String, { nullable: true, description: `As the identity provider reported it at the last sign-in that reported one (see \`identities\` for each). Never used to link accounts. ${PRIVATE}` })
   email!: string | null;
 
   @UseMiddleware(PrivateUserField)

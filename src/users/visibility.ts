@@ -2,9 +2,12 @@ import type { MiddlewareFn } from 'type-graphql';
 import { ForbiddenError } from '../errors.js';
 import type { GatewayContext } from '../graphql/context.js';
 
+/** How the schema describes a private field. */
+export const PRIVATE = 'Private: reached through `_entities`, only the user themself or a trusted router may read it (FORBIDDEN otherwise).';
+
 /**
  * Who may read a user's private fields (email, emailVerified, locale, hostedDomain,
- * lastSignInAt). The rule depends on how the User object was reached:
+ * lastSignInAt, identities). The rule depends on how the User object was reached:
  *
  * - `owner`: `me` and `AuthPayload.user` only ever return the caller's own account.
  * - `reference`: a User the router asked for by id through `_entities` (another subgraph

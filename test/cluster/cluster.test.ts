@@ -6,8 +6,9 @@ import { createRedisConnection, createRedisStores, whenReady } from '../../src/s
 import { keyLayout } from '../../src/store/keys.js';
 import type { Stores } from '../../src/store/types.js';
 import { uniquePrefix } from '../support/env.js';
+import { FakeApple } from '../support/fake-apple.js';
 import { FakeGoogle } from '../support/fake-google.js';
-import { ME, REFRESH, SIGN_IN, SIGN_OUT, bearer, startTestGateway, type AuthPayloadShape, type TestGateway } from '../support/gateway.js';
+import { ME, REFRESH, SIGN_IN, SIGN_IN_APPLE, SIGN_OUT, bearer, startTestGateway, type AuthPayloadShape, type TestGateway } from '../support/gateway.js';
 import { RedisCluster } from '../support/redis-cluster.js';
 import { elapseRedis } from '../support/redis-ttl.js';
 import { id, newSession, storeContract, write } from '../store/contract.js';
@@ -161,6 +162,7 @@ describe('account events on a Redis Cluster: outbox in the user’s slot, relay,
 
 describe('gateway on a Redis Cluster, over HTTP', () => {
   let google: FakeGoogle;
+  let apple: FakeApple;
   let a: TestGateway;
   let b: TestGateway;
   let prefix: string;
@@ -182,14 +184,16 @@ describe('gateway on a Redis Cluster, over HTTP', () => {
 
   beforeAll(async () => {
     google = await FakeGoogle.start();
+    apple = await FakeApple.start();
     prefix = uniquePrefix();
     const env = { REDIS_CLUSTER_NODES: cluster.seeds, REFRESH_GRACE_PERIOD: '1s' };
-    [a, b] = await Promise.all([startTestGateway({ prefix, google, env }), startTestGateway({ prefix, google, env })]);
+    [a, b] = await Promise.all([startTestGateway({ prefix, google, apple, env }), startTestGateway({ prefix, google, apple, env })]);
   });
   afterAll(async () => {
     await a?.close();
     await b?.close();
     await google?.close();
+    await apple?.close();
   });
 
   async function signIn(gw: TestGateway, sub = newSub()) {
@@ -243,6 +247,25 @@ describe('gateway on a Redis Cluster, over HTTP', () => {
     const missing = id();
     const users = await b.gateway.stores.accounts.getUsers([...ids.slice(0, 5), missing, ...ids.slice(5)]);
     expect(users.map((u) => u?.id ?? null)).toEqual([...ids.slice(0, 5), null, ...ids.slice(5)]);
+  });
+
+  it('links Apple to a Google account and unlinks Google across instances: the account’s identities in its slot, each link in its own', async () => {
+    const gsub = newSub();
+    const asub = `001${gsub}.cluster.0001`;
+    const account = await signIn(a, gsub);
+    const LINK = 'mutation($t: String!) { linkIdentity(provider: APPLE, idToken: $t) { id identities { provider } } }';
+    const linked = await b.gql(LINK, { t: await apple.mint({ sub: asub }) }, bearer(account.accessToken));
+    expect(linked.body).toEqual({ data: { linkIdentity: { id: account.user.id, identities: [{ provider: 'GOOGLE' }, { provider: 'APPLE' }] } } });
+    const k = keyLayout(prefix);
+    expect(calculateSlot(k.accountIdentities(account.user.id))).toBe(calculateSlot(k.user(account.user.id)));
+    expect(new Set([k.user(account.user.id), k.identity('google', gsub), k.identity('apple', asub)].map(calculateSlot)).size).toBe(3);
+    const viaApple = await a.gql<{ signInWithApple: AuthPayloadShape }>(SIGN_IN_APPLE, { identityToken: await apple.mint({ sub: asub }) });
+    expect(viaApple.body.data!.signInWithApple).toMatchObject({ isNewUser: false, user: { id: account.user.id } });
+    const unlinked = await a.gql('mutation { unlinkIdentity(provider: GOOGLE) { identities { provider } } }', undefined, bearer(account.accessToken));
+    expect(unlinked.body).toEqual({ data: { unlinkIdentity: { identities: [{ provider: 'APPLE' }] } } });
+    expect((await signIn(b, gsub)).user.id).not.toBe(account.user.id);
+    expect((await b.gql('mutation { deleteMyAccount }', undefined, bearer(account.accessToken))).body).toEqual({ data: { deleteMyAccount: true } });
+    expect(await a.gateway.stores.identities.get('apple', asub)).toBeNull();
   });
 
   it('reports the cluster as ready and up, with no Redis command errors', async () => {

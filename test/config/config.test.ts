@@ -62,6 +62,18 @@ describe('configuration', () => {
     expect(loadConfig({ GOOGLE_JWKS_URI: 'http://127.0.0.1:9/certs' }).google.jwksUri).toBe('http://127.0.0.1:9/certs');
     expect(() => loadConfig({ GOOGLE_JWKS_URI: 'not a url' })).toThrow(/GOOGLE_JWKS_URI/);
     expect(() => loadConfig({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL/);
+    expect(() => loadConfig({ APPLE_JWKS_URI: 'http://appleid.apple.com/auth/keys' })).toThrow(/APPLE_JWKS_URI: must be an https: URL/);
+    expect(loadConfig({ APPLE_JWKS_URI: 'http://[::1]:9/auth/keys' }).apple.jwksUri).toBe('http://[::1]:9/auth/keys');
+    expect(() => loadConfig({ APPLE_JWKS_URI: 'not a url' })).toThrow(/APPLE_JWKS_URI: expected a URL/);
+  });
+
+  it('Sign in with Apple: off in production without APPLE_CLIENT_IDS (not an error), on in development for the dev issuer', () => {
+    const prod = { NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: 'x', AUTH_ISSUER: 'https://auth.example.com' };
+    expect(loadConfig(prod).apple).toEqual({ clientIds: [], jwksUri: 'https://appleid.apple.com/auth/keys' });
+    expect(loadConfig({ ...prod, APPLE_CLIENT_IDS: ' com.example.app , com.example.web,' }).apple.clientIds).toEqual(['com.example.app', 'com.example.web']);
+    expect(loadConfig({}).apple.clientIds).toEqual(['com.example.dev-client']);
+    expect(loadConfig({ DEV_ISSUER: 'false' }).apple.clientIds).toEqual([]);
+    expect(loadConfig({ APPLE_CLIENT_IDS: 'com.example.app' }).apple.clientIds).toEqual(['com.example.app']);
   });
 
   it('has defaults for the session and sign-in policies and the key rotation schedule', () => {

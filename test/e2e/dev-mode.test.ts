@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../support/redis-server.js';
-import { ME, SIGN_IN, bearer } from '../support/gateway.js';
+import { ME, SIGN_IN, SIGN_IN_APPLE, bearer } from '../support/gateway.js';
 import { waitFor } from '../support/wait-for.js';
 
 /**
@@ -79,6 +79,32 @@ describe('development mode: the README walkthrough', () => {
     const again = (await post(SIGN_IN, { idToken: token() })).data.signInWithGoogle;
     expect(again.isNewUser).toBe(true);
     expect(again.user.id).not.toBe(second.user.id);
+  });
+
+  it('signs in with Apple (on by default in development) and links the Apple identity to a Google account, on the embedded store', async () => {
+    const post = (query: string, variables?: object, headers: Record<string, string> = {}) =>
+      fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) }).then((r) => r.json() as Promise<any>);
+    const mint = (...args: string[]) => {
+      const r = spawnSync(process.execPath, ['dist/dev/token-cli.js', ...args], { env, encoding: 'utf8' });
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      return r.stdout.trim();
+    };
+    const relay = mint('--provider', 'apple', '--email', 'x@privaterelay.appleid.com', '--private-email');
+    const viaApple = await post(SIGN_IN_APPLE, { identityToken: relay, givenName: 'Ada', familyName: 'Lovelace' });
+    expect(viaApple.errors).toBeUndefined();
+    expect(viaApple.data.signInWithApple).toMatchObject({
+      isNewUser: true,
+      user: { name: 'Ada Lovelace', email: 'x@privaterelay.appleid.com', identities: [{ provider: 'APPLE', isPrivateEmail: true, emailVerified: true }] },
+    });
+    const google = (await post(SIGN_IN, { idToken: mint('--email', 'ada@example.com') })).data.signInWithGoogle;
+    const linked = await post(
+      'mutation($t: String!) { linkIdentity(provider: APPLE, idToken: $t) { id } }',
+      { t: mint('--provider', 'apple', '--email', 'other@privaterelay.appleid.com', '--private-email') },
+      bearer(google.accessToken),
+    );
+    expect(linked).toEqual({ data: { linkIdentity: { id: google.user.id } } });
+    const again = await post(SIGN_IN_APPLE, { identityToken: mint('--provider', 'apple', '--email', 'other@privaterelay.appleid.com') });
+    expect(again.data.signInWithApple).toMatchObject({ isNewUser: false, user: { id: google.user.id } });
   });
 
   it('stops on SIGTERM with exit code 0', async () => {

@@ -76,14 +76,17 @@ describe('GraphQL limits (defaults)', () => {
     expectRefused(r, 'GRAPHQL_VALIDATION_FAILED', /recursively requests too many selections/);
   });
 
-  it('at most one signInWithGoogle or refreshSession per operation, aliases and fragments included', async () => {
-    const message = /^An operation may contain at most one signInWithGoogle or refreshSession field \(aliases included\); found 2\.$/;
+  it('at most one signInWithGoogle, signInWithApple, linkIdentity or refreshSession per operation, aliases and fragments included', async () => {
+    const message = /^An operation may contain at most one signInWithGoogle, signInWithApple, linkIdentity or refreshSession field \(aliases included\); found 2\.$/;
     const t = { t: 'x' };
     const bad = [
       'mutation($t: String!) { a: signInWithGoogle(idToken: $t) { accessToken } b: signInWithGoogle(idToken: $t) { accessToken } }',
       'mutation($t: String!) { signInWithGoogle(idToken: $t) { accessToken } refreshSession(refreshToken: $t) { accessToken } }',
       'mutation($t: String!) { ...A b: refreshSession(refreshToken: $t) { accessToken } } fragment A on Mutation { a: refreshSession(refreshToken: $t) { accessToken } }',
       'mutation($t: String!) { ... on Mutation { a: signInWithGoogle(idToken: $t) { accessToken } } ... @skip(if: true) { b: signInWithGoogle(idToken: $t) { accessToken } } }',
+      'mutation($t: String!) { signInWithApple(identityToken: $t) { accessToken } signInWithGoogle(idToken: $t) { accessToken } }',
+      'mutation($t: String!) { a: signInWithApple(identityToken: $t) { accessToken } b: signInWithApple(identityToken: $t) { accessToken } }',
+      'mutation($t: String!) { linkIdentity(provider: APPLE, idToken: $t) { id } refreshSession(refreshToken: $t) { accessToken } }',
     ];
     for (const q of bad) expectRefused(await prod.gql(q, t), 'GRAPHQL_VALIDATION_FAILED', message);
     // The same field twice under one response key is merged by GraphQL and runs once: allowed.

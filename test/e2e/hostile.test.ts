@@ -2,20 +2,22 @@ import { createHash } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { FakeApple } from '../support/fake-apple.js';
 import { FakeGoogle } from '../support/fake-google.js';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
-import { bearer, ME, REFRESH, SIGN_IN, SIGN_OUT, startTestGateway, type AuthPayloadShape, type TestGateway } from '../support/gateway.js';
+import { bearer, ME, REFRESH, SIGN_IN, SIGN_IN_APPLE, SIGN_OUT, startTestGateway, type AuthPayloadShape, type TestGateway } from '../support/gateway.js';
 import { applyMutations, ID_TOKEN_REASONS, mutation, randomToken } from '../support/token-fuzz.js';
 
 /**
- * What an anonymous client can throw at the public surface, over HTTP: fuzzed tokens, odd
- * bodies, JSON and GraphQL bombs. Nothing may produce INTERNAL_SERVER_ERROR or a 5xx, stall
- * the process, or leave a secret in the log. The last test scans everything both gateways
+ * What an anonymous client can throw at the public surface, over HTTP: fuzzed tokens (Google's
+ * and Apple's sign-in, and linkIdentity), odd bodies, JSON and GraphQL bombs. Nothing may
+ * produce INTERNAL_SERVER_ERROR or a 5xx, stall the process, or leave a secret in the log. The last test scans everything both gateways
  * logged while this file ran (including a rate-limited instance) for every token, refresh
  * token, nonce and ID-token payload the file sent or received.
  */
 const redis = usePrivateRedis();
 let google: FakeGoogle;
+let apple: FakeApple;
 let gw: TestGateway;
 let strict: TestGateway;
 /** Every secret this file handled; none may appear in a log line. */
@@ -46,12 +48,14 @@ function expectClientError(status: number, raw: string) {
 
 beforeAll(async () => {
   google = await FakeGoogle.start();
+  apple = await FakeApple.start();
   const prefix = uniquePrefix();
-  gw = await startTestGateway({ redisUrl: redis.url, prefix, google });
+  gw = await startTestGateway({ redisUrl: redis.url, prefix, google, apple });
   strict = await startTestGateway({
     redisUrl: redis.url,
     prefix,
     google,
+    apple,
     env: { TRUST_PROXY: 'loopback', RATE_LIMIT_SIGN_IN_PER_ADDRESS: '3/1m', RATE_LIMIT_AUTH_FAILURES_PER_ADDRESS: '2/1m', RATE_LIMIT_REFRESH_PER_SESSION: '1/1m' },
   });
   eventLoop.enable();
@@ -66,11 +70,28 @@ afterAll(async () => {
   await gw?.close();
   await strict?.close();
   await google?.close();
+  await apple?.close();
 });
 
+/** The ways an ID token reaches the gateway: each provider's sign-in, and linkIdentity with a signed-in caller. */
+const ENTRY_POINTS = [
+  { name: 'signInWithGoogle', issuer: () => google as FakeGoogle, send: (t: string, nonce: string | null) => gw.gql(SIGN_IN, { idToken: t, nonce }) },
+  { name: 'signInWithApple', issuer: () => apple as FakeGoogle, send: (t: string, nonce: string | null) => gw.gql(SIGN_IN_APPLE, { identityToken: t, nonce, givenName: 'Ada' }) },
+  {
+    name: 'linkIdentity(APPLE)',
+    issuer: () => apple as FakeGoogle,
+    send: async (t: string, nonce: string | null) => {
+      linker ??= (await gw.gql<{ signInWithGoogle: AuthPayloadShape }>(SIGN_IN, { idToken: await google.mint({ sub: 'hostile-linker' }) })).body.data!.signInWithGoogle.accessToken;
+      remember(linker);
+      return gw.gql('mutation($t: String!, $n: String) { linkIdentity(provider: APPLE, idToken: $t, nonce: $n) { id } }', { t, n: nonce }, bearer(linker));
+    },
+  },
+];
+let linker: string | undefined;
+
 describe('hostile clients over HTTP', () => {
-  it('fuzzed ID tokens and nonces: always UNAUTHENTICATED with a listed reason, never anything else', async () => {
-    const genuine = [await google.mint(), await google.mint({ nonce: 'fuzz-nonce-0001', hd: 'example.com' })];
+  it.each(ENTRY_POINTS)('fuzzed ID tokens and nonces through $name: always UNAUTHENTICATED with a listed reason, never anything else', async ({ issuer, send }) => {
+    const genuine = [await issuer().mint(), await issuer().mint({ nonce: 'fuzz-nonce-0001', hd: 'example.com' })];
     genuine.forEach(rememberToken);
     const hostile = fc.oneof(
       randomToken,
@@ -80,7 +101,7 @@ describe('hostile clients over HTTP', () => {
       fc.asyncProperty(hostile, fc.option(fc.string({ maxLength: 30 })), async (idToken, nonce) => {
         fc.pre(!genuine.includes(idToken));
         rememberToken(idToken);
-        const r = await gw.gql(SIGN_IN, { idToken, nonce });
+        const r = await send(idToken, nonce);
         expectClientError(r.status, r.raw);
         expect(r.status).toBe(200);
         expect(r.body.data).toBeNull();
@@ -157,8 +178,14 @@ describe('hostile clients over HTTP', () => {
       fc.asyncProperty(
         fc.oneof(
           fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
-          fc.record({ query: fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom(SIGN_IN, REFRESH, ME, SIGN_OUT)), variables: fc.jsonValue({ maxDepth: 3 }) }).map((v) => JSON.stringify(v)),
+          fc.record({ query: fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom(SIGN_IN, SIGN_IN_APPLE, REFRESH, ME, SIGN_OUT)), variables: fc.jsonValue({ maxDepth: 3 }) }).map((v) => JSON.stringify(v)),
           fc.record({ query: fc.constant(SIGN_IN), variables: fc.record({ idToken: fc.jsonValue({ maxDepth: 3 }), nonce: fc.jsonValue({ maxDepth: 2 }) }) }).map((v) => JSON.stringify(v)),
+          fc
+            .record({
+              query: fc.constant(SIGN_IN_APPLE),
+              variables: fc.record({ identityToken: fc.jsonValue({ maxDepth: 3 }), nonce: fc.jsonValue({ maxDepth: 2 }), givenName: fc.jsonValue({ maxDepth: 2 }), authorizationCode: fc.jsonValue({ maxDepth: 2 }) }),
+            })
+            .map((v) => JSON.stringify(v)),
           fc.record({ query: fc.constant(ME), operationName: fc.jsonValue({ maxDepth: 1 }), extensions: fc.jsonValue({ maxDepth: 3 }) }).map((v) => JSON.stringify(v)),
           fc.string({ unit: 'binary', maxLength: 200 }),
         ),
@@ -220,11 +247,28 @@ describe('hostile clients over HTTP', () => {
     expect(limited.status).toBe(429);
     await gw.gql(ME, undefined, bearer(r1.accessToken));
     await gw.gql(SIGN_OUT, undefined, bearer(r1.accessToken));
-    // Hostile tokens against the strict instance until it rate-limits.
-    for (const make of [() => google.hostile.algNone(), () => google.hostile.hs256WithPublicKey(), () => google.hostile.wrongKey(), () => google.hostile.tamperedPayload(), () => google.hostile.unknownKid()]) {
+    // The same with Apple: a nonce (hashed in the token), names, an authorization code.
+    const appleNonce = 'apple-log-scan-nonce-91be';
+    const appleCode = 'c1a2b3.0.apple-authorization-code';
+    remember(appleNonce, createHash('sha256').update(appleNonce).digest('hex'), appleCode);
+    const appleToken = await apple.mint({ sub: '001111.log-scan.0001', nonce: createHash('sha256').update(appleNonce).digest('hex') });
+    rememberToken(appleToken);
+    const a = (await gw.gql<{ signInWithApple: AuthPayloadShape }>(SIGN_IN_APPLE, { identityToken: appleToken, nonce: appleNonce, authorizationCode: appleCode, givenName: 'Ada' })).body.data!
+      .signInWithApple;
+    remember(a.accessToken, a.refreshToken);
+    rememberToken(a.accessToken);
+    // Hostile tokens (both issuers') against the strict instance until it rate-limits.
+    const hostile = [google, apple].flatMap((issuer) => [
+      () => issuer.hostile.algNone(),
+      () => issuer.hostile.hs256WithPublicKey(),
+      () => issuer.hostile.wrongKey(),
+      () => issuer.hostile.tamperedPayload(),
+      () => issuer.hostile.unknownKid(),
+    ]);
+    for (const [i, make] of hostile.entries()) {
       const token = await make();
       rememberToken(token);
-      const r = await strict.gql(SIGN_IN, { idToken: token, nonce }, { 'x-forwarded-for': '192.0.2.98' });
+      const r = i < 5 ? await strict.gql(SIGN_IN, { idToken: token, nonce }, { 'x-forwarded-for': '192.0.2.98' }) : await strict.gql(SIGN_IN_APPLE, { identityToken: token, nonce }, { 'x-forwarded-for': '192.0.2.97' });
       expect(['UNAUTHENTICATED', 'RATE_LIMITED']).toContain(r.body.errors?.[0]?.extensions?.code);
     }
 

@@ -164,7 +164,7 @@ describe('token introspection (RFC 7662)', () => {
 
     it('a disabled account and a deleted account: inactive at once', async () => {
       const disabled = await signIn();
-      expect(await gw.gateway.stores.accounts.setAccountState(disabled.user.id, 'disabled', Date.now())).toEqual({ found: true, sessionsEnded: 1 });
+      expect(await gw.gateway.stores.accounts.setAccountState(disabled.user.id, 'disabled', Date.now())).toEqual({ found: true, sessionsEnded: 1, identities: [] });
       expect(shape(await introspect(disabled.accessToken))).toEqual(inactive);
       expect(loggedReasons().at(-1)).toBe('account_disabled');
 

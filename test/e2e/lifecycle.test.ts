@@ -391,7 +391,7 @@ describe('session and account lifecycle over HTTP', () => {
   });
 
   describe('deleteMyAccount', () => {
-    it('deletes account, identity and every session at once, leaving no key behind; the next sign-in is a new account', async () => {
+    it('deletes account, identity and every session at once, leaving no key behind but the marker retiring its id; the next sign-in is a new account', async () => {
       const prefix = uniquePrefix();
       const [a, b] = [await gateway({}, prefix), await gateway({}, prefix)];
       await signIn(a); // a bystander: the shared keys (signing keys, Google's key set, active sessions) exist from here on
@@ -409,7 +409,7 @@ describe('session and account lifecycle over HTTP', () => {
 
       const del = await b.gql(DELETE, undefined, bearer(s1.accessToken));
       expect(del.body).toEqual({ data: { deleteMyAccount: true } });
-      expect(await scan(prefix)).toEqual(before);
+      expect(await scan(prefix)).toEqual([...before, `${prefix}gone:{${s1.user.id}}`].sort());
 
       for (const gw of [a, b]) {
         expect(reasonOf(await gw.gql(ME, undefined, bearer(s1.accessToken)))).toEqual(unauth('session_revoked'));
@@ -480,7 +480,7 @@ describe('session and account lifecycle over HTTP', () => {
 
       const shown = await run(['show', uid]);
       expect(shown.code).toBe(0);
-      expect(JSON.parse(shown.stdout)).toMatchObject({ id: uid, googleSub: sub, disabled: true, sessions: [] });
+      expect(JSON.parse(shown.stdout)).toMatchObject({ id: uid, identities: [{ provider: 'google', subject: sub, pending: false }], disabled: true, sessions: [] });
 
       expect(await run(['enable', uid])).toMatchObject({ code: 0, stdout: `enabled user ${uid}\n` });
       const back = await signIn(b, { sub });

@@ -63,9 +63,9 @@ describe('Google key endpoint outage', () => {
       clock.advance(BACKOFF);
     }
     const metrics = await (await fetch(`${g.url}/metrics`)).text();
-    expect(metrics).toMatch(/^authgw_google_key_cache_events_total\{event="stale_served"\} (1[2-9]|[2-9]\d)/m);
-    expect(metrics).toMatch(/^authgw_google_key_fetch_failures_total [2-9]/m);
-    expect(metrics).toMatch(/^authgw_sign_ins_total\{outcome="success",reason="new_user"\} 13$/m);
+    expect(metrics).toMatch(/^authgw_provider_key_cache_events_total\{provider="google",event="stale_served"\} (1[2-9]|[2-9]\d)/m);
+    expect(metrics).toMatch(/^authgw_provider_key_fetch_failures_total\{provider="google"\} [2-9]/m);
+    expect(metrics).toMatch(/^authgw_sign_ins_total\{provider="google",outcome="success",reason="new_user"\} 13$/m);
   }, 30_000);
 
   it('with no cached keys, refuses sign-in promptly with keys_unavailable, and recovers when Google does', async () => {
@@ -97,9 +97,9 @@ describe('Google key endpoint outage', () => {
     const { res } = await timedSignIn(g);
     expect(res.body.errors).toBeUndefined();
     const metrics = await (await fetch(`${g.url}/metrics`)).text();
-    expect(metrics).toMatch(/^authgw_sign_ins_total\{outcome="unavailable",reason="keys_unavailable"\} 16$/m);
-    expect(metrics).toMatch(/^authgw_google_key_fetch_failures_total [3-9]/m);
-    expect(metrics).toMatch(/^authgw_id_token_verification_seconds_count\{outcome="unavailable"\} 16$/m);
+    expect(metrics).toMatch(/^authgw_sign_ins_total\{provider="google",outcome="unavailable",reason="keys_unavailable"\} 16$/m);
+    expect(metrics).toMatch(/^authgw_provider_key_fetch_failures_total\{provider="google"\} [3-9]/m);
+    expect(metrics).toMatch(/^authgw_id_token_verification_seconds_count\{provider="google",outcome="unavailable"\} 16$/m);
   }, 30_000);
 
   it('shutdown aborts a key fetch in flight instead of waiting for it (and logs no fetch failure)', async () => {

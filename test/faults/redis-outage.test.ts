@@ -194,7 +194,7 @@ describe('Redis outage', () => {
     expect(logs.filter((l) => l.msg === 'Redis connection ready again')).toHaveLength(1);
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toMatch(/^authgw_redis_command_errors_total\{kind="connection"\} [1-9]/m);
-    expect(metrics).toMatch(/^authgw_sign_ins_total\{outcome="unavailable",reason="store_unavailable"\} [1-9]/m);
+    expect(metrics).toMatch(/^authgw_sign_ins_total\{provider="google",outcome="unavailable",reason="store_unavailable"\} [1-9]/m);
     expect(metrics).toMatch(/^authgw_redis_up 1$/m);
   });
 

@@ -56,30 +56,30 @@ describe('GET /metrics, two instances in one process', () => {
 
     const text = await scrape(a);
     const signIns = (labels: string) => sample(text, 'authgw_sign_ins_total', labels);
-    expect(signIns('{outcome="success",reason="new_user"}')).toBe(1);
-    expect(signIns('{outcome="success",reason="returning_user"}')).toBe(1);
-    expect(signIns('{outcome="rejected",reason="malformed"}')).toBe(1);
-    expect(signIns('{outcome="rejected",reason="expired"}')).toBe(1);
-    expect(signIns('{outcome="rejected",reason="wrong_audience"}')).toBe(1);
+    expect(signIns('{provider="google",outcome="success",reason="new_user"}')).toBe(1);
+    expect(signIns('{provider="google",outcome="success",reason="returning_user"}')).toBe(1);
+    expect(signIns('{provider="google",outcome="rejected",reason="malformed"}')).toBe(1);
+    expect(signIns('{provider="google",outcome="rejected",reason="expired"}')).toBe(1);
+    expect(signIns('{provider="google",outcome="rejected",reason="wrong_audience"}')).toBe(1);
     const refreshes = (labels: string) => sample(text, 'authgw_refreshes_total', labels);
     expect(refreshes('{outcome="success",reason="rotated"}')).toBe(1);
     expect(refreshes('{outcome="rejected",reason="refresh_token_reused"}')).toBe(1);
     expect(refreshes('{outcome="rejected",reason="invalid_refresh_token"}')).toBe(1);
     // Every ID token went through the verifier, timed.
-    expect(sample(text, 'authgw_id_token_verification_seconds_count', '{outcome="valid"}')).toBe(2);
-    expect(sample(text, 'authgw_id_token_verification_seconds_count', '{outcome="rejected"}')).toBe(3);
+    expect(sample(text, 'authgw_id_token_verification_seconds_count', '{provider="google",outcome="valid"}')).toBe(2);
+    expect(sample(text, 'authgw_id_token_verification_seconds_count', '{provider="google",outcome="rejected"}')).toBe(3);
     // The other instance has its own registry: none of this is counted there.
     const other = await scrape(b);
     expect(other).toMatch(/^# TYPE authgw_sign_ins_total counter$/m);
-    expect(sample(other, 'authgw_sign_ins_total', '{outcome="success",reason="new_user"}')).toBeNull();
+    expect(sample(other, 'authgw_sign_ins_total', '{provider="google",outcome="success",reason="new_user"}')).toBeNull();
   });
 
   it("counts Google key fetches: two cold instances on one Redis fetched once between them", async () => {
     const [ta, tb] = await Promise.all([scrape(a), scrape(b)]);
-    const fetches = (sample(ta, 'authgw_google_key_fetches_total') ?? 0) + (sample(tb, 'authgw_google_key_fetches_total') ?? 0);
+    const fetches = (sample(ta, 'authgw_provider_key_fetches_total', '{provider="google"}') ?? 0) + (sample(tb, 'authgw_provider_key_fetches_total', '{provider="google"}') ?? 0);
     expect(fetches).toBe(google.fetchCount);
     expect(fetches).toBe(1);
-    expect(sample(ta, 'authgw_google_key_fetch_failures_total')).toBe(0);
+    expect(sample(ta, 'authgw_provider_key_fetch_failures_total', '{provider="google"}')).toBeNull(); // never failed: no series
   });
 
   it('estimates active sessions across instances (HyperLogLog in Redis)', async () => {

@@ -6,21 +6,24 @@ import { SessionTokens, type AuthResult, type Outcome } from '../../src/sessions
 import type { SessionRules } from '../../src/sessions/policy.js';
 import { RefreshSession } from '../../src/sessions/refresh.js';
 import { SessionService } from '../../src/sessions/session-service.js';
-import { SignInWithGoogle } from '../../src/sessions/sign-in.js';
+import { SignIn } from '../../src/sessions/sign-in.js';
 import { SignInNonces, UsedIdTokens } from '../../src/sessions/single-use.js';
 import { SigningKeys } from '../../src/sessions/signing-keys.js';
 import { createRedisClient, createRedisStores, whenReady } from '../../src/store/redis/index.js';
-import type { Profile, Stores } from '../../src/store/types.js';
+import type { VerifiedIdToken } from '../../src/identity/provider.js';
+import type { Stores } from '../../src/store/types.js';
 import { AccountService } from '../../src/users/account-service.js';
+import { IdentityService } from '../../src/users/identity-service.js';
 import { uniquePrefix } from '../support/env.js';
 import { FakeClock } from '../support/fake-google.js';
 
 /**
  * The session use cases wired as the gateway wires them (src/gateway.ts), on a real Redis and a
- * controllable clock. Only Google's verification is replaced: `idToken(profile)` makes a token
- * that `verifyIdToken` answers with that profile (real verification is tested in
- * test/google and, end to end, in test/e2e). Where a test needs to count or interleave store
- * calls it wraps the real stores (`wrap`); the calls still reach Redis.
+ * controllable clock. Only the providers' verification is replaced: `idToken(profile)` makes a
+ * token that the verification answers with that profile, for whichever provider it is asked
+ * (real verification is tested in test/identity and, end to end, in test/e2e). Where a test
+ * needs to count or interleave store calls it wraps the real stores (`wrap`); the calls still
+ * reach Redis.
  */
 export const MIN = 60_000;
 export const meta = { userAgent: 'test-agent', clientAddress: '203.0.113.9' };
@@ -35,8 +38,12 @@ export interface HarnessOptions {
   wrap?: (stores: Stores) => Stores;
 }
 
+/** What a harness token verifies to: a provider's claims without the provider and times. */
+export type Profile = Omit<VerifiedIdToken, 'provider' | 'exp' | 'iat'>;
+
 export interface Harness {
-  signIn: SignInWithGoogle;
+  signIn: SignIn;
+  identities: IdentityService;
   refresh: RefreshSession;
   sessions: SessionService;
   accounts: AccountService;
@@ -57,7 +64,19 @@ export interface Harness {
 let subCounter = 0;
 export function newProfile(): Profile {
   const sub = `sub-${Date.now()}-${subCounter++}`;
-  return { sub, email: `${sub}@example.com`, emailVerified: true, name: 'Ada', givenName: null, familyName: null, picture: null, locale: null, hostedDomain: null };
+  return {
+    sub,
+    email: `${sub}@example.com`,
+    emailVerified: true,
+    isPrivateEmail: false,
+    realUserStatus: null,
+    name: 'Ada',
+    givenName: null,
+    familyName: null,
+    picture: null,
+    locale: null,
+    hostedDomain: null,
+  };
 }
 
 /** An ID token for `profile` (unsigned: only this harness's verifier reads it), unique per call. */
@@ -95,23 +114,28 @@ export async function harness(opts: HarnessOptions): Promise<Harness> {
   const tokens = new SessionTokens(accessTokens);
   const counted: Harness['counted'] = { signIn: [], refresh: [] };
   let verifications = 0;
-  const verifyIdToken = async (token: string): Promise<Profile> => {
-    verifications++;
-    const [, payload] = token.split('.');
-    const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString() || 'null') as { profile?: Profile } | null;
-    if (!claims?.profile) throw new AuthError('malformed');
-    return claims.profile;
+  const verification = {
+    enabled: (provider: string) => provider === 'google' || provider === 'apple',
+    verify: async (provider: string, token: string): Promise<VerifiedIdToken> => {
+      verifications++;
+      const [, payload] = token.split('.');
+      const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString() || 'null') as { profile?: Profile; exp: number; iat: number } | null;
+      if (!claims?.profile) throw new AuthError('malformed');
+      return { provider, ...claims.profile, exp: claims.exp, iat: claims.iat };
+    },
   };
+  const usedIdTokens = new UsedIdTokens({ store: stores.singleUse, enabled: opts.rejectReplayedIdTokens ?? false, log, now: clock.now });
   return {
-    signIn: new SignInWithGoogle({
+    identities: new IdentityService({ stores, verification, nonces, usedIdTokens, rateLimits, log, now: clock.now }),
+    signIn: new SignIn({
       stores,
       rateLimits,
       nonces,
-      usedIdTokens: new UsedIdTokens({ store: stores.singleUse, enabled: opts.rejectReplayedIdTokens ?? false, log, now: clock.now }),
-      verifyIdToken,
+      usedIdTokens,
+      verification,
       tokens,
       rules,
-      count: (o) => counted.signIn.push(o),
+      count: (o) => void counted.signIn.push(o),
       log,
       now: clock.now,
     }),

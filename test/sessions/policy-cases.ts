@@ -121,17 +121,53 @@ export const ROTATION_CASES: RotationCase[] = [
 
 export type WriteCase = Parameters<typeof decideSessionWrite>[0] & { name: string; expected: ReturnType<typeof decideSessionWrite> };
 
+/** The signing-in identity's subject in every write case. */
+export const WRITE_SUBJECT = 'the-sub';
+type WriteCaseInput = Omit<WriteCase, 'retired' | 'stored' | 'subject'> & Partial<Pick<WriteCase, 'retired' | 'stored'>>;
+/** An existing account lists the signing-in identity as its own unless the case says otherwise; no id is retired. */
+const w = (c: WriteCaseInput): WriteCase => ({ retired: false, stored: c.user ? { subject: WRITE_SUBJECT, pending: false } : null, subject: WRITE_SUBJECT, ...c });
+
 export const WRITE_CASES: WriteCase[] = [
-  { name: 'a new account', user: null, mustExist: false, now: T, limit: null, expected: { kind: 'write', isNewUser: true, signInTat: null } },
-  { name: 'the link named an account that is gone', user: null, mustExist: true, now: T, limit: LIMIT, expected: { kind: 'gone' } },
-  { name: 'a returning account', user: { disabled: false, signInTat: null }, mustExist: true, now: T, limit: null, expected: { kind: 'write', isNewUser: false, signInTat: null } },
-  { name: 'a returning account the link did not name (created meanwhile)', user: { disabled: false, signInTat: null }, mustExist: false, now: T, limit: null, expected: { kind: 'write', isNewUser: false, signInTat: null } },
-  { name: 'a disabled account', user: { disabled: true, signInTat: null }, mustExist: true, now: T, limit: LIMIT, expected: { kind: 'account_disabled' } },
-  { name: 'a disabled account, even when not named by the link', user: { disabled: true, signInTat: T + 60_000 }, mustExist: false, now: T, limit: LIMIT, expected: { kind: 'account_disabled' } },
-  { name: 'the sign-in budget: first use', user: null, mustExist: false, now: T, limit: LIMIT, expected: { kind: 'write', isNewUser: true, signInTat: T + 30_000 } },
-  { name: 'the sign-in budget: last of the burst', user: { disabled: false, signInTat: T + 30_000 }, mustExist: true, now: T, limit: LIMIT, expected: { kind: 'write', isNewUser: false, signInTat: T + 60_000 } },
-  { name: 'the sign-in budget spent', user: { disabled: false, signInTat: T + 60_000 }, mustExist: true, now: T + 10_000, limit: LIMIT, expected: { kind: 'limited', retryAfterMs: 20_000 } },
-  { name: 'the sign-in budget refilled', user: { disabled: false, signInTat: T + 60_000 }, mustExist: true, now: T + 30_000, limit: LIMIT, expected: { kind: 'write', isNewUser: false, signInTat: T + 90_000 } },
+  w({ name: 'a new account', user: null, mustExist: false, now: T, limit: null, expected: { kind: 'write', isNewUser: true, signInTat: null } }),
+  w({ name: 'the link named an account that is gone', user: null, mustExist: true, now: T, limit: LIMIT, expected: { kind: 'gone' } }),
+  w({ name: 'a returning account', user: { disabled: false, signInTat: null }, mustExist: true, now: T, limit: null, expected: { kind: 'write', isNewUser: false, signInTat: null } }),
+  w({ name: 'a returning account the link did not name (created meanwhile)', user: { disabled: false, signInTat: null }, mustExist: false, now: T, limit: null, expected: { kind: 'write', isNewUser: false, signInTat: null } }),
+  w({ name: 'a disabled account', user: { disabled: true, signInTat: null }, mustExist: true, now: T, limit: LIMIT, expected: { kind: 'account_disabled' } }),
+  w({ name: 'a disabled account, even when not named by the link', user: { disabled: true, signInTat: T + 60_000 }, mustExist: false, now: T, limit: LIMIT, expected: { kind: 'account_disabled' } }),
+  w({ name: 'the sign-in budget: first use', user: null, mustExist: false, now: T, limit: LIMIT, expected: { kind: 'write', isNewUser: true, signInTat: T + 30_000 } }),
+  w({ name: 'the sign-in budget: last of the burst', user: { disabled: false, signInTat: T + 30_000 }, mustExist: true, now: T, limit: LIMIT, expected: { kind: 'write', isNewUser: false, signInTat: T + 60_000 } }),
+  w({ name: 'the sign-in budget spent', user: { disabled: false, signInTat: T + 60_000 }, mustExist: true, now: T + 10_000, limit: LIMIT, expected: { kind: 'limited', retryAfterMs: 20_000 } }),
+  w({ name: 'the sign-in budget refilled', user: { disabled: false, signInTat: T + 60_000 }, mustExist: true, now: T + 30_000, limit: LIMIT, expected: { kind: 'write', isNewUser: false, signInTat: T + 90_000 } }),
+  // Identities (src/users/identity-policy.ts).
+  w({ name: 'a retired id is never created (a deleted account, a dangling link taken over)', user: null, retired: true, mustExist: false, now: T, limit: null, expected: { kind: 'gone' } }),
+  w({ name: 'an account that lists no identity of this provider: the link is stale', user: { disabled: false, signInTat: null }, stored: null, mustExist: true, now: T, limit: LIMIT, expected: { kind: 'not_linked' } }),
+  w({
+    name: 'an account whose identity of this provider is another one',
+    user: { disabled: false, signInTat: null },
+    stored: { subject: 'another-sub', pending: false },
+    mustExist: false,
+    now: T,
+    limit: null,
+    expected: { kind: 'not_linked' },
+  }),
+  w({
+    name: 'a stale link is reported before a disabled account',
+    user: { disabled: true, signInTat: null },
+    stored: { subject: 'another-sub', pending: true },
+    mustExist: true,
+    now: T,
+    limit: null,
+    expected: { kind: 'not_linked' },
+  }),
+  w({
+    name: 'the identity pending on the account (linkIdentity took its link): signs in',
+    user: { disabled: false, signInTat: null },
+    stored: { subject: WRITE_SUBJECT, pending: true },
+    mustExist: true,
+    now: T,
+    limit: null,
+    expected: { kind: 'write', isNewUser: false, signInTat: null },
+  }),
 ];
 
 /** Sessions over the cap: the others still stored (id, createdAt), the cap, the ids that end. */

@@ -33,7 +33,7 @@ describe('session policy', () => {
     });
 
     it.each(WRITE_CASES)('admission: $name', (c) => {
-      expect(decideSessionWrite({ user: c.user, mustExist: c.mustExist, now: c.now, limit: c.limit })).toEqual(c.expected);
+      expect(decideSessionWrite({ user: c.user, retired: c.retired, stored: c.stored, subject: c.subject, mustExist: c.mustExist, now: c.now, limit: c.limit })).toEqual(c.expected);
     });
 
     it.each(CAP_CASES)('the session cap: $name', (c) => {

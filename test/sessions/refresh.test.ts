@@ -22,7 +22,7 @@ describe('RefreshSession', () => {
     for (const h of open) await h.close();
     raw.disconnect();
   });
-  const signIn = (h: Harness) => h.signIn.signIn({ idToken: idToken(newProfile(), h.clock), nonce: null, meta });
+  const signIn = (h: Harness) => h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(newProfile(), h.clock), nonce: null, meta });
 
   it('inactivity: a session not refreshed within REFRESH_TOKEN_TTL ends, even before Redis drops it', async () => {
     const h = await make();

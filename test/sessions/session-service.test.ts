@@ -33,7 +33,7 @@ describe('SessionService', () => {
       touches: () => touches,
     };
   }
-  const signIn = (h: Harness) => h.signIn.signIn({ idToken: idToken(newProfile(), h.clock), nonce: null, meta });
+  const signIn = (h: Harness) => h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(newProfile(), h.clock), nonce: null, meta });
 
   describe('lastSeenAt', () => {
     it('is written at most once a minute per session, never on every request, and not waited for', async () => {
@@ -118,11 +118,11 @@ describe('SessionService', () => {
     it('lists live sessions newest first; signs out the others, or all', async () => {
       const h = await make();
       const p = newProfile();
-      const s1 = await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
+      const s1 = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       h.clock.advance(1000);
-      const s2 = await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
+      const s2 = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       h.clock.advance(1000);
-      const s3 = await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
+      const s3 = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       const me = await h.sessions.authenticate(s2.accessToken);
       const sid = (x: { refreshToken: string }) => x.refreshToken.split('.')[1];
       expect((await h.sessions.listSessions(me)).map((s) => s.id)).toEqual([sid(s3), sid(s2), sid(s1)]);

@@ -37,8 +37,8 @@ describe('SignInWithGoogle', () => {
   it('creates the account on the first sign-in and signs the same Google account into it again', async () => {
     const h = await make();
     const p = newProfile();
-    const first = await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
-    const again = await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
+    const first = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
+    const again = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
     expect([first.isNewUser, again.isNewUser]).toEqual([true, false]);
     expect(again.user.id).toBe(first.user.id);
     expect(await h.stores.identities.get('google', p.sub)).toBe(first.user.id);
@@ -54,9 +54,9 @@ describe('SignInWithGoogle', () => {
   describe('order of the checks, and what each refusal costs', () => {
     it('an address over its attempt budget is refused before verification, and nothing is written', async () => {
       const h = await make({ rateLimits: { signInPerAddress: { limit: 1, windowMs: 60_000 } } });
-      await h.signIn.signIn({ idToken: idToken(newProfile(), h.clock), nonce: null, meta });
+      await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(newProfile(), h.clock), nonce: null, meta });
       const p = newProfile();
-      await expect(h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta })).rejects.toMatchObject({ extensions: { code: 'RATE_LIMITED', retryAfter: 60 } });
+      await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta })).rejects.toMatchObject({ extensions: { code: 'RATE_LIMITED', retryAfter: 60 } });
       expect(h.verifications()).toBe(1);
       expect(await h.stores.identities.get('google', p.sub)).toBeNull();
       expect(h.counted.signIn[1]).toMatchObject({ ok: false, error: { extensions: { code: 'RATE_LIMITED' } } });
@@ -64,7 +64,7 @@ describe('SignInWithGoogle', () => {
 
     it('without a required server nonce the token is not even verified (nonce_required)', async () => {
       const h = await make({ requireNonce: true });
-      await expect(h.signIn.signIn({ idToken: idToken(newProfile(), h.clock), nonce: 'client-made', meta })).rejects.toMatchObject({ reason: 'nonce_required' });
+      await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(newProfile(), h.clock), nonce: 'client-made', meta })).rejects.toMatchObject({ reason: 'nonce_required' });
       expect(h.verifications()).toBe(0);
     });
 
@@ -72,15 +72,15 @@ describe('SignInWithGoogle', () => {
       const h = await make({ rateLimits: { authFailuresPerAddress: { limit: 3, windowMs: 60_000 } }, rejectReplayedIdTokens: true });
       const p = newProfile();
       const token = idToken(p, h.clock);
-      const first = await h.signIn.signIn({ idToken: token, nonce: null, meta });
+      const first = await h.signIn.signIn({ provider: 'google', names: null, idToken: token, nonce: null, meta });
       await h.stores.accounts.setAccountState(first.user.id, 'disabled', Date.now());
-      await expect(h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta })).rejects.toMatchObject({ reason: 'account_disabled' });
-      await expect(h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta })).rejects.toMatchObject({ reason: 'account_disabled' });
-      await expect(h.signIn.signIn({ idToken: 'not-a-token', nonce: null, meta })).rejects.toMatchObject({ reason: 'malformed' });
-      await expect(h.signIn.signIn({ idToken: idToken(newProfile(), h.clock), nonce: `sn_${'A'.repeat(43)}`, meta })).rejects.toMatchObject({ reason: 'invalid_nonce' });
-      await expect(h.signIn.signIn({ idToken: token, nonce: null, meta })).rejects.toMatchObject({ reason: 'replayed' });
+      await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta })).rejects.toMatchObject({ reason: 'account_disabled' });
+      await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta })).rejects.toMatchObject({ reason: 'account_disabled' });
+      await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: 'not-a-token', nonce: null, meta })).rejects.toMatchObject({ reason: 'malformed' });
+      await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(newProfile(), h.clock), nonce: `sn_${'A'.repeat(43)}`, meta })).rejects.toMatchObject({ reason: 'invalid_nonce' });
+      await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: token, nonce: null, meta })).rejects.toMatchObject({ reason: 'replayed' });
       // Three rejected credentials: the address is spent, even for a good token.
-      await expect(h.signIn.signIn({ idToken: idToken(newProfile(), h.clock), nonce: null, meta })).rejects.toMatchObject({ extensions: { code: 'RATE_LIMITED', retryAfter: 20 } });
+      await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(newProfile(), h.clock), nonce: null, meta })).rejects.toMatchObject({ extensions: { code: 'RATE_LIMITED', retryAfter: 20 } });
       expect(h.counted.signIn.map((o) => (o.ok ? 'ok' : (o.error as { extensions: { reason?: string; code: string } }).extensions.reason ?? 'limited'))).toEqual([
         'ok',
         'account_disabled',
@@ -95,12 +95,12 @@ describe('SignInWithGoogle', () => {
     it('the account’s sign-in budget is spent only by admitted sign-ins, and a refused sign-in writes nothing', async () => {
       const h = await make({ rateLimits: { signInPerAccount: { limit: 2, windowMs: 60_000 } } });
       const p = newProfile();
-      const first = await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
+      const first = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       h.clock.advance(1000);
-      await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
+      await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       const before = await raw.hgetall(keyLayout(h.prefix).user(first.user.id));
       h.clock.advance(1000);
-      await expect(h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta })).rejects.toMatchObject({
+      await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta })).rejects.toMatchObject({
         message: 'Too many sign-ins to this account; retry later.',
         extensions: { code: 'RATE_LIMITED', retryAfter: 28 },
       });
@@ -111,21 +111,21 @@ describe('SignInWithGoogle', () => {
     it('a disabled account is refused and nothing of it changes', async () => {
       const h = await make();
       const p = newProfile();
-      const a = await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
+      const a = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       // The flag alone (as an interrupted operator command could leave it): sign-in still refuses.
       await raw.hset(keyLayout(h.prefix).user(a.user.id), 'd', '1');
-      await expect(h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta })).rejects.toMatchObject({ reason: 'account_disabled' });
+      await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta })).rejects.toMatchObject({ reason: 'account_disabled' });
       expect(await raw.zcard(keyLayout(h.prefix).sessionIndex(a.user.id))).toBe(1);
     });
 
     it('keeps at most maxSessionsPerUser sessions; the oldest ends first', async () => {
       const h = await make({ maxSessionsPerUser: 2 });
       const p = newProfile();
-      const first = await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
+      const first = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       h.clock.advance(1000);
-      const second = await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
+      const second = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       h.clock.advance(1000);
-      const third = await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
+      const third = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       await expect(h.sessions.authenticate(first.accessToken)).rejects.toMatchObject({ reason: 'session_revoked' });
       await expect(h.sessions.authenticate(second.accessToken)).resolves.toMatchObject({ session: { id: second.refreshToken.split('.')[1] } });
       expect(await h.sessions.listSessions(await h.sessions.authenticate(third.accessToken))).toHaveLength(2);
@@ -153,12 +153,13 @@ describe('SignInWithGoogle', () => {
           }),
       });
       const p = newProfile();
-      const first = await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
+      const first = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       victim = first.user.id;
-      const second = await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
+      const second = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       expect(second.isNewUser).toBe(true);
       expect(second.user.id).not.toBe(first.user.id);
-      expect(await keysOf(h, first.user.id)).toEqual([]); // nothing of the deleted account came back
+      // Nothing of the deleted account came back: only the marker that retires its id.
+      expect(await keysOf(h, first.user.id)).toEqual([keyLayout(h.prefix).retired(first.user.id)]);
       expect(await h.stores.identities.get('google', p.sub)).toBe(second.user.id);
       await expect(h.sessions.authenticate(second.accessToken)).resolves.toMatchObject({ user: { id: second.user.id } });
     });
@@ -180,10 +181,10 @@ describe('SignInWithGoogle', () => {
           }),
       });
       const p = newProfile();
-      const a = h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
+      const a = h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       await new Promise((r) => setImmediate(r));
       while (writes === 0) await new Promise((r) => setImmediate(r));
-      const b = await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
+      const b = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       release();
       const first = await a;
       expect(b.user.id).toBe(first.user.id);
@@ -197,7 +198,7 @@ describe('SignInWithGoogle', () => {
       const h = await make();
       const p = newProfile();
       await h.stores.identities.link('google', p.sub, 'AbandonedAbandonedAbA1');
-      const s = await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta });
+      const s = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       expect(s).toMatchObject({ isNewUser: true, user: { id: 'AbandonedAbandonedAbA1' } });
     });
   });
@@ -214,15 +215,15 @@ describe('SignInWithGoogle', () => {
 
     it('sign-in: 3 for a new account, 3 for a returning one, 3 with a server nonce and single-use ID tokens; refresh 2; a request 1', async () => {
       const h = await make({ url: proxy.url, rejectReplayedIdTokens: true });
-      const warm = await h.signIn.signIn({ idToken: idToken(newProfile(), h.clock), nonce: null, meta }); // loads the scripts
+      const warm = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(newProfile(), h.clock), nonce: null, meta }); // loads the scripts
       await h.refresh.refresh({ refreshToken: warm.refreshToken, meta });
       await h.stores.accounts.touchSession(warm.user.id, 'x'.repeat(22), h.clock.t);
       const p = newProfile();
       let created: { accessToken: string; refreshToken: string } | null = null;
-      expect(await proxy.count(async () => (created = await h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta })))).toBe(3);
-      expect(await proxy.count(() => h.signIn.signIn({ idToken: idToken(p, h.clock), nonce: null, meta }))).toBe(3);
+      expect(await proxy.count(async () => (created = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta })))).toBe(3);
+      expect(await proxy.count(() => h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta }))).toBe(3);
       const { nonce } = await h.nonces.create();
-      expect(await proxy.count(() => h.signIn.signIn({ idToken: idToken(p, h.clock), nonce, meta }))).toBe(3);
+      expect(await proxy.count(() => h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce, meta }))).toBe(3);
       expect(await proxy.count(() => h.refresh.refresh({ refreshToken: created!.refreshToken, meta }))).toBe(2);
       h.clock.advance(2 * MIN);
       expect(await proxy.count(() => h.sessions.authenticate(created!.accessToken))).toBe(1); // the activity write is not waited for
@@ -234,7 +235,7 @@ describe('SignInWithGoogle', () => {
     const h = await make({
       wrap: (s: Stores) => overriding(s, { accounts: { writeSession: async () => Promise.reject(new Error('connection lost')) } }),
     });
-    await expect(h.signIn.signIn({ idToken: idToken(newProfile(), h.clock), nonce: null, meta })).rejects.toMatchObject({
+    await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(newProfile(), h.clock), nonce: null, meta })).rejects.toMatchObject({
       extensions: { code: 'SERVICE_UNAVAILABLE', reason: 'store_unavailable' },
     });
     expect(h.counted.signIn).toEqual([{ ok: false, error: expect.objectContaining({ extensions: { code: 'SERVICE_UNAVAILABLE', reason: 'store_unavailable' } }) }]);

@@ -33,9 +33,13 @@ export function accountContract(ctx: ContractContext): void {
       const session = newSession(t, { expiresAt: t + HOUR, refreshExpiresAt: t + 2 * HOUR });
       const got = await s().accounts.writeSession(write(uid, session, { profile: p }));
       const { sub, ...claims } = p;
-      const expected = { id: uid, googleSub: sub, ...claims, createdAt: t, lastSignInAt: t, disabled: false };
+      const expected = { id: uid, ...claims, createdAt: t, lastSignInAt: t, disabled: false };
       expect(got).toEqual({ kind: 'written', user: expected, isNewUser: true });
       expect(await s().accounts.getUsers([uid])).toEqual([expected]);
+      // The identity that signed in is the account's, linked at its creation.
+      expect(await s().accounts.getIdentities([uid])).toEqual([
+        [{ provider: 'google', subject: sub, email: p.email, emailVerified: true, isPrivateEmail: false, realUserStatus: null, linkedAt: t, pending: false }],
+      ]);
       // refreshExpiresAt is capped at expiresAt; nothing has been refreshed or touched yet.
       expect(await s().accounts.readSession(uid, session.id)).toEqual({
         user: expected,
@@ -93,7 +97,7 @@ export function accountContract(ctx: ContractContext): void {
       const email = `shared-${a}@example.com`;
       expect(await s().accounts.writeSession(write(a, newSession(now()), { profile: profile(`sub-${a}`, { email }) }))).toMatchObject({ isNewUser: true });
       expect(await s().accounts.writeSession(write(b, newSession(now()), { profile: profile(`sub-${b}`, { email }) }))).toMatchObject({ isNewUser: true });
-      expect((await s().accounts.getUsers([a, b])).map((u) => u?.googleSub)).toEqual([`sub-${a}`, `sub-${b}`]);
+      expect((await s().accounts.getIdentities([a, b])).map((list) => list.map((i) => i.subject))).toEqual([[`sub-${a}`], [`sub-${b}`]]);
     });
 
     it('keeps user agent and client address up to 256 UTF-8 bytes, cut on a character boundary', async () => {
@@ -432,36 +436,42 @@ export function accountContract(ctx: ContractContext): void {
     it('disabling sets the flag and ends every session at once; enabling clears it and ends nothing', async () => {
       const { uid, sessions, now: t } = await user(3);
       const other = await user(1);
-      expect(await s().accounts.setAccountState(uid, 'disabled', now())).toEqual({ found: true, sessionsEnded: 3 });
+      expect(await s().accounts.setAccountState(uid, 'disabled', now())).toEqual({ found: true, sessionsEnded: 3, identities: [] });
       const seen = await s().accounts.readSession(uid, sessions[0]!.id);
       expect(seen.session).toBeNull();
       expect(seen.user?.disabled).toBe(true);
       expect(await s().accounts.listSessions(uid, t)).toEqual([]);
-      expect(await s().accounts.setAccountState(uid, 'disabled', now())).toEqual({ found: true, sessionsEnded: 0 });
-      expect(await s().accounts.setAccountState(uid, 'enabled', now())).toEqual({ found: true, sessionsEnded: 0 });
+      expect(await s().accounts.setAccountState(uid, 'disabled', now())).toEqual({ found: true, sessionsEnded: 0, identities: [] });
+      expect(await s().accounts.setAccountState(uid, 'enabled', now())).toEqual({ found: true, sessionsEnded: 0, identities: [] });
       expect((await s().accounts.getUsers([uid]))[0]?.disabled).toBe(false);
       expect(await ids(other.uid)).toEqual([other.sessions[0]!.id]);
     });
 
     it('is found: false (and creates nothing) for an unknown user', async () => {
       const uid = id();
-      for (const state of ['disabled', 'enabled', 'deleted'] as const) expect(await s().accounts.setAccountState(uid, state, now())).toEqual({ found: false, sessionsEnded: 0 });
+      for (const state of ['disabled', 'enabled', 'deleted'] as const) expect(await s().accounts.setAccountState(uid, state, now())).toEqual({ found: false, sessionsEnded: 0, identities: [] });
       expect(await s().accounts.getUsers([uid])).toEqual([null]);
+      // Not even a retired-id marker: a first sign-in may still create it.
+      expect(await s().accounts.writeSession(write(uid, newSession(now())))).toMatchObject({ kind: 'written', isNewUser: true });
     });
 
     it('deleting removes the user and every session and grace box, and leaves others alone', async () => {
       const { uid, sessions, now: t } = await user(2);
       await s().accounts.rotateSession(uid, sessions[0]!.id, rotation(t + 1, sessions[0]!.refreshHash));
       const bystander = await user(1);
-      expect(await s().accounts.setAccountState(uid, 'deleted', now())).toEqual({ found: true, sessionsEnded: 2 });
+      expect(await s().accounts.setAccountState(uid, 'deleted', now())).toEqual({ found: true, sessionsEnded: 2, identities: [{ provider: 'google', subject: `sub-${uid}` }] });
+      expect(await s().accounts.getIdentities([uid])).toEqual([[]]);
       expect(await s().accounts.getUsers([uid])).toEqual([null]);
       for (const x of sessions) expect(await s().accounts.readSession(uid, x.id)).toEqual({ session: null, user: null });
       expect(await s().accounts.listSessions(uid, t)).toEqual([]);
       // The rotated session's previous token gets no grace answer.
       expect(await s().accounts.rotateSession(uid, sessions[0]!.id, rotation(t + 2, sessions[0]!.refreshHash))).toEqual({ kind: 'not_found' });
       expect(await ids(bystander.uid)).toEqual([bystander.sessions[0]!.id]);
-      // Nothing of the user is left to find: a sign-in that must find it writes nothing.
+      // Nothing of the user is left to find: a sign-in that must find it writes nothing, and its
+      // id is retired: not even a sign-in that would create it (a stale link's) writes.
       expect(await s().accounts.writeSession(write(uid, newSession(t + 3), { mustExist: true }))).toEqual({ kind: 'gone' });
+      expect(await s().accounts.writeSession(write(uid, newSession(t + 3), { mustExist: false }))).toEqual({ kind: 'gone' });
+      expect(await s().accounts.getUsers([uid])).toEqual([null]);
     });
   });
 

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { gcraRule } from '../../src/store/gcra.js';
-import type { NewSession, Profile, Rotation, SessionWrite, Stores } from '../../src/store/types.js';
+import type { AccountProfile, IdentityWrite, NewSession, ProfileWrite, Rotation, SessionWrite, Stores } from '../../src/store/types.js';
 
 /** Records and inputs shaped like the gateway's, for the store contract and the store tests. */
 
@@ -9,7 +9,12 @@ export const id = () => randomUUID();
 export const hash = () => randomBytes(24).toString('base64url');
 export const HOUR = 3_600_000;
 
-export function profile(sub: string, over: Partial<Profile> = {}): Profile {
+/** What a Google sign-in reports: its subject and the whole profile (a Google sign-in writes every profile field). */
+export interface GoogleClaims extends AccountProfile {
+  sub: string;
+}
+
+export function profile(sub: string, over: Partial<GoogleClaims> = {}): GoogleClaims {
   return {
     sub,
     email: `${sub}@example.com`,
@@ -37,9 +42,44 @@ export function newSession(now: number, over: Partial<NewSession> = {}): NewSess
   };
 }
 
-/** A sign-in's write for `uid` (a user whose link this caller created: mustExist false), no cap, no limit. */
-export function write(uid: string, session: NewSession, over: Partial<SessionWrite> = {}): SessionWrite {
-  return { userId: uid, profile: profile(`sub-${uid}`), session, mustExist: false, maxSessions: 0, limit: null, ...over };
+/** The identity of a Google sign-in reporting `p`. */
+export function googleIdentity(p: GoogleClaims): IdentityWrite {
+  return { provider: 'google', subject: p.sub, email: p.email, emailVerified: p.emailVerified, isPrivateEmail: false, realUserStatus: null };
+}
+
+/** An Apple identity (string booleans already read), as a sign-in or a link presents it. */
+export function appleIdentity(subject: string, over: Partial<IdentityWrite> = {}): IdentityWrite {
+  return { provider: 'apple', subject, email: `${subject}@privaterelay.appleid.com`, emailVerified: true, isPrivateEmail: true, realUserStatus: 2, ...over };
+}
+
+/** The profile write of a Google sign-in reporting `p`: every field. */
+export function googleProfileWrite(p: GoogleClaims): ProfileWrite {
+  const { sub: _sub, ...set } = p;
+  return { set, names: null };
+}
+
+/**
+ * A sign-in's write for `uid` (a user whose link this caller created: mustExist false), no cap,
+ * no limit: a Google sign-in reporting `profile` (default `profile('sub-<uid>')`), or the given
+ * identity and profile write.
+ */
+export function write(
+  uid: string,
+  session: NewSession,
+  over: Partial<Omit<SessionWrite, 'profile'>> & { profile?: GoogleClaims | ProfileWrite } = {},
+): SessionWrite {
+  const { profile: given, ...rest } = over;
+  const claims = given === undefined ? profile(`sub-${uid}`) : 'set' in given ? null : given;
+  return {
+    userId: uid,
+    identity: claims ? googleIdentity(claims) : googleIdentity(profile(`sub-${uid}`)),
+    profile: claims ? googleProfileWrite(claims) : (given as ProfileWrite),
+    session,
+    mustExist: false,
+    maxSessions: 0,
+    limit: null,
+    ...rest,
+  };
 }
 
 export function rotation(now: number, presentedHash: string, over: Partial<Rotation> = {}): Rotation {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe } from '@jest/globals';
 import { accountContract } from './contract-accounts.js';
 import type { ContractBackend, ContractContext, StoreFactory } from './contract-fixtures.js';
 import { eventContract } from './contract-events.js';
+import { identityContract } from './contract-identities.js';
 import { recordContract } from './contract-records.js';
 
 export * from './contract-fixtures.js';
@@ -32,6 +33,7 @@ export function storeContract(name: string, make: StoreFactory): void {
 
     recordContract(ctx);
     accountContract(ctx);
+    identityContract(ctx);
     eventContract(ctx);
   });
 }

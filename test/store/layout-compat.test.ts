@@ -59,7 +59,12 @@ describe('Redis layout written before the session primitives', () => {
 
   it('reads users and sessions as they were written, lastSeenAt included', async () => {
     const one = await stores.accounts.readSession(ADA, S1);
-    expect(one.user).toMatchObject({ id: ADA, googleSub: '109876543210987654321', name: 'Ada 👩‍💻 Lovelace — '.repeat(5), createdAt: T0, lastSignInAt: T0 + 1000, disabled: false });
+    expect(one.user).toMatchObject({ id: ADA, name: 'Ada 👩‍💻 Lovelace — '.repeat(5), createdAt: T0, lastSignInAt: T0 + 1000, disabled: false });
+    // One Google identity each, read from the user's `s` (nothing is written by reading).
+    const [ada, bob] = await stores.accounts.getIdentities([ADA, BOB]);
+    expect(ada).toEqual([{ provider: 'google', subject: '109876543210987654321', email: one.user!.email, emailVerified: one.user!.emailVerified, isPrivateEmail: false, realUserStatus: null, linkedAt: T0, pending: false }]);
+    expect(bob).toMatchObject([{ provider: 'google', subject: '200000000000000000001', email: null, emailVerified: false, pending: false }]);
+    expect(await raw.exists(k().accountIdentities(ADA), k().accountIdentities(BOB))).toBe(0);
     expect(one.session).toMatchObject({ createdAt: T0, rotatedAt: T0 + 60_000, touchedAt: null, userAgent: expect.stringMatching(/^Mozilla\/5\.0 \(iPhone/), clientAddress: '2001:db8:85a3::8a2e:370:7334' });
     expect(lastSeenAt(one.session!)).toBe(T0 + 60_000);
     const two = (await stores.accounts.readSession(ADA, S2)).session!;
@@ -91,20 +96,24 @@ describe('Redis layout written before the session primitives', () => {
     const fields = await raw.hkeys(k().user(ADA));
     expect(fields).not.toContain('n1');
     expect(fields).toContain('sb');
+    // Upgraded in place: the account's identities hash now holds its Google identity, linked
+    // when the account was created; `s` stays for the previous version.
+    expect(await raw.hgetall(k().accountIdentities(ADA))).toEqual({ google: '109876543210987654321', 'google.at': String(T0), 'google.ev': '1', 'google.pe': '0', 'google.em': '109876543210987654321@example.com' });
+    expect(await raw.hget(k().user(ADA), 's')).toBe('109876543210987654321');
   });
 
   it('keeps a disabled user disabled until enabled; spends the nonce once; remembers the used ID token', async () => {
     expect(await stores.accounts.writeSession(write(BOB, newSession(T0 + 1), { profile: profile('200000000000000000001'), mustExist: true }))).toEqual({ kind: 'account_disabled' });
-    expect(await stores.accounts.setAccountState(BOB, 'enabled', Date.now())).toEqual({ found: true, sessionsEnded: 0 });
+    expect(await stores.accounts.setAccountState(BOB, 'enabled', Date.now())).toEqual({ found: true, sessionsEnded: 0, identities: [] });
     expect((await stores.accounts.writeSession(write(BOB, newSession(T0 + 2), { profile: profile('200000000000000000001'), mustExist: true }))).kind).toBe('written');
     expect(await stores.singleUse.take('sign-in-nonce', 'nonceHashnonceHashnonceHashnonceHashnonceHa', T0 + 1)).toBe(true);
     expect(await stores.singleUse.take('sign-in-nonce', 'nonceHashnonceHashnonceHashnonceHashnonceHa', T0 + 1)).toBe(false);
     expect(await stores.singleUse.put('used-id-token', 'idTokenHashidTokenHashidTokenHashidTokenHas', T0 + 3_600_000, T0)).toBe(false);
   });
 
-  it('deletes the account leaving none of its keys', async () => {
+  it('deletes the account leaving none of its keys but the marker retiring its id (for a day)', async () => {
     expect(await stores.identities.unlink('google', '109876543210987654321', ADA)).toBe(true);
-    expect(await stores.accounts.setAccountState(ADA, 'deleted', Date.now())).toMatchObject({ found: true });
-    expect((await raw.keys(`${prefix}*`)).filter((key) => key.includes(ADA) || key.includes('109876543210987654321'))).toEqual([]);
+    expect(await stores.accounts.setAccountState(ADA, 'deleted', Date.now())).toMatchObject({ found: true, identities: [{ provider: 'google', subject: '109876543210987654321' }] });
+    expect((await raw.keys(`${prefix}*`)).filter((key) => key.includes(ADA) || key.includes('109876543210987654321'))).toEqual([k().retired(ADA)]);
   });
 });

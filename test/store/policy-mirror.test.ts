@@ -5,6 +5,7 @@ import { keyLayout } from '../../src/store/keys.js';
 import { createRedisClient, createRedisStores, whenReady } from '../../src/store/redis/index.js';
 import type { RotationResult, SessionWriteResult, Stores } from '../../src/store/types.js';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
+import type { StoredIdentity } from '../../src/users/identity-policy.js';
 import { CAP_CASES, ROTATION_CASES, ROTATION_REFRESH_TTL_MS, T, WRITE_CASES } from '../sessions/policy-cases.js';
 import { newSession, profile, write } from './contract.js';
 
@@ -36,9 +37,15 @@ describe('Lua scripts mirror the session policy', () => {
     raw.disconnect();
   });
 
-  async function seedUser(uid: string, user: { disabled: boolean; signInTat?: number | null } | null): Promise<void> {
+  /** A user as the write cases describe it; its Google identity `stored` (default: `sub-<uid>`, linked). */
+  async function seedUser(uid: string, user: { disabled: boolean; signInTat?: number | null } | null, stored: StoredIdentity | null = { subject: `sub-${uid}`, pending: false }): Promise<void> {
     if (!user) return;
-    await raw.hset(k().user(uid), 's', `sub-${uid}`, 'c', String(T - HOUR), 'ls', String(T - HOUR), 'ev', '1');
+    await raw.hset(k().user(uid), 'c', String(T - HOUR), 'ls', String(T - HOUR), 'ev', '1');
+    if (stored) {
+      await raw.hset(k().accountIdentities(uid), 'google', stored.subject, 'google.at', String(T - HOUR));
+      if (stored.pending) await raw.hset(k().accountIdentities(uid), 'google.p', '1');
+      else await raw.hset(k().user(uid), 's', stored.subject);
+    }
     if (user.disabled) await raw.hset(k().user(uid), 'd', '1');
     if (user.signInTat != null) await raw.hset(k().user(uid), 'sb', String(user.signInTat));
   }
@@ -97,14 +104,18 @@ describe('Lua scripts mirror the session policy', () => {
 
   it.each(WRITE_CASES)('write-session.lua admission: $name', async (c) => {
     const uid = `user${++n}`;
-    await seedUser(uid, c.user);
+    await seedUser(uid, c.user, c.stored);
+    if (c.retired) await raw.set(k().retired(uid), '1', 'PX', 60_000);
     const session = newSession(c.now);
-    const got: SessionWriteResult = await stores.accounts.writeSession(write(uid, session, { mustExist: c.mustExist, limit: c.limit }));
+    const got: SessionWriteResult = await stores.accounts.writeSession(write(uid, session, { profile: profile(c.subject), mustExist: c.mustExist, limit: c.limit }));
     const stored = await raw.hgetall(k().user(uid));
     if (c.expected.kind === 'write') {
       expect(got).toMatchObject({ kind: 'written', isNewUser: c.expected.isNewUser });
       expect(stored.sb === undefined ? null : Number(stored.sb)).toBe(c.expected.signInTat ?? c.user?.signInTat ?? null);
       expect(await raw.exists(k().session(uid, session.id))).toBe(1);
+      // The identity is the account's, linked (a pending one is confirmed).
+      expect(await raw.hget(k().accountIdentities(uid), 'google')).toBe(c.subject);
+      expect(await raw.hexists(k().accountIdentities(uid), 'google.p')).toBe(0);
     } else {
       expect(got).toEqual(c.expected.kind === 'limited' ? c.expected : { kind: c.expected.kind });
       expect(await raw.exists(k().session(uid, session.id))).toBe(0);

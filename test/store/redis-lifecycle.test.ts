@@ -4,6 +4,7 @@ import { keyLayout } from '../../src/store/keys.js';
 import { createRedisClient, createRedisStores, whenReady } from '../../src/store/redis/index.js';
 import type { Stores } from '../../src/store/types.js';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
+import { RETIRED_ID_TTL_MS } from '../../src/users/identity-policy.js';
 import { AccountService } from '../../src/users/account-service.js';
 import { hash, id, newSession, profile, rotation, write } from './contract.js';
 
@@ -42,7 +43,7 @@ describe('redis store: lifecycle keys', () => {
     raw.disconnect();
   });
 
-  it('deleting an account leaves no key of the user behind (SCAN of the prefix), and nobody else’s is touched', async () => {
+  it('deleting an account leaves no key of the user behind but its retired-id marker, which expires within a day (SCAN of the prefix), and nobody else’s is touched', async () => {
     const now = Date.now();
     const keep = id();
     await stores.identities.link('google', `sub-${keep}`, keep);
@@ -59,6 +60,7 @@ describe('redis store: lifecycle keys', () => {
     expect(during.filter((key) => !before.includes(key)).sort()).toEqual(
       [
         k().user(uid),
+        k().accountIdentities(uid),
         k().identity('google', `sub-${uid}`),
         k().sessionIndex(uid),
         k().grace(uid, sessions[0]!.id),
@@ -66,10 +68,12 @@ describe('redis store: lifecycle keys', () => {
       ].sort(),
     );
 
-    const user = (await stores.accounts.getUsers([uid]))[0]!;
-    const deleted = await new AccountService(stores, { error: () => undefined }, Date.now).deleteAccount({ user, session: (await stores.accounts.readSession(uid, sessions[2]!.id)).session! });
+    const deleted = await new AccountService(stores, { error: () => undefined }, Date.now).deleteAccount(uid);
     expect(deleted).toBe(true);
-    expect(await scan(raw, prefix)).toEqual(before);
+    expect(await scan(raw, prefix)).toEqual([...before, k().retired(uid)].sort());
+    const ttl = await raw.pttl(k().retired(uid));
+    expect(ttl).toBeGreaterThan(RETIRED_ID_TTL_MS - 60_000);
+    expect(ttl).toBeLessThanOrEqual(RETIRED_ID_TTL_MS);
   });
 
   it('gives nonces and used-token records a TTL from their expiry; touching and ending sessions keep TTLs', async () => {

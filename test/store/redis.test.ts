@@ -62,6 +62,8 @@ describe('redis store', () => {
     expect(() => keyLayout('ag:').identity('a:b', 's')).toThrow(TypeError);
     const k = keyLayout('ag:');
     expect(k.user('u1')).toBe('ag:user:{u1}');
+    expect(k.accountIdentities('u1')).toBe('ag:ids:{u1}');
+    expect(k.retired('u1')).toBe('ag:gone:{u1}');
     expect(k.identity('google', '123')).toBe('ag:idn:google:123');
     expect(k.session('u1', 's1')).toBe('ag:sess:{u1}:s1');
     expect(k.sessionIndex('u1')).toBe('ag:sessidx:{u1}');
@@ -99,9 +101,10 @@ describe('redis store', () => {
     }
   });
 
-  it('puts a user’s record, sessions, index and grace boxes in one Cluster slot', () => {
+  it('puts a user’s record, identities, retired marker, sessions, index and grace boxes in one Cluster slot', () => {
     const k = keyLayout('ag:');
-    const slots = (uid: string) => new Set([k.user(uid), k.session(uid, 's1'), k.session(uid, 's2'), k.sessionIndex(uid), k.grace(uid, 's1')].map(calculateSlot));
+    const slots = (uid: string) =>
+      new Set([k.user(uid), k.accountIdentities(uid), k.retired(uid), k.session(uid, 's1'), k.session(uid, 's2'), k.sessionIndex(uid), k.grace(uid, 's1')].map(calculateSlot));
     expect(slots('user-a').size).toBe(1);
     expect(slots('user-b').size).toBe(1);
     // Without the tag these keys would scatter; with it, distinct users still spread out.
@@ -156,14 +159,14 @@ describe('redis store', () => {
 
     // Every key this store wrote: durable ones have no TTL, all others have one. The event
     // stream is durable too: bounded by age entry by entry (XADD MINID), not by a key TTL.
-    const durable = new Set([k.user(uid), k.identity('google', `sub-${uid}`), k.signingKeys(), k.events()]);
+    const durable = new Set([k.user(uid), k.accountIdentities(uid), k.identity('google', `sub-${uid}`), k.signingKeys(), k.events()]);
     const all: string[] = [];
     for (let cursor = '0'; ; ) {
       const [next, batch] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
       all.push(...batch);
       if ((cursor = next) === '0') break;
     }
-    expect(all.length).toBe(13);
+    expect(all.length).toBe(14);
     for (const key of all) {
       const t = await pttl(key);
       if (durable.has(key)) expect([key, t]).toEqual([key, -1]);
@@ -187,10 +190,13 @@ describe('redis store', () => {
     const user = Number(await raw.call('MEMORY', 'USAGE', k.user(uid), 'SAMPLES', '0'));
     const index = Number(await raw.call('MEMORY', 'USAGE', k.sessionIndex(uid), 'SAMPLES', '0'));
     const grace = Number(await raw.call('MEMORY', 'USAGE', k.grace(uid, s.id), 'SAMPLES', '0'));
-    process.stdout.write(`redis memory: session ${session} B, user ${user} B, index(1 session) ${index} B, grace ${grace} B\n`);
+    const identities = Number(await raw.call('MEMORY', 'USAGE', k.accountIdentities(uid), 'SAMPLES', '0'));
+    process.stdout.write(`redis memory: session ${session} B, user ${user} B, identities (one Google) ${identities} B, index(1 session) ${index} B, grace ${grace} B\n`);
     expect(await raw.object('ENCODING', k.session(uid, s.id))).toBe('listpack');
+    expect(await raw.object('ENCODING', k.accountIdentities(uid))).toBe('listpack');
     expect(session).toBeLessThanOrEqual(512);
     expect(user).toBeLessThanOrEqual(1024);
+    expect(identities).toBeLessThanOrEqual(256);
   });
 
   it('keeps `disabled` across sign-ins (sign-in never re-enables a user) and reads the flag alone as disabled', async () => {

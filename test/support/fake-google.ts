@@ -10,6 +10,7 @@ import type { CryptoKey, JWK, JWTPayload } from 'jose';
 
 /**
  * A fake Google issuer for tests, on 127.0.0.1 (free port). Nothing here reaches Google.
+ * test/support/fake-apple.ts is the same issuer with Apple's shapes (claims, key-set path).
  *
  * - `GET /oauth2/v3/certs`: the published JWKS, `Cache-Control: public, max-age=<maxAge>`
  *   (omitted when `maxAge` is null). `mode` switches it to an outage: 'down' (500),
@@ -43,7 +44,7 @@ export interface FakeGoogleOptions {
 export interface MintOptions {
   /** Signing key (default: the current key). */
   key?: FakeKey;
-  /** `exp - iat`, seconds. Default 3600. */
+  /** `exp - iat`, seconds. Default: the issuer's (Google 3600, Apple 600). */
   lifetime?: number;
   /** `iat`, seconds. Default: now. */
   iat?: number;
@@ -75,32 +76,40 @@ export class FakeGoogle {
   private readonly hanging = new Set<ServerResponse>();
   private kidCounter = 0;
 
-  private constructor(
+  /** Where the JWKS is served. */
+  protected readonly keysPath: string = '/oauth2/v3/certs';
+
+  /** Use `start()`, which listens first. */
+  constructor(
     private readonly server: Server,
     readonly baseUrl: string,
     opts: FakeGoogleOptions,
   ) {
     this.maxAge = opts.maxAge === undefined ? 3600 : opts.maxAge;
-    this.clientId = opts.clientId ?? 'test-client.apps.googleusercontent.com';
+    this.clientId = opts.clientId ?? this.defaultClientId();
     this.now = opts.now ?? Date.now;
   }
 
-  static async start(opts: FakeGoogleOptions = {}): Promise<FakeGoogle> {
-    let self: FakeGoogle | undefined;
+  protected defaultClientId(): string {
+    return 'test-client.apps.googleusercontent.com';
+  }
+
+  static async start<T extends FakeGoogle>(this: new (server: Server, baseUrl: string, opts: FakeGoogleOptions) => T, opts: FakeGoogleOptions = {}): Promise<T> {
+    let self: T | undefined;
     const server = createServer((req, res) => self!.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    self = new FakeGoogle(server, `http://127.0.0.1:${port}`, opts);
+    self = new this(server, `http://127.0.0.1:${port}`, opts);
     self.current = await self.newKey();
     self.published = [self.current];
     return self;
   }
 
   get jwksUri(): string {
-    return `${this.baseUrl}/oauth2/v3/certs`;
+    return `${this.baseUrl}${this.keysPath}`;
   }
 
   /** google-auth-library: `new OAuth2Client({ endpoints: { oauth2FederatedSignonPemCertsUrl } })`. */
@@ -187,7 +196,7 @@ export class FakeGoogle {
 
   private payload(overrides: ClaimOverrides, opts: MintOptions): Record<string, unknown> {
     const iat = opts.iat ?? Math.floor(this.now() / 1000);
-    const payload: Record<string, unknown> = { ...this.claims(iat, opts.lifetime ?? 3600) };
+    const payload: Record<string, unknown> = { ...this.claims(iat, opts.lifetime) };
     for (const [k, v] of Object.entries(overrides)) {
       if (v === undefined) delete payload[k];
       else payload[k] = v;
@@ -238,7 +247,7 @@ export class FakeGoogle {
       return;
     }
     const pem = path === '/oauth2/v1/certs';
-    if (path !== '/oauth2/v3/certs' && !pem) {
+    if (path !== this.keysPath && !pem) {
       res.writeHead(404).end();
       return;
     }

@@ -1,6 +1,7 @@
 import { loadConfig } from '../../src/config/index.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import type { Stores } from '../../src/store/types.js';
+import type { FakeApple } from './fake-apple.js';
 import type { FakeGoogle } from './fake-google.js';
 
 export interface GqlResponse<T = Record<string, unknown>> {
@@ -32,7 +33,8 @@ export const RELAXED_RATE_LIMITS: Record<string, string> = {
 
 /**
  * A real gateway (production mode, Redis store: a single node, Sentinel or Cluster) listening
- * on a free loopback port and trusting the fake Google issuer. Tests talk to it over HTTP only. Rate limits are
+ * on a free loopback port and trusting the fake Google issuer (and the fake Apple one, when
+ * given: Sign in with Apple is off otherwise). Tests talk to it over HTTP only. Rate limits are
  * RELAXED_RATE_LIMITS unless `env` sets them.
  */
 export async function startTestGateway(opts: {
@@ -40,6 +42,7 @@ export async function startTestGateway(opts: {
   redisUrl?: string;
   prefix: string;
   google: FakeGoogle;
+  apple?: FakeApple;
   env?: Record<string, string>;
   now?: () => number;
   /** Use these stores (the caller closes them) instead of connecting to `redisUrl`. */
@@ -53,6 +56,7 @@ export async function startTestGateway(opts: {
     REDIS_KEY_PREFIX: opts.prefix,
     GOOGLE_CLIENT_IDS: opts.google.clientId,
     GOOGLE_JWKS_URI: opts.google.jwksUri,
+    ...(opts.apple ? { APPLE_CLIENT_IDS: opts.apple.clientId, APPLE_JWKS_URI: opts.apple.jwksUri } : {}),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
     AUTH_ISSUER: 'https://auth.gateway.test',
@@ -81,6 +85,12 @@ export const SIGN_IN = `mutation SignIn($idToken: String!, $nonce: String) {
 }`;
 export const REFRESH = `mutation Refresh($refreshToken: String!) {
   refreshSession(refreshToken: $refreshToken) { accessToken refreshToken refreshTokenExpiresAt isNewUser user { id } }
+}`;
+export const SIGN_IN_APPLE = `mutation SignInWithApple($identityToken: String!, $nonce: String, $authorizationCode: String, $givenName: String, $familyName: String) {
+  signInWithApple(identityToken: $identityToken, nonce: $nonce, authorizationCode: $authorizationCode, givenName: $givenName, familyName: $familyName) {
+    accessToken accessTokenExpiresAt refreshToken refreshTokenExpiresAt isNewUser
+    user { id email emailVerified name givenName familyName picture locale hostedDomain createdAt lastSignInAt identities { provider email emailVerified isPrivateEmail linkedAt } }
+  }
 }`;
 export const ME = `{ me { id email name } }`;
 export const SIGN_OUT = `mutation { signOut }`;

@@ -4,8 +4,9 @@ import type { JWK } from 'jose';
 import { b64json, type FakeGoogle } from './fake-google.js';
 
 /**
- * fast-check arbitraries for hostile Google ID tokens, shared by the verifier's property
- * tests (test/google/verify-id-token.fuzz.test.ts) and the HTTP ones (test/e2e/hostile.test.ts).
+ * fast-check arbitraries for hostile ID tokens (Google- and Apple-shaped), shared by the
+ * verifier's property tests (test/identity/verifier.fuzz.test.ts) and the HTTP ones
+ * (test/e2e/hostile.test.ts).
  *
  * Arbitraries are synchronous and signing is not, so the signed families are *recipes*
  * (plain data, which fast-check can print and shrink) turned into tokens by `build*`.
@@ -168,18 +169,30 @@ const oddValue = fc.oneof(
   fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 4 }),
   fc.constant(CLIENT_ID),
   fc.constantFrom('accounts.google.com', 'https://accounts.google.com', 'https://accounts.google.com/', 'http://accounts.google.com', 'ACCOUNTS.GOOGLE.COM'),
+  fc.constantFrom('https://appleid.apple.com', 'https://appleid.apple.com/', 'appleid.apple.com', 'true', 'false'),
   fc.record({ [REL]: fc.integer({ min: -200_000, max: 200_000 }) }),
   fc.record({ [REL]: fc.integer({ min: -120, max: 120 }) }),
 );
 
-/** Claims whose value decides acceptance (with no hosted-domain allow-list configured). */
-export const IDENTITY_CLAIMS = ['iss', 'aud', 'azp', 'sub', 'exp', 'iat', 'nbf', 'nonce'] as const;
-/** Informational claims: an odd type must be read as absent, never refuse the token. */
-export const PROFILE_CLAIMS = ['email', 'email_verified', 'name', 'given_name', 'family_name', 'picture', 'locale', 'hd', 'x_junk'] as const;
+/** Claims whose value decides acceptance for every provider (with no hosted-domain allow-list configured). */
+const COMMON_IDENTITY_CLAIMS = ['iss', 'aud', 'azp', 'sub', 'exp', 'iat', 'nbf', 'nonce'] as const;
+
+/** What differs between the providers' tokens, for the recipes and the soundness checks. */
+export interface TokenShape {
+  provider: 'google' | 'apple';
+  issuers: readonly string[];
+  /** Claims whose value decides acceptance. */
+  identityClaims: readonly string[];
+  /** Informational claims: an odd type must be read as absent, never refuse the token. */
+  profileClaims: readonly string[];
+  edge: Record<string, fc.Arbitrary<unknown>>;
+}
+
+const appleBooleanEdge = fc.constantFrom(true, false, 'true', 'false', 'TRUE', 'True', 'yes', '1', 1, 0, null, '', ['true'], {});
 
 /** Values near the edge of the policy for each identity claim (valid ones included). */
-const edgeValue: Record<(typeof IDENTITY_CLAIMS)[number], fc.Arbitrary<unknown>> = {
-  iss: fc.constantFrom('accounts.google.com', 'https://accounts.google.com', 'https://accounts.google.com/', 'accounts.google.com.evil.example', ''),
+const commonEdge = (issuers: readonly string[]): Record<(typeof COMMON_IDENTITY_CLAIMS)[number], fc.Arbitrary<unknown>> => ({
+  iss: fc.constantFrom(...issuers, `${issuers.at(-1)}/`, `${issuers.at(-1)}.evil.example`, 'https://evil.example', ''),
   aud: fc.constantFrom(CLIENT_ID, [CLIENT_ID], [CLIENT_ID, CLIENT_ID], [CLIENT_ID, 'other.apps.googleusercontent.com'], ['other'], [], 'other', `${CLIENT_ID} `),
   azp: fc.constantFrom(CLIENT_ID, 'other.apps.googleusercontent.com', ''),
   sub: fc.constantFrom('1', 'x'.repeat(255), 'x'.repeat(256), '', ' ', '0'),
@@ -187,7 +200,28 @@ const edgeValue: Record<(typeof IDENTITY_CLAIMS)[number], fc.Arbitrary<unknown>>
   iat: fc.record({ [REL]: fc.integer({ min: -90_000, max: 120 }) }),
   nbf: fc.record({ [REL]: fc.integer({ min: -120, max: 120 }) }),
   nonce: fc.constantFrom('token-nonce-0123', '', 'other'),
+});
+
+export const GOOGLE_SHAPE: TokenShape = {
+  provider: 'google',
+  issuers: ['accounts.google.com', 'https://accounts.google.com'],
+  identityClaims: COMMON_IDENTITY_CLAIMS,
+  profileClaims: ['email', 'email_verified', 'name', 'given_name', 'family_name', 'picture', 'locale', 'hd', 'x_junk'],
+  edge: commonEdge(['accounts.google.com', 'https://accounts.google.com']),
 };
+
+/** Apple's booleans decide too: "true"/"false" or booleans, anything else is refused (malformed). */
+export const APPLE_SHAPE: TokenShape = {
+  provider: 'apple',
+  issuers: ['https://appleid.apple.com'],
+  identityClaims: [...COMMON_IDENTITY_CLAIMS, 'email_verified', 'is_private_email'],
+  profileClaims: ['email', 'real_user_status', 'nonce_supported', 'auth_time', 'name', 'x_junk'],
+  edge: { ...commonEdge(['https://appleid.apple.com']), email_verified: appleBooleanEdge, is_private_email: appleBooleanEdge },
+};
+
+/** Google's shape, as the tests written before Apple use it. */
+export const IDENTITY_CLAIMS = GOOGLE_SHAPE.identityClaims;
+export const PROFILE_CLAIMS = GOOGLE_SHAPE.profileClaims;
 
 export interface ClaimsRecipe {
   /** Claim → new value, or `undefined` to delete it. */
@@ -201,14 +235,15 @@ export interface ClaimsRecipe {
 const override = (claims: readonly string[], value: (claim: string) => fc.Arbitrary<unknown>) =>
   fc.oneof(...claims.map((c) => fc.tuple(fc.constant(c), fc.option(value(c), { nil: undefined, freq: 6 }))));
 
-export const claimsRecipe: fc.Arbitrary<ClaimsRecipe> = fc.record({
+/** Claims recipes for a provider's tokens. */
+export const claimsRecipeFor = (shape: TokenShape): fc.Arbitrary<ClaimsRecipe> => fc.record({
   overrides: fc
     .array(
       fc.oneof(
-        override(IDENTITY_CLAIMS, (c) => edgeValue[c as (typeof IDENTITY_CLAIMS)[number]]).map((p) => [p]),
-        override([...IDENTITY_CLAIMS, ...PROFILE_CLAIMS], () => oddValue).map((p) => [p]),
+        override(shape.identityClaims, (c) => shape.edge[c]!).map((p) => [p]),
+        override([...shape.identityClaims, ...shape.profileClaims], () => oddValue).map((p) => [p]),
         // Claims that only matter together: several audiences and the authorized party.
-        fc.tuple(fc.tuple(fc.constant('aud'), edgeValue.aud), fc.tuple(fc.constant('azp'), edgeValue.azp)),
+        fc.tuple(fc.tuple(fc.constant('aud'), shape.edge.aud!), fc.tuple(fc.constant('azp'), shape.edge.azp!)),
         // A lifetime rather than two unrelated times.
         fc
           .tuple(fc.integer({ min: -90_000, max: 120 }), fc.integer({ min: -10, max: 100_000 }))
@@ -229,6 +264,8 @@ export const claimsRecipe: fc.Arbitrary<ClaimsRecipe> = fc.record({
     { weight: 1, arbitrary: fc.oneof(fc.constantFrom('match', 'match-sha'), fc.string({ maxLength: 20 })) },
   ),
 });
+
+export const claimsRecipe: fc.Arbitrary<ClaimsRecipe> = claimsRecipeFor(GOOGLE_SHAPE);
 
 /** Present in one case out of `1 + absentWeight`; absent (undefined, dropped from the header) otherwise. */
 const sometimes = <T>(arb: fc.Arbitrary<T>, absentWeight = 3) => fc.oneof({ weight: absentWeight, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });

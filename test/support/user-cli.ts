@@ -50,7 +50,7 @@ export async function disableShowEnable(gw: TestGateway, google: FakeGoogle, sub
 
   const shown = await runUserCli(['show', uid], cliEnv);
   expect(shown.code).toBe(0);
-  expect(JSON.parse(shown.stdout)).toMatchObject({ id: uid, googleSub: sub, disabled: true, sessions: [] });
+  expect(JSON.parse(shown.stdout)).toMatchObject({ id: uid, identities: [{ provider: 'google', subject: sub, pending: false }], disabled: true, sessions: [] });
 
   expect(await runUserCli(['enable', uid], cliEnv)).toEqual({ code: 0, stdout: `enabled user ${uid}\n`, stderr: '' });
   const back = await signIn();

@@ -4,9 +4,11 @@ import { server } from './server.js';
 
 /** Audience the development issuer mints for when GOOGLE_CLIENT_IDS is unset (never in production). */
 export const DEV_CLIENT_ID = 'dev-client.apps.googleusercontent.com';
+/** Audience of the development issuer's Apple-shaped tokens when APPLE_CLIENT_IDS is unset (never in production). */
+export const DEV_APPLE_CLIENT_ID = 'com.example.dev-client';
 
 export interface DevIssuerConfig {
-  /** Development issuer (Google-shaped tokens signed by a local key); never on in production. */
+  /** Development issuer (Google- and Apple-shaped tokens signed by a local key); never on in production. */
   readonly devIssuer: { readonly enabled: boolean; readonly dir: string };
 }
 

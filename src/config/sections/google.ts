@@ -1,3 +1,4 @@
+import { KEY_SET_URL_ACCEPTS, keySetUrlProblem } from '../key-set-url.js';
 import { defineSection } from '../section.js';
 import { list, text } from '../variables.js';
 import { DEV_CLIENT_ID, devIssuer } from './dev-issuer.js';
@@ -15,29 +16,19 @@ export interface GoogleConfig {
   };
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-export function isLoopbackUrl(url: URL): boolean {
-  return LOOPBACK_HOSTS.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
-}
-
 export const google = defineSection({
   title: 'Google sign-in',
   variables: {
     GOOGLE_CLIENT_IDS: list('the OAuth client ids accepted as the ID token’s `aud` (web, iOS, Android…)', {
       shownDefault: `required in production; in development \`${DEV_CLIENT_ID}\` (the development issuer’s audience; none when \`DEV_ISSUER=false\`)`,
     }),
-    GOOGLE_JWKS_URI: text('Google’s key set', { default: GOOGLE_JWKS_URI_DEFAULT, accepts: 'an `https:` URL (plain `http:` only on a loopback address)' }),
+    GOOGLE_JWKS_URI: text('Google’s key set', { default: GOOGLE_JWKS_URI_DEFAULT, accepts: KEY_SET_URL_ACCEPTS }),
     GOOGLE_HOSTED_DOMAINS: list('allow-list for the `hd` claim (Workspace domains; compared case-insensitively)', { unsetMeans: 'any account' }),
   },
   read(v, ctx): GoogleConfig {
     if (ctx.of(server).production && v.GOOGLE_CLIENT_IDS.length === 0) ctx.problem('GOOGLE_CLIENT_IDS', 'is required when NODE_ENV=production (comma-separated OAuth client ids)');
-    const u = URL.canParse(v.GOOGLE_JWKS_URI) ? new URL(v.GOOGLE_JWKS_URI) : null;
-    // Keys fetched over plain HTTP could be swapped by anyone on the path; loopback is
-    // allowed for tests and air-gapped mirrors on the same host.
-    if (!u) ctx.problem('GOOGLE_JWKS_URI', 'expected a URL');
-    else if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackUrl(u))) {
-      ctx.problem('GOOGLE_JWKS_URI', 'must be an https: URL (http: only on a loopback address)');
-    }
+    const problem = keySetUrlProblem(v.GOOGLE_JWKS_URI);
+    if (problem) ctx.problem('GOOGLE_JWKS_URI', problem);
     const devAudience = ctx.of(devIssuer).devIssuer.enabled ? [DEV_CLIENT_ID] : [];
     return {
       google: {

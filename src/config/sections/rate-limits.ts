@@ -9,7 +9,7 @@ export interface RateLimitsConfig {
     readonly signInPerAddress: RateLimitRule;
     /** Rejected ID tokens and refresh tokens per client address; once exhausted, sign-in and refresh are refused before any verification. */
     readonly authFailuresPerAddress: RateLimitRule;
-    /** Successful ID-token verifications per Google account (`sub`). */
+    /** Verified sign-ins per account, whichever identity signs in. */
     readonly signInPerAccount: RateLimitRule;
     /** Refreshes per session. */
     readonly refreshPerSession: RateLimitRule;
@@ -31,7 +31,7 @@ export const rateLimits = defineSection({
       'rejected ID tokens and refresh tokens per client address; once spent, sign-in and refresh from that address are refused before any verification. Missing or wrong secrets at `/oauth/introspect` are counted against the same rule, separately (then 429)',
       '10/1m',
     ),
-    RATE_LIMIT_SIGN_IN_PER_ACCOUNT: rule('sign-ins per Google account (`sub`), counted after verification', '10/10m'),
+    RATE_LIMIT_SIGN_IN_PER_ACCOUNT: rule('sign-ins per account (with any of its identities), counted after verification', '10/10m'),
     RATE_LIMIT_REFRESH_PER_SESSION: rule('successful refreshes per session', '10/1m'),
   },
   read: (v): RateLimitsConfig => ({

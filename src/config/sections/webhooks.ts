@@ -1,6 +1,6 @@
 import { defineSection } from '../section.js';
 import { duration, list, text } from '../variables.js';
-import { isLoopbackUrl } from './google.js';
+import { isLoopbackUrl } from '../key-set-url.js';
 import { events } from './events.js';
 import { redis } from './redis.js';
 

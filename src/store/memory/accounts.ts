@@ -8,8 +8,10 @@ import {
 } from '../../sessions/policy.js';
 import { accountStateEvents, profileData, revocationEvents, rotationEvents, signInEvents } from '../../events/policy.js';
 import type * as T from '../types.js';
+import { providerName } from '../keys.js';
 import { boundedMetadata } from '../sizes.js';
-import type { MemoryData, StoredSession } from './data.js';
+import { identityRecord, MemoryAccountIdentities, storedIdentity } from './account-identities.js';
+import type { StoredSession } from './data.js';
 
 function assertTime(name: string, value: number): number {
   if (!Number.isSafeInteger(value)) throw new TypeError(`${name} must be an integer epoch-milliseconds time`);
@@ -18,39 +20,50 @@ function assertTime(name: string, value: number): number {
 
 const copy = <T>(v: T): T => structuredClone(v);
 
+/** A new account's profile before its first sign-in writes it. */
+const NO_PROFILE: T.AccountProfile = { email: null, emailVerified: false, name: null, givenName: null, familyName: null, picture: null, locale: null, hostedDomain: null };
+
 /**
  * The embedded AccountStore: the primitives of src/store/types.ts over plain maps, each
- * deciding with the same src/sessions/policy.ts function the Redis script mirrors. Node runs
- * one callback at a time and no method awaits between its reads and its writes, so each is
- * atomic like a script. Records are copied in and out, so a caller mutating a returned object
- * cannot change stored state, as with Redis.
+ * deciding with the same src/sessions/policy.ts (and src/users/identity-policy.ts: see
+ * ./account-identities.ts) function the Redis script mirrors. Node runs one callback at a time
+ * and no method awaits between its reads and its writes, so each is atomic like a script.
+ * Records are copied in and out, so a caller mutating a returned object cannot change stored
+ * state, as with Redis.
  */
-export class MemoryAccountStore implements T.AccountStore {
-  constructor(private readonly d: MemoryData) {}
-
+export class MemoryAccountStore extends MemoryAccountIdentities implements T.AccountStore {
   async writeSession(w: T.SessionWrite): Promise<T.SessionWriteResult> {
-    const { userId, session } = w;
+    const { userId, session, identity } = w;
+    const provider = providerName(identity.provider);
     const now = assertTime('createdAt', session.createdAt);
     const end = Math.min(assertTime('expiresAt', session.expiresAt), assertTime('refreshExpiresAt', session.refreshExpiresAt));
     const prev = this.d.users.get(userId);
     const decision = decideSessionWrite({
       user: prev ? { disabled: prev.record.disabled, signInTat: prev.signInTat } : null,
+      retired: this.d.retired.has(userId),
+      stored: storedIdentity(prev, provider),
+      subject: identity.subject,
       mustExist: w.mustExist,
       now,
       limit: w.limit,
     });
     if (decision.kind !== 'write') return decision.kind === 'limited' ? decision : { kind: decision.kind };
-    const p = w.profile;
-    // Only the listed claims (profileData copies them by name), so nothing else is ever stored.
-    const user: T.UserRecord = {
-      id: userId,
-      googleSub: p.sub,
-      ...profileData(p),
-      createdAt: prev ? prev.record.createdAt : now,
-      lastSignInAt: now,
-      disabled: false,
-    };
-    this.d.users.set(userId, { record: user, signInTat: decision.signInTat ?? prev?.signInTat ?? null });
+    const user: T.UserRecord = prev ? { ...prev.record } : { id: userId, ...NO_PROFILE, createdAt: now, lastSignInAt: now, disabled: false };
+    // Field by field (not a spread) so nothing but the profile's fields is ever stored.
+    for (const key of Object.keys(NO_PROFILE) as (keyof T.AccountProfile)[]) {
+      if (key in w.profile.set) (user as unknown as Record<string, unknown>)[key] = w.profile.set[key];
+    }
+    const { names } = w.profile;
+    if (names && (!prev || (user.name === null && user.givenName === null && user.familyName === null))) {
+      user.name = names.name;
+      user.givenName = names.givenName;
+      user.familyName = names.familyName;
+    }
+    user.lastSignInAt = now;
+    const identities = prev?.identities ?? new Map<string, T.IdentityRecord>();
+    const linked = identities.get(provider);
+    identities.set(provider, identityRecord(identity, linked ? linked.linkedAt : now, false));
+    this.d.users.set(userId, { record: user, signInTat: decision.signInTat ?? prev?.signInTat ?? null, identities });
     const capEnded: string[] = [];
     const stored: StoredSession = {
       record: {
@@ -184,21 +197,24 @@ export class MemoryAccountStore implements T.AccountStore {
     return ended.length;
   }
 
-  async setAccountState(userId: string, state: T.AccountState, now: number): Promise<{ found: boolean; sessionsEnded: number }> {
+  async setAccountState(userId: string, state: T.AccountState, now: number): Promise<{ found: boolean; sessionsEnded: number; identities: T.IdentityRef[] }> {
     assertTime('now', now);
     const user = this.d.users.get(userId);
     const before = user ? { disabled: user.record.disabled } : null;
     let ended: string[] = [];
+    let identities: T.IdentityRef[] = [];
     if (state === 'deleted') {
       ended = this.end(userId, accountRevocation(state));
       this.d.indexes.delete(userId);
+      identities = [...(user?.identities.values() ?? [])].map(({ provider, subject }) => ({ provider, subject }));
+      if (user) this.retireNow(userId);
       this.d.users.delete(userId);
     } else if (user) {
       user.record.disabled = state === 'disabled';
       ended = this.end(userId, accountRevocation(state));
     }
     this.d.events.append(userId, accountStateEvents(state, before, ended), now);
-    return { found: before !== null, sessionsEnded: ended.length };
+    return { found: before !== null, sessionsEnded: ended.length, identities };
   }
 
   /** Ends `sessionsEnding`'s sessions; returns those that were still stored. */

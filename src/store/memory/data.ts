@@ -1,4 +1,4 @@
-import type { SessionRecord, UserRecord } from '../types.js';
+import type { IdentityRecord, SessionRecord, UserRecord } from '../types.js';
 import { DEFAULT_EVENTS_RETENTION_MS } from '../../events/event.js';
 import { MemoryEventLog } from './events.js';
 import { TtlMap, type Clock } from './ttl-map.js';
@@ -7,6 +7,8 @@ export interface StoredUser {
   record: UserRecord;
   /** The account's sign-in budget (GCRA TAT), as Redis' `sb` field. */
   signInTat: number | null;
+  /** provider → the account's identity of it, as Redis' `ids:{uid}`. */
+  identities: Map<string, IdentityRecord>;
 }
 
 export interface StoredSession {
@@ -26,8 +28,10 @@ export interface StoredSession {
  */
 export class MemoryData {
   readonly users = new Map<string, StoredUser>();
-  /** `${provider}:${subject}` → user id. */
+  /** `${provider}:${subject}` → user id (the identity links). */
   readonly identities = new Map<string, string>();
+  /** Retired account ids (Redis' `gone:{uid}`). */
+  readonly retired: TtlMap<true>;
   /** `${uid}\n${sid}`, expiring at the session end. */
   readonly sessions: TtlMap<StoredSession>;
   /** uid → (sid → session end). */
@@ -47,6 +51,7 @@ export class MemoryData {
   ) {
     this.events = new MemoryEventLog(clock, eventsRetentionMs);
     this.sessions = new TtlMap(clock);
+    this.retired = new TtlMap(clock);
     this.grace = new TtlMap(clock);
     this.singleUse = new TtlMap(clock);
     this.locks = new TtlMap(clock);

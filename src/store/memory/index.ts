@@ -38,6 +38,13 @@ class MemoryIdentityStore implements IdentityStore {
     const key = this.key(provider, subject);
     return this.d.identities.get(key) === userId && this.d.identities.delete(key);
   }
+
+  async relink(provider: string, subject: string, expected: string, userId: string): Promise<boolean> {
+    const key = this.key(provider, subject);
+    if (this.d.identities.get(key) !== expected) return false;
+    this.d.identities.set(key, userId);
+    return true;
+  }
 }
 
 /** Values are expiry times by the caller's clock; entries also expire by the store's clock, like Redis keys. */

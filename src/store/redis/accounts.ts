@@ -1,7 +1,9 @@
 import { randomId } from '../../sessions/ids.js';
+import { RETIRED_ID_TTL_MS } from '../../users/identity-policy.js';
 import type {
   AccountState,
   AccountStore,
+  IdentityRef,
   Revocation,
   RevocationCause,
   Rotation,
@@ -13,28 +15,33 @@ import type {
 } from '../types.js';
 import type { KeyLayout } from '../keys.js';
 import type { RedisClient } from './client.js';
-import { PROFILE_EVENT_SPEC, PROFILE_FIELDS, assertTime, decodeSession, decodeUser, encodeProfile, encodeSession, pairs } from './codec.js';
+import { PROFILE_EVENT_SPEC, assertTime, decodeSession, decodeUser, encodeIdentityClaims, encodeProfileWrite, encodeSession, pairs } from './codec.js';
+import { RedisAccountIdentities } from './account-identities.js';
 import type { RedisEventLog } from './event-relay.js';
 import { unwrap } from './exec.js';
 import { runScript, SCRIPTS } from './lua.js';
+import { providerName } from '../keys.js';
 import type { HashReadBatcher } from './read-batch.js';
 
 /**
- * A user's record and sessions in Redis: every key carries the `{uid}` hash tag
+ * A user's record, identities and sessions in Redis: every key carries the `{uid}` hash tag
  * (src/store/keys.ts), so each write is one Lua script (./scripts) in one slot, and reads of one
- * user are one pipeline. The scripts apply src/sessions/policy.ts's decisions (they mirror it);
- * this class only encodes their inputs and decodes their answers. The scripts that change an
- * account or end sessions also append its events (src/events/policy.ts) in the same step, to the
- * target `events` names (the stream, or the user's outbox on Cluster).
+ * user are one pipeline. The scripts apply src/sessions/policy.ts's and
+ * src/users/identity-policy.ts's decisions (they mirror them); this class only encodes their
+ * inputs and decodes their answers (the identity steps: ./account-identities.ts). The scripts
+ * that change an account or end sessions also append its events (src/events/policy.ts) in the
+ * same step, to the target `events` names (the stream, or the user's outbox on Cluster).
  */
-export class RedisAccountStore implements AccountStore {
+export class RedisAccountStore extends RedisAccountIdentities implements AccountStore {
   constructor(
-    private readonly client: RedisClient,
-    private readonly keys: KeyLayout,
+    client: RedisClient,
+    keys: KeyLayout,
     /** Single node / Sentinel: reads join the turn's shared pipeline (src/store/redis/read-batch.ts); null on Cluster. */
-    private readonly batch: HashReadBatcher | null,
+    batch: HashReadBatcher | null,
     private readonly events: RedisEventLog,
-  ) {}
+  ) {
+    super(client, keys, batch);
+  }
 
   /** The event arguments every changing script takes: where to append, for whom, the step's id base. */
   private eventArgs(userId: string) {
@@ -43,11 +50,18 @@ export class RedisAccountStore implements AccountStore {
   }
 
   async writeSession(w: SessionWrite): Promise<SessionWriteResult> {
-    const { userId, session } = w;
+    const { userId, session, identity } = w;
     const now = assertTime('createdAt', session.createdAt);
     const ev = this.eventArgs(userId);
     const reply = (await runScript(this.client, SCRIPTS.writeSession, {
-      keys: { user: this.keys.user(userId), session: this.keys.session(userId, session.id), index: this.keys.sessionIndex(userId), events: ev.key },
+      keys: {
+        user: this.keys.user(userId),
+        session: this.keys.session(userId, session.id),
+        index: this.keys.sessionIndex(userId),
+        identities: this.keys.accountIdentities(userId),
+        retired: this.keys.retired(userId),
+        events: ev.key,
+      },
       args: {
         now,
         sessionEnd: Math.min(assertTime('expiresAt', session.expiresAt), assertTime('refreshExpiresAt', session.refreshExpiresAt)),
@@ -58,8 +72,10 @@ export class RedisAccountStore implements AccountStore {
         limitCapacityMs: w.limit?.capacityMs ?? 0,
         sessionPrefix: this.sessionPrefix(userId),
         gracePrefix: this.gracePrefix(userId),
-        profile: encodeProfile(w.profile),
-        profileFields: PROFILE_FIELDS,
+        provider: providerName(identity.provider),
+        subject: identity.subject,
+        ...encodeProfileWrite(w.profile, identity),
+        claims: encodeIdentityClaims(identity),
         sessionFields: encodeSession(session),
         ...ev.args,
         profileEvent: PROFILE_EVENT_SPEC,
@@ -75,6 +91,7 @@ export class RedisAccountStore implements AccountStore {
       case 'limited':
         return { kind: 'limited', retryAfterMs: Number(reply[1]) };
       case 'gone':
+      case 'not_linked':
       case 'account_disabled':
         return { kind: reply[0] };
       default:
@@ -192,19 +209,37 @@ export class RedisAccountStore implements AccountStore {
     return ended;
   }
 
-  async setAccountState(userId: string, state: AccountState, now: number): Promise<{ found: boolean; sessionsEnded: number }> {
-    const [found, ended] = await this.runEnd(userId, state, '', '', now);
-    return { found: found === 1, sessionsEnded: ended };
+  async setAccountState(userId: string, state: AccountState, now: number): Promise<{ found: boolean; sessionsEnded: number; identities: IdentityRef[] }> {
+    const [found, ended, had] = await this.runEnd(userId, state, '', '', now);
+    const identities: IdentityRef[] = [];
+    for (let i = 0; i + 1 < had.length; i += 2) identities.push({ provider: had[i]!, subject: had[i + 1]! });
+    return { found: found === 1, sessionsEnded: ended, identities };
   }
 
-  private async runEnd(userId: string, scope: string, sessionId: string, reason: string, now: number): Promise<[number, number]> {
+  /** end-sessions.lua; `had`: the identities a deleted account had, as provider/subject pairs. */
+  private async runEnd(userId: string, scope: string, sessionId: string, reason: string, now: number): Promise<[number, number, string[]]> {
     const ev = this.eventArgs(userId);
-    const [found, ended, events] = (await runScript(this.client, SCRIPTS.endSessions, {
-      keys: { user: this.keys.user(userId), index: this.keys.sessionIndex(userId), events: ev.key },
-      args: { scope, sessionId, sessionPrefix: this.sessionPrefix(userId), gracePrefix: this.gracePrefix(userId), reason, now: assertTime('now', now), ...ev.args },
-    })) as [number, number, number];
+    const [found, ended, events, had] = (await runScript(this.client, SCRIPTS.endSessions, {
+      keys: {
+        user: this.keys.user(userId),
+        index: this.keys.sessionIndex(userId),
+        identities: this.keys.accountIdentities(userId),
+        retired: this.keys.retired(userId),
+        events: ev.key,
+      },
+      args: {
+        scope,
+        sessionId,
+        sessionPrefix: this.sessionPrefix(userId),
+        gracePrefix: this.gracePrefix(userId),
+        reason,
+        now: assertTime('now', now),
+        ...ev.args,
+        retiredMs: RETIRED_ID_TTL_MS,
+      },
+    })) as [number, number, number, string[]?];
     this.events.appended(userId, events);
-    return [found, ended];
+    return [found, ended, had ?? []];
   }
 
   /** `<prefix>sess:{uid}:`: session keys are this plus the session id (same hash tag as the user). */

@@ -1,4 +1,4 @@
-import type { NewSession, Profile, SessionRecord, UserRecord } from '../types.js';
+import type { AccountProfile, IdentityRecord, IdentityWrite, NewSession, ProfileWrite, SessionRecord, UserRecord } from '../types.js';
 import { METADATA_CHUNKS, utf8Chunks } from '../sizes.js';
 
 /**
@@ -31,6 +31,12 @@ export const SessionField = {
 } as const;
 
 export const UserField = {
+  /**
+   * The sub of the account's Google identity. Before accounts had several identities this was
+   * the account's identity; now the identities hash (`ids:{uid}`, IdentityField) is, and `s`
+   * is kept beside it for those versions (during a rolling upgrade or a rollback they read an
+   * account through it).
+   */
   googleSub: 's',
   email: 'em',
   emailVerified: 'ev',
@@ -48,18 +54,31 @@ export const UserField = {
   signInBudget: 'sb',
 } as const;
 
-/** The fields sign-in rewrites (with all their pieces); createdAt, disabled and the budget are not among them. */
-export const PROFILE_FIELDS: readonly string[] = [
-  UserField.googleSub,
-  UserField.email,
-  UserField.emailVerified,
-  UserField.name,
-  UserField.givenName,
-  UserField.familyName,
-  UserField.picture,
-  UserField.locale,
-  UserField.hostedDomain,
-];
+/** The profile's fields (each stored with all its pieces). */
+const PROFILE_FIELD: Record<keyof AccountProfile, string> = {
+  email: UserField.email,
+  emailVerified: UserField.emailVerified,
+  name: UserField.name,
+  givenName: UserField.givenName,
+  familyName: UserField.familyName,
+  picture: UserField.picture,
+  locale: UserField.locale,
+  hostedDomain: UserField.hostedDomain,
+};
+
+/**
+ * Fields of an identity in the account's identities hash: `<provider>` holds its sub, and
+ * `<provider>.<field>` the rest (the Lua scripts name them too: lib.lua).
+ */
+export const IdentityField = {
+  linkedAt: 'at',
+  email: 'em',
+  emailVerified: 'ev',
+  isPrivateEmail: 'pe',
+  realUserStatus: 'rs',
+  /** Present ('1') while linkIdentity has not confirmed it. */
+  pending: 'p',
+} as const;
 
 /**
  * The profile fields account events carry (src/events/event.ts ProfileData), for the Lua side:
@@ -98,18 +117,77 @@ function readPieces(h: Record<string, string>, field: string): string | null {
   }
 }
 
-/** Profile → field/value pairs (the null claims are simply absent; write-session.lua clears PROFILE_FIELDS first). */
-export function encodeProfile(profile: Profile): string[] {
-  const out: string[] = [UserField.emailVerified, profile.emailVerified ? '1' : '0'];
-  pushPieces(out, UserField.googleSub, profile.sub);
-  pushPieces(out, UserField.email, profile.email);
-  pushPieces(out, UserField.name, profile.name);
-  pushPieces(out, UserField.givenName, profile.givenName);
-  pushPieces(out, UserField.familyName, profile.familyName);
-  pushPieces(out, UserField.picture, profile.picture);
-  pushPieces(out, UserField.locale, profile.locale);
-  pushPieces(out, UserField.hostedDomain, profile.hostedDomain);
+/**
+ * A sign-in's profile write → write-session.lua's `profile` (field/value pairs; null values
+ * simply absent), `profileFields` (the base names it writes, cleared first) and `names`. A
+ * Google sign-in also writes `s` (UserField.googleSub), as versions before several identities did.
+ */
+export function encodeProfileWrite(w: ProfileWrite, identity: IdentityWrite): { profile: string[]; profileFields: string[]; names: string[] } {
+  const profile: string[] = [];
+  const profileFields: string[] = [];
+  for (const [key, value] of Object.entries(w.set) as [keyof AccountProfile, AccountProfile[keyof AccountProfile]][]) {
+    const field = PROFILE_FIELD[key];
+    profileFields.push(field);
+    if (typeof value === 'boolean') profile.push(field, value ? '1' : '0');
+    else pushPieces(profile, field, value);
+  }
+  if (identity.provider === 'google') {
+    profileFields.push(UserField.googleSub);
+    pushPieces(profile, UserField.googleSub, identity.subject);
+  }
+  const names: string[] = [];
+  if (w.names) {
+    pushPieces(names, UserField.name, w.names.name);
+    pushPieces(names, UserField.givenName, w.names.givenName);
+    pushPieces(names, UserField.familyName, w.names.familyName);
+  }
+  return { profile, profileFields, names };
+}
+
+/** An identity's claims → field/value pairs without the provider prefix (write_identity_claims in lib.lua). */
+export function encodeIdentityClaims(c: IdentityWrite): string[] {
+  const out: string[] = [IdentityField.emailVerified, c.emailVerified ? '1' : '0', IdentityField.isPrivateEmail, c.isPrivateEmail ? '1' : '0'];
+  if (c.email !== null) out.push(IdentityField.email, c.email);
+  if (c.realUserStatus !== null) out.push(IdentityField.realUserStatus, String(c.realUserStatus));
   return out;
+}
+
+/**
+ * The identities hash (and the user hash, for a record written before accounts had several
+ * identities: its one identity is Google's, `s`, linked when the account was created) →
+ * identities, oldest link first.
+ */
+export function decodeIdentities(ids: Record<string, string>, user: Record<string, string>): IdentityRecord[] {
+  if (Object.keys(ids).length === 0) {
+    const sub = readPieces(user, UserField.googleSub);
+    if (sub === null || user[UserField.createdAt] === undefined) return [];
+    const email = readPieces(user, UserField.email);
+    const legacy = { google: sub, [`google.${IdentityField.linkedAt}`]: user[UserField.createdAt]!, [`google.${IdentityField.emailVerified}`]: user[UserField.emailVerified] ?? '0' };
+    return decodeIdentities(email === null ? legacy : { ...legacy, [`google.${IdentityField.email}`]: email }, {});
+  }
+  const out: IdentityRecord[] = [];
+  for (const [provider, subject] of Object.entries(ids)) {
+    if (provider.includes('.')) continue;
+    const f = (name: string) => ids[`${provider}.${name}`];
+    const email = f(IdentityField.email) ?? null;
+    const rs = f(IdentityField.realUserStatus);
+    out.push({
+      provider,
+      subject,
+      email,
+      emailVerified: email !== null && f(IdentityField.emailVerified) === '1',
+      isPrivateEmail: f(IdentityField.isPrivateEmail) === '1',
+      realUserStatus: rs === undefined ? null : Number(rs),
+      linkedAt: Number(f(IdentityField.linkedAt)),
+      pending: f(IdentityField.pending) === '1',
+    });
+  }
+  return out.sort(byLinkTime);
+}
+
+/** Oldest link first, then by provider name: both stores list an account's identities in this order. */
+export function byLinkTime(a: IdentityRecord, b: IdentityRecord): number {
+  return a.linkedAt - b.linkedAt || (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : 0);
 }
 
 export function encodeSession(s: NewSession): string[] {
@@ -135,12 +213,11 @@ export function pairs(flat: readonly string[]): Record<string, string> {
   return out;
 }
 
+/** A user record exists from its creation on (`c`); a hash without it is no account. */
 export function decodeUser(id: string, h: Record<string, string>): UserRecord | null {
-  const sub = readPieces(h, UserField.googleSub);
-  if (sub === null) return null;
+  if (h[UserField.createdAt] === undefined) return null;
   return {
     id,
-    googleSub: sub,
     email: readPieces(h, UserField.email),
     emailVerified: h[UserField.emailVerified] === '1',
     name: readPieces(h, UserField.name),

@@ -31,4 +31,12 @@ export class RedisIdentityStore implements IdentityStore {
     });
     return deleted === 1;
   }
+
+  async relink(provider: string, subject: string, expected: string, userId: string): Promise<boolean> {
+    const set = await runScript(this.client, SCRIPTS.compareAndSet, {
+      keys: { key: this.keys.identity(provider, subject) },
+      args: { expected, value: userId },
+    });
+    return set === 1;
+  }
 }

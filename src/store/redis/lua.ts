@@ -39,7 +39,7 @@ function script<const K extends string, const A extends string>(file: string, ke
 export const SCRIPTS = {
   writeSession: script(
     'write-session',
-    ['user', 'session', 'index', 'events'],
+    ['user', 'session', 'index', 'identities', 'retired', 'events'],
     [
       'now',
       'sessionEnd',
@@ -50,8 +50,12 @@ export const SCRIPTS = {
       'limitCapacityMs',
       'sessionPrefix',
       'gracePrefix',
+      'provider',
+      'subject',
       'profile[]',
       'profileFields[]',
+      'names[]',
+      'claims[]',
       'sessionFields[]',
       'userId',
       'eventId',
@@ -66,9 +70,13 @@ export const SCRIPTS = {
   ),
   endSessions: script(
     'end-sessions',
-    ['user', 'index', 'events'],
-    ['scope', 'sessionId', 'sessionPrefix', 'gracePrefix', 'reason', 'now', 'userId', 'eventId', 'eventsRetentionMs'],
+    ['user', 'index', 'identities', 'retired', 'events'],
+    ['scope', 'sessionId', 'sessionPrefix', 'gracePrefix', 'reason', 'now', 'userId', 'eventId', 'eventsRetentionMs', 'retiredMs'],
   ),
+  addIdentity: script('add-identity', ['user', 'identities', 'retired'], ['now', 'provider', 'subject', 'claims[]']),
+  confirmIdentity: script('confirm-identity', ['user', 'identities'], ['provider', 'subject']),
+  removeIdentity: script('remove-identity', ['user', 'identities'], ['provider', 'subject', 'keepLast']),
+  retireAccount: script('retire-account', ['user', 'retired'], ['ttlMs']),
   touchSession: script('touch-session', ['session'], ['now']),
   appendEvents: script('append-events', ['events'], ['retentionMs', 'docs[]']),
   relayAck: script('relay-ack', ['outbox', 'lock'], ['token', 'lockMs', 'ids[]']),
@@ -77,6 +85,7 @@ export const SCRIPTS = {
   webhookReplay: script('webhook-replay', ['retry', 'pending', 'failed'], ['now', 'records[]']),
   rateLimit: script('rate-limit', ['limit'], ['now', 'intervalMs', 'capacityMs', 'consume']),
   compareAndDelete: script('compare-and-delete', ['key'], ['expected']),
+  compareAndSet: script('compare-and-set', ['key'], ['expected', 'value']),
 } as const;
 
 type ArgName<A extends string> = A extends `${infer N}[]` ? N : A;

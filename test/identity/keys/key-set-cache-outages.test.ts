@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { KEY_SET_DEFAULTS, STALE_GRACE_MS } from '../../../src/identity/keys/index.js';
 import { usePrivateRedis } from '../../support/env.js';
-import { expectAuthError, expectUnavailable } from '../../google/helpers.js';
+import { expectAuthError, expectUnavailable } from '../helpers.js';
 import { memoryBackend, redisBackend, track, turn, until, useKeyCache, type BackendFactory } from './support.js';
 
 /**

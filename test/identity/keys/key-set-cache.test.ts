@@ -5,11 +5,11 @@ import { AuthError } from '../../../src/errors.js';
 import { KEY_SET_DEFAULTS, ProviderKeys, STALE_GRACE_MS } from '../../../src/identity/keys/index.js';
 import { usePrivateRedis } from '../../support/env.js';
 import { FakeGoogle } from '../../support/fake-google.js';
-import { expectAuthError } from '../../google/helpers.js';
+import { expectAuthError } from '../helpers.js';
 import { memoryBackend, redisBackend, track, until, useKeyCache, type BackendFactory } from './support.js';
 
 /**
- * The shared key cache through the Google keys (`googleKeys`): lookup order, freshness from
+ * The shared key cache through the Google keys (`providerKeys(google, …)`): lookup order, freshness from
  * Cache-Control, rotation and unknown kids, one fetch per cluster. Each case runs on the
  * memory store and on Redis with several clients (separate instances). Outages and timeouts:
  * key-set-cache-outages.test.ts; Redis trouble: shared-store.test.ts.

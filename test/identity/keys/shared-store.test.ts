@@ -1,12 +1,13 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { googleKeys } from '../../../src/google/index.js';
+import { google } from '../../../src/identity/providers/index.js';
+import { providerKeys } from '../../../src/identity/verification.js';
 import { KEY_SET_DEFAULTS } from '../../../src/identity/keys/index.js';
 import { createRedisClient, createRedisStores, whenReady } from '../../../src/store/redis/index.js';
 import { uniquePrefix, usePrivateRedis } from '../../support/env.js';
 import { FakeGoogle } from '../../support/fake-google.js';
-import { captureLogger, expectAuthError } from '../../google/helpers.js';
+import { captureLogger, expectAuthError } from '../helpers.js';
 import { ManualClock, track, until } from './support.js';
 
 /**
@@ -79,7 +80,7 @@ describe('the key cache when Redis fails', () => {
     const coldStores = await redisInstance(prefix);
     const log = captureLogger();
     const clock = new ManualClock();
-    const warm = googleKeys({ jwksUri: fake.jwksUri, store: warmStores.keySets, locks: warmStores.locks, logger: log, clock });
+    const warm = providerKeys(google, { jwksUri: fake.jwksUri, store: warmStores.keySets, locks: warmStores.locks, logger: log, clock });
     const key = await warm.getKey(fake.current.kid);
     expect(fake.fetchCount).toBe(1);
 
@@ -89,7 +90,7 @@ describe('the key cache when Redis fails', () => {
       expect(await warm.getKey(fake.current.kid)).toBe(key);
       // A cold one cannot read the shared cache nor take the lock: it fetches by itself, at
       // once (every store call fails fast; the clock stands still, so no timeout is waited out).
-      const cold = googleKeys({ jwksUri: fake.jwksUri, store: coldStores.keySets, locks: coldStores.locks, logger: log, clock });
+      const cold = providerKeys(google, { jwksUri: fake.jwksUri, store: coldStores.keySets, locks: coldStores.locks, logger: log, clock });
       const got = track(cold.getKey(fake.current.kid));
       await until(() => got.settled, 'the cold instance to answer');
       expect(await got.result).toMatchObject({ status: 'fulfilled', value: rs256 });
@@ -108,7 +109,7 @@ describe('the key cache when Redis fails', () => {
     }
 
     const later = await redisInstance(prefix);
-    const fresh = googleKeys({ jwksUri: fake.jwksUri, store: later.keySets, locks: later.locks, logger: captureLogger(), clock });
+    const fresh = providerKeys(google, { jwksUri: fake.jwksUri, store: later.keySets, locks: later.locks, logger: captureLogger(), clock });
     expect(await fresh.getKey(fake.current.kid)).toMatchObject(rs256);
     expect(fake.fetchCount).toBe(3); // served from the shared cache written before the outage (3rd: made-up-1's refetch)
     // The clients that saw the outage reconnect; closing one mid-reconnect would leave its socket open.
@@ -127,7 +128,7 @@ describe('the key cache when Redis fails', () => {
       const clock = new ManualClock();
       const storeTimeoutMs = 200;
       const log = captureLogger();
-      const source = googleKeys({ jwksUri: fake.jwksUri, store: stores.keySets, locks: stores.locks, logger: log, clock, storeTimeoutMs, storeWarningIntervalMs: 0 });
+      const source = providerKeys(google, { jwksUri: fake.jwksUri, store: stores.keySets, locks: stores.locks, logger: log, clock, storeTimeoutMs, storeWarningIntervalMs: 0 });
       proxy.stalled = true;
       const got = track(source.getKey(fake.current.kid));
       let waited = 0;
@@ -163,18 +164,18 @@ describe('the shared record across versions', () => {
     clients.push(raw);
     fake.fetchCount = 0;
     const { kid, n, e } = fake.current.publicJwk as { kid: string; n: string; e: string };
-    // Exactly what the previous version stored (src/google/key-cache.ts before the split).
+    // Exactly what the previous version stored (src/google/key-cache.ts before the key cache was split).
     const fetchedAt = Date.now();
     const previous = `{"jwks":{"keys":[{"kty":"RSA","kid":"${kid}","n":"${n}","e":"${e}","alg":"RS256","use":"sig"}]},"fetchedAt":${fetchedAt},"expiresAt":${fetchedAt + 3_600_000}}`;
     await raw.set(`${prefix}jwks:google`, previous, 'PX', 60_000);
-    const reader = googleKeys({ jwksUri: fake.jwksUri, store: stores.keySets, locks: stores.locks, logger: captureLogger() });
+    const reader = providerKeys(google, { jwksUri: fake.jwksUri, store: stores.keySets, locks: stores.locks, logger: captureLogger() });
     expect(await reader.getKey(kid)).toMatchObject(rs256);
     expect(fake.fetchCount).toBe(0);
 
     // And what this version writes is byte for byte that format.
     await raw.del(`${prefix}jwks:google`);
     const clock = new ManualClock(fetchedAt);
-    const writer = googleKeys({ jwksUri: fake.jwksUri, store: stores.keySets, locks: stores.locks, logger: captureLogger(), clock });
+    const writer = providerKeys(google, { jwksUri: fake.jwksUri, store: stores.keySets, locks: stores.locks, logger: captureLogger(), clock });
     await writer.getKey(kid);
     expect(await raw.get(`${prefix}jwks:google`)).toBe(previous);
   });

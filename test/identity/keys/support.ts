@@ -1,13 +1,15 @@
 import { afterEach, beforeEach } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import { googleKeys, GoogleIdTokenVerifier } from '../../../src/google/index.js';
+import { google } from '../../../src/identity/providers/index.js';
+import { providerKeys } from '../../../src/identity/verification.js';
+import type { IdTokenVerifier } from '../../../src/identity/verifier.js';
 import { clockWithNow, type Clock, type ProviderKeys, type ProviderKeysOptions } from '../../../src/identity/keys/index.js';
 import { createMemoryStores } from '../../../src/store/memory/index.js';
 import { createRedisClient, createRedisStores, whenReady } from '../../../src/store/redis/index.js';
 import type { Stores } from '../../../src/store/types.js';
 import { uniquePrefix } from '../../support/env.js';
 import { FakeClock, FakeGoogle } from '../../support/fake-google.js';
-import { captureLogger } from '../../google/helpers.js';
+import { captureLogger, googleVerifier } from '../helpers.js';
 
 /**
  * A clock whose time and timers move only when a test says so. Timeouts of the key cache
@@ -140,10 +142,10 @@ export function useKeyCache(makeBackend: BackendFactory) {
   return Object.assign(h, {
     async source(extra: Partial<ProviderKeysOptions> = {}): Promise<ProviderKeys> {
       const stores = await h.backend.instance();
-      return googleKeys({ jwksUri: h.fake.jwksUri, store: stores.keySets, locks: stores.locks, clock: clockWithNow(h.clock.now), logger: h.log, ...extra });
+      return providerKeys(google, { jwksUri: h.fake.jwksUri, store: stores.keySets, locks: stores.locks, clock: clockWithNow(h.clock.now), logger: h.log, ...extra });
     },
-    verifierFor(keys: ProviderKeys): GoogleIdTokenVerifier {
-      return new GoogleIdTokenVerifier({ keys, clientIds: [h.fake.clientId], now: h.clock.now });
+    verifierFor(keys: ProviderKeys): IdTokenVerifier {
+      return googleVerifier({ keys, clientIds: [h.fake.clientId], now: h.clock.now });
     },
   });
 }

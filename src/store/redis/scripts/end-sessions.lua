@@ -1,14 +1,16 @@
 -- Ends sessions and changes the account, in one step: sessionsEnding() and
 -- accountRevocation() of src/sessions/policy.ts, with the events of revocationEvents() and
 -- accountStateEvents() of src/events/policy.ts.
--- KEYS: user index events
--- ARGV: scope sessionId sessionPrefix gracePrefix reason now userId eventId eventsRetentionMs
+-- KEYS: user index identities retired events
+-- ARGV: scope sessionId sessionPrefix gracePrefix reason now userId eventId eventsRetentionMs retiredMs
 -- scope: 'session' (sessionId only), 'others' (every indexed session but sessionId), 'all',
 -- and the account changes 'disabled' (flag set, all end), 'enabled' (flag cleared, none end),
--- 'deleted' (all end, then the index and the user record go). reason: the revocations'
--- (`sign_out`, `revoked`, …), for the session scopes.
--- Returns {found, ended, events appended}: found is 0 for an account change on an unknown user
--- (nothing is created); ended counts the sessions whose record was still stored.
+-- 'deleted' (all end, then the index, the identities and the user record go, and the id of an
+-- account that existed is retired for retiredMs, as retire-account.lua). reason: the
+-- revocations' (`sign_out`, `revoked`, …), for the session scopes.
+-- Returns {found, ended, events appended} and, for 'deleted', the identities the account had
+-- as provider/subject pairs: found is 0 for an account change on an unknown user (nothing is
+-- created); ended counts the sessions whose record was still stored.
 local ev = events_of(events, eventId, now, userId, eventsRetentionMs)
 
 -- The ids of the indexed sessions (but `keep`) whose record was still stored, now ended.
@@ -35,8 +37,16 @@ if scope == 'deleted' then
   if found == 1 then emit(ev, 'user.deleted', {}) end
   local ended = end_indexed(nil)
   emit_revoked(ev, 'account_deleted', ended)
-  redis.call('DEL', index, user)
-  return {found, #ended, ev.n}
+  local had = {}
+  if found == 1 then
+    upgrade_identities(user, identities)
+    for _, k in ipairs(redis.call('HKEYS', identities)) do
+      if not string.find(k, '.', 1, true) then had[#had + 1] = k; had[#had + 1] = redis.call('HGET', identities, k) end
+    end
+    redis.call('SET', retired, '1', 'PX', retiredMs)
+  end
+  redis.call('DEL', index, user, identities)
+  return {found, #ended, ev.n, had}
 end
 if redis.call('EXISTS', user) == 0 then return {0, 0, 0} end
 if scope == 'disabled' then

@@ -65,8 +65,8 @@ local function profile_data(h, spec)
   return out
 end
 
--- signInEvents(): `was` the user hash before the write (nil: a new account), `now` the new
--- profile's field/value pairs, `capEnded` the sessions the cap ended, oldest first.
+-- signInEvents(): `was` the user hash before the write (nil: a new account), `now` the user
+-- hash after it (field/value pairs), `capEnded` the sessions the cap ended, oldest first.
 local function sign_in_events(ev, was, now, spec, capEnded)
   local after = profile_data(joined(now), spec)
   if not was then

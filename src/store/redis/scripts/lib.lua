@@ -48,3 +48,64 @@ local function prune_index(index, now)
   local top = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
   if top[2] then redis.call('PEXPIREAT', index, top[2]) end
 end
+
+-- A string the codec stored in pieces (`f`, `f1`, `f2`, …; src/store/redis/codec.ts), whole;
+-- nil when absent.
+local function read_pieces(key, field)
+  local value = redis.call('HGET', key, field)
+  if not value then return nil end
+  local i = 1
+  while true do
+    local piece = redis.call('HGET', key, field .. i)
+    if not piece then return value end
+    value = value .. piece
+    i = i + 1
+  end
+end
+
+-- Upgrade in place, idempotent: an account written before accounts had several identities has
+-- no identities hash; its one identity is Google's, whose sub is the user's `s` field, linked
+-- when the account was created, with the account's email. Writes that hash once; a no-op for
+-- an account that has one (or has no `s`).
+local function upgrade_identities(user, ids)
+  if redis.call('EXISTS', ids) == 1 then return end
+  local sub = read_pieces(user, 's')
+  if not sub then return end
+  local f = {'google', sub, 'google.at', redis.call('HGET', user, 'c') or '0', 'google.ev', redis.call('HGET', user, 'ev') or '0', 'google.pe', '0'}
+  local em = read_pieces(user, 'em')
+  if em then f[#f + 1] = 'google.em'; f[#f + 1] = em end
+  redis.call('HSET', ids, unpack(f))
+end
+
+-- The account's identity of `provider`: its subject (nil: none) and whether it is still
+-- pending. Reads an account of the earlier layout (see upgrade_identities) without writing.
+local function stored_identity(user, ids, provider)
+  local sub = redis.call('HGET', ids, provider)
+  if sub then return sub, redis.call('HEXISTS', ids, provider .. '.p') == 1 end
+  if provider == 'google' and redis.call('EXISTS', ids) == 0 then return read_pieces(user, 's'), false end
+  return nil, false
+end
+
+-- The identity's claims replace the stored ones. `claims`: field/value pairs of em, ev, pe, rs
+-- (absent ones left out); any other field of the identity (its link time) stays.
+local function write_identity_claims(ids, provider, claims)
+  redis.call('HDEL', ids, provider .. '.em', provider .. '.ev', provider .. '.pe', provider .. '.rs')
+  local f = {}
+  for i = 1, #claims, 2 do f[#f + 1] = provider .. '.' .. claims[i]; f[#f + 1] = claims[i + 1] end
+  if #f > 0 then redis.call('HSET', ids, unpack(f)) end
+end
+
+-- Every field of the identity of `provider` (`<provider>` and `<provider>.*`). Versions
+-- before several identities read the Google sub from the user's `s`: it goes with it.
+local function remove_identity(user, ids, provider)
+  local f = {}
+  for _, k in ipairs(redis.call('HKEYS', ids)) do
+    if k == provider or string.sub(k, 1, #provider + 1) == provider .. '.' then f[#f + 1] = k end
+  end
+  if #f > 0 then redis.call('HDEL', ids, unpack(f)) end
+  if provider == 'google' then
+    for _, k in ipairs(redis.call('HKEYS', user)) do
+      if string.match(k, '^s%d*$') then redis.call('HDEL', user, k) end
+    end
+  end
+end

@@ -1,20 +1,27 @@
 -- Sign-in's write (src/sessions/sign-in.ts), all or nothing: decideSessionWrite() and
 -- sessionsOverCap() of src/sessions/policy.ts, and signInEvents() of src/events/policy.ts.
--- KEYS: user session index events
--- ARGV: now sessionEnd sessionId mustExist maxSessions limitIntervalMs limitCapacityMs sessionPrefix gracePrefix profile[] profileFields[] sessionFields[] userId eventId eventsRetentionMs profileEvent[]
--- profile: field/value pairs of the new profile (null claims absent); profileFields: the base
--- names of every profile field, each of whose pieces (`n`, `n1`, …) is removed first, so a
--- claim that became null or shorter leaves nothing behind; sessionFields: the session's
--- field/value pairs. events, userId, eventId, eventsRetentionMs: see events_of in lib-events.lua;
--- profileEvent: the profile fields events carry (profile_data in lib-events.lua).
--- Returns {'gone'} | {'account_disabled'} | {'limited', retryAfterMs} |
+-- KEYS: user session index identities retired events
+-- ARGV: now sessionEnd sessionId mustExist maxSessions limitIntervalMs limitCapacityMs sessionPrefix gracePrefix provider subject profile[] profileFields[] names[] claims[] sessionFields[] userId eventId eventsRetentionMs profileEvent[]
+-- profile: field/value pairs of the profile fields this sign-in writes (null claims absent);
+-- profileFields: their base names, each of whose pieces (`n`, `n1`, …) is removed first, so a
+-- claim that became null or shorter leaves nothing behind; names: field/value pairs of the
+-- name fields (n, gn, fn), written only when the account has none of them; claims: the
+-- identity's claims (write_identity_claims in lib.lua); sessionFields: the session's
+-- field/value pairs. events, userId, eventId, eventsRetentionMs: see events_of in
+-- lib-events.lua; profileEvent: the profile fields events carry (profile_data in lib-events.lua).
+-- Returns {'gone'} | {'not_linked'} | {'account_disabled'} | {'limited', retryAfterMs} |
 -- {'written', isNew 0|1, HGETALL user, events appended}.
 local t = tonumber(now)
 local exists = redis.call('EXISTS', user) == 1
 
 -- decideSessionWrite
+if redis.call('EXISTS', retired) == 1 then return {'gone'} end
 if not exists and mustExist == '1' then return {'gone'} end
-if exists and redis.call('HEXISTS', user, 'd') == 1 then return {'account_disabled'} end
+if exists then
+  -- The link led here; the account must list this identity (pending or linked) as its own.
+  if stored_identity(user, identities, provider) ~= subject then return {'not_linked'} end
+  if redis.call('HEXISTS', user, 'd') == 1 then return {'account_disabled'} end
+end
 local fields = profile
 if limitIntervalMs ~= '0' then
   local allowed, _, retryAfter, tat =
@@ -23,9 +30,11 @@ if limitIntervalMs ~= '0' then
   fields[#fields + 1] = 'sb'; fields[#fields + 1] = int(tat)
 end
 
--- The profile: createdAt, disabled and the budget are not profile fields, so they stay.
+-- The profile: createdAt, disabled, the budget and the fields this provider does not write stay.
 local was = exists and redis.call('HGETALL', user) or nil
 if exists then
+  local named = redis.call('HEXISTS', user, 'n') == 1 or redis.call('HEXISTS', user, 'gn') == 1 or redis.call('HEXISTS', user, 'fn') == 1
+  if not named then for _, v in ipairs(names) do fields[#fields + 1] = v end end
   local clear = {}
   for _, f in ipairs(profileFields) do clear[f] = true end
   local stale = {}
@@ -34,10 +43,19 @@ if exists then
   end
   if #stale > 0 then redis.call('HDEL', user, unpack(stale)) end
 else
+  for _, v in ipairs(names) do fields[#fields + 1] = v end
   fields[#fields + 1] = 'c'; fields[#fields + 1] = now
 end
 fields[#fields + 1] = 'ls'; fields[#fields + 1] = now
 redis.call('HSET', user, unpack(fields))
+
+-- The identity: the account's from now on (a pending one is confirmed: its link leads here).
+if exists then upgrade_identities(user, identities) end
+if redis.call('HEXISTS', identities, provider) == 0 then
+  redis.call('HSET', identities, provider, subject, provider .. '.at', now)
+end
+redis.call('HDEL', identities, provider .. '.p')
+write_identity_claims(identities, provider, claims)
 
 -- The session, expiring at its end (already past: PEXPIREAT deletes it at once).
 redis.call('DEL', session)
@@ -67,6 +85,9 @@ if max > 0 and redis.call('ZCARD', index) > max then
   end
 end
 prune_index(index, now)
+-- The profile events compare the whole profile before and after (a provider writes only its
+-- fields, and names may fill an account without one).
+local after = redis.call('HGETALL', user)
 local ev = events_of(events, eventId, now, userId, eventsRetentionMs)
-sign_in_events(ev, was, profile, profileEvent, capEnded)
-return {'written', exists and 0 or 1, redis.call('HGETALL', user), ev.n}
+sign_in_events(ev, was, after, profileEvent, capEnded)
+return {'written', exists and 0 or 1, after, ev.n}

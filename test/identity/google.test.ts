@@ -2,12 +2,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import * as jose from 'jose';
 import { AuthError, ServiceUnavailableError } from '../../src/errors.js';
-import { GoogleIdTokenVerifier, MAX_ID_TOKEN_LENGTH, type GoogleIdTokenVerifierOptions, type VerifiedGoogleIdToken } from '../../src/google/verify-id-token.js';
-import { googleKeys } from '../../src/google/index.js';
 import { clockWithNow, type ProviderKeys } from '../../src/identity/keys/index.js';
+import type { VerifiedIdToken } from '../../src/identity/provider.js';
+import { google } from '../../src/identity/providers/index.js';
+import { providerKeys } from '../../src/identity/verification.js';
+import { MAX_ID_TOKEN_LENGTH, type IdTokenVerifier } from '../../src/identity/verifier.js';
 import { createMemoryStores } from '../../src/store/memory/index.js';
 import { b64json, FakeClock, FakeGoogle } from '../support/fake-google.js';
-import { ALICE, captureLogger, expectAuthError, expectUnavailable } from './helpers.js';
+import { ALICE, captureLogger, expectAuthError, expectUnavailable, googleVerifier } from './helpers.js';
+
+/** The Google provider (src/identity/providers/google.ts) through the common verifier (src/identity/verifier.ts). */
+type GoogleIdTokenVerifier = IdTokenVerifier<{ hostedDomains: readonly string[] }>;
+type GoogleIdTokenVerifierOptions = Parameters<typeof googleVerifier>[0];
 
 const CLIENT = 'test-client.apps.googleusercontent.com';
 const OTHER_CLIENT = 'other-client.apps.googleusercontent.com';
@@ -23,7 +29,7 @@ const seenTokens: string[] = [];
 const nowS = () => Math.floor(clock.now() / 1000);
 
 function verifierWith(opts: Partial<GoogleIdTokenVerifierOptions> = {}): GoogleIdTokenVerifier {
-  return new GoogleIdTokenVerifier({ keys, clientIds: [CLIENT], now: clock.now, ...opts });
+  return googleVerifier({ keys, clientIds: [CLIENT], now: clock.now, ...opts });
 }
 
 async function mint(...args: Parameters<FakeGoogle['mint']>): Promise<string> {
@@ -40,7 +46,7 @@ async function rejects(token: string, reason: string, opts?: { nonce?: string | 
 }
 
 /** The profile a token minted by `fake.mint` verifies to (`hostedDomain` from `hd`). */
-function alice(opts: { iat?: number; lifetime?: number; hostedDomain?: string | null } = {}): VerifiedGoogleIdToken {
+function alice(opts: { iat?: number; lifetime?: number; hostedDomain?: string | null } = {}): VerifiedIdToken {
   const iat = opts.iat ?? nowS();
   return { ...ALICE, hostedDomain: opts.hostedDomain ?? null, iat, exp: iat + (opts.lifetime ?? 3600) };
 }
@@ -49,7 +55,7 @@ beforeAll(async () => {
   clock = new FakeClock();
   fake = await FakeGoogle.start({ clientId: CLIENT, now: clock.now });
   const stores = createMemoryStores();
-  keys = googleKeys({ jwksUri: fake.jwksUri, store: stores.keySets, locks: stores.locks, clock: clockWithNow(clock.now), logger: log });
+  keys = providerKeys(google, { jwksUri: fake.jwksUri, store: stores.keySets, locks: stores.locks, clock: clockWithNow(clock.now), logger: log });
   verifier = verifierWith();
 });
 afterAll(async () => {
@@ -466,14 +472,14 @@ describe('robustness', () => {
     const down = await FakeGoogle.start({ clientId: CLIENT, now: clock.now });
     down.mode = 'down';
     const stores = createMemoryStores();
-    const source = googleKeys({ jwksUri: down.jwksUri, store: stores.keySets, locks: stores.locks, clock: clockWithNow(clock.now), logger: captureLogger() });
-    const v = new GoogleIdTokenVerifier({ keys: source, clientIds: [CLIENT], now: clock.now });
+    const source = providerKeys(google, { jwksUri: down.jwksUri, store: stores.keySets, locks: stores.locks, clock: clockWithNow(clock.now), logger: captureLogger() });
+    const v = googleVerifier({ keys: source, clientIds: [CLIENT], now: clock.now });
     await expectUnavailable(v.verify(await down.mint()));
     await down.close();
   });
 
   it('an unexpected failure of the key resolver becomes keys_unavailable', async () => {
-    const v = new GoogleIdTokenVerifier({
+    const v = googleVerifier({
       keys: { getKey: async () => Promise.reject(new Error('boom')) },
       clientIds: [CLIENT],
       now: clock.now,
@@ -484,7 +490,7 @@ describe('robustness', () => {
 
   it('a resolver returning an unusable key yields bad_signature, not a crash', async () => {
     const { publicKey } = await jose.generateKeyPair('ES256');
-    const v = new GoogleIdTokenVerifier({ keys: { getKey: async () => publicKey }, clientIds: [CLIENT], now: clock.now });
+    const v = googleVerifier({ keys: { getKey: async () => publicKey }, clientIds: [CLIENT], now: clock.now });
     await expectAuthError(v.verify(await mint()), 'bad_signature');
   });
 

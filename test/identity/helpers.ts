@@ -1,10 +1,24 @@
 import { expect } from '@jest/globals';
 import { AuthError, ServiceUnavailableError } from '../../src/errors.js';
-import type { KeySetLogger } from '../../src/identity/keys/index.js';
-import type { GoogleProfile } from '../../src/store/types.js';
+import type { KeyResolver, KeySetLogger } from '../../src/identity/keys/index.js';
+import type { VerifiedIdToken } from '../../src/identity/provider.js';
+import { google } from '../../src/identity/providers/index.js';
+import { IdTokenVerifier } from '../../src/identity/verifier.js';
 
-/** The profile of a token `FakeGoogle.mint()` signs with its default claims. */
-export const ALICE: GoogleProfile = Object.freeze({
+/** Google's verifier as the gateway builds it (src/identity/verification.ts), from the options the Google tests vary. */
+export function googleVerifier(o: {
+  keys: KeyResolver;
+  clientIds: readonly string[];
+  hostedDomains?: readonly string[];
+  now?: () => number;
+  onUnexpectedError?: (err: unknown) => void;
+}): IdTokenVerifier<{ hostedDomains: readonly string[] }> {
+  return new IdTokenVerifier({ provider: google, keys: o.keys, audiences: o.clientIds, options: { hostedDomains: o.hostedDomains ?? [] }, now: o.now, onUnexpectedError: o.onUnexpectedError });
+}
+
+/** What a token `FakeGoogle.mint()` signs with its default claims verifies to (without exp/iat). */
+export const ALICE: Omit<VerifiedIdToken, 'exp' | 'iat'> = Object.freeze({
+  provider: 'google',
   sub: '110169484474386276334',
   email: 'alice@example.com',
   emailVerified: true,
@@ -14,6 +28,8 @@ export const ALICE: GoogleProfile = Object.freeze({
   picture: 'https://lh3.googleusercontent.com/a/alice',
   locale: 'en',
   hostedDomain: null,
+  isPrivateEmail: false,
+  realUserStatus: null,
 });
 
 export interface LogLine {

@@ -3,95 +3,112 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { AuthError } from '../../src/errors.js';
-import { GOOGLE_ISSUERS, GoogleIdTokenVerifier, MAX_ID_TOKEN_LENGTH, type VerifiedGoogleIdToken } from '../../src/google/verify-id-token.js';
-import { googleKeys } from '../../src/google/index.js';
 import { clockWithNow } from '../../src/identity/keys/index.js';
+import type { OidcProvider, VerifiedIdToken } from '../../src/identity/provider.js';
+import { apple, google as googleProvider } from '../../src/identity/providers/index.js';
+import { providerKeys } from '../../src/identity/verification.js';
+import { IdTokenVerifier, MAX_ID_TOKEN_LENGTH } from '../../src/identity/verifier.js';
 import { createMemoryStores } from '../../src/store/memory/index.js';
+import { FakeApple } from '../support/fake-apple.js';
 import { FakeClock, FakeGoogle, type FakeKey } from '../support/fake-google.js';
 import {
+  APPLE_SHAPE,
   applyMutations,
   buildClaimsToken,
   buildHeaderToken,
-  claimsRecipe,
+  claimsRecipeFor,
+  GOOGLE_SHAPE,
   headerRecipe,
   ID_TOKEN_REASONS,
-  IDENTITY_CLAIMS,
   mutation,
   randomToken,
   sameSignedToken,
+  type TokenShape,
 } from '../support/token-fuzz.js';
 import { captureLogger } from './helpers.js';
 
 /**
- * Property tests of the Google ID-token verifier: a few thousand random, mutated and re-signed
- * hostile tokens. Every answer must be an acceptance that the policy allows, or an AuthError
- * (UNAUTHENTICATED + a reason from the closed list); nothing else may escape, and the
- * verifier's catch-all for unexpected errors (which would hide a bug as `malformed`) must
- * never fire.
+ * Property tests of the ID-token verifier, once per provider (Google's tokens, Apple's): a few
+ * thousand random, mutated and re-signed hostile tokens each. Every answer must be an
+ * acceptance that the policy allows, or an AuthError (UNAUTHENTICATED + a reason from the
+ * closed list); nothing else may escape, and the verifier's catch-all for unexpected errors
+ * (which would hide a bug as `malformed`) must never fire.
  *
- * "Quickly": the only slow thing the verifier can do is fetch Google's keys, and no token may
- * make it wait for one: across the whole run Google is asked at most twice (the first load and
- * one unknown-`kid` refetch per cooldown; the clock stands still). Each verification's time is
- * measured and reported, not asserted (performance assertions live in the benchmark).
+ * "Quickly": the only slow thing the verifier can do is fetch the provider's keys, and no
+ * token may make it wait for one: across the whole run the provider is asked at most twice
+ * (the first load and one unknown-`kid` refetch per cooldown; the clock stands still). Each
+ * verification's time is measured and reported, not asserted (performance assertions live in
+ * the benchmark).
  */
-const CLIENT = 'fuzz-client.apps.googleusercontent.com';
-
-let google: FakeGoogle;
-let clock: FakeClock;
-let verifier: GoogleIdTokenVerifier;
-let rogue: FakeKey;
-const genuine: string[] = [];
-const unexpected: unknown[] = [];
-const log = captureLogger();
-const timings: number[] = [];
-/** family → [accepted, total], reported at the end so a reader sees both paths were exercised. */
-const tally = new Map<string, [number, number]>();
-const count = (family: string, accepted: boolean) => {
-  const t = tally.get(family) ?? [0, 0];
-  tally.set(family, [t[0] + (accepted ? 1 : 0), t[1] + 1]);
-};
-
-const nowS = () => Math.floor(clock.now() / 1000);
-
-type Outcome = { accepted: true; profile: VerifiedGoogleIdToken } | { accepted: false; reason: string };
-
-/** Verifies; an accepted token or a typed rejection comes back, anything else fails the property. */
-async function verify(token: string, nonce: string | null = null): Promise<Outcome> {
-  const start = performance.now();
-  try {
-    const profile = await verifier.verify(token, { nonce });
-    return { accepted: true, profile };
-  } catch (err) {
-    if (!(err instanceof AuthError)) throw new Error(`not an AuthError: ${String(err)}`);
-    expect(err.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: err.reason });
-    expect(ID_TOKEN_REASONS).toContain(err.reason);
-    return { accepted: false, reason: err.reason };
-  } finally {
-    timings.push(performance.now() - start);
-    expect(unexpected).toEqual([]);
-  }
+interface Case {
+  shape: TokenShape;
+  provider: OidcProvider<unknown>;
+  client: string;
+  start: (opts: { clientId: string; now: () => number }) => Promise<FakeGoogle>;
+  options: unknown;
 }
+const CASES: Case[] = [
+  { shape: GOOGLE_SHAPE, provider: googleProvider, client: 'fuzz-client.apps.googleusercontent.com', start: (o) => FakeGoogle.start(o), options: { hostedDomains: [] } },
+  { shape: APPLE_SHAPE, provider: apple, client: 'com.example.fuzz', start: (o) => FakeApple.start(o), options: null },
+];
 
-beforeAll(async () => {
-  clock = new FakeClock();
-  google = await FakeGoogle.start({ clientId: CLIENT, now: clock.now });
-  const stores = createMemoryStores();
-  const keys = googleKeys({ jwksUri: google.jwksUri, store: stores.keySets, locks: stores.locks, clock: clockWithNow(clock.now), logger: log });
-  verifier = new GoogleIdTokenVerifier({ keys, clientIds: [CLIENT], now: clock.now, onUnexpectedError: (err) => unexpected.push(err) });
-  rogue = await google.newKey();
-  genuine.push(await google.mint(), await google.mint({ nonce: 'n-1', hd: 'example.com' }), await google.mint({ aud: [CLIENT], sub: '1'.repeat(255) }));
-  for (const t of genuine) expect((await verify(t)).accepted).toBe(true);
-});
+describe.each(CASES)('$shape.provider ID-token verifier under fuzzing', ({ shape, provider, client: CLIENT, start, options }) => {
+  let google: FakeGoogle;
+  let clock: FakeClock;
+  let verifier: IdTokenVerifier<unknown>;
+  let rogue: FakeKey;
+  const genuine: string[] = [];
+  const unexpected: unknown[] = [];
+  const log = captureLogger();
+  const timings: number[] = [];
+  /** family → [accepted, total], reported at the end so a reader sees both paths were exercised. */
+  const tally = new Map<string, [number, number]>();
+  const count = (family: string, accepted: boolean) => {
+    const t = tally.get(family) ?? [0, 0];
+    tally.set(family, [t[0] + (accepted ? 1 : 0), t[1] + 1]);
+  };
+  const claimsRecipe = claimsRecipeFor(shape);
 
-afterAll(async () => {
-  await google.close();
-  const sorted = [...timings].sort((a, b) => a - b);
-  const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(2);
-  const accepted = [...tally].map(([family, [ok, n]]) => `${family} ${ok}/${n}`).join(', ');
-  process.stdout.write(`verifier fuzz: ${timings.length} tokens, p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms, Google fetches ${google.fetchCount}; accepted: ${accepted}\n`);
-});
+  const nowS = () => Math.floor(clock.now() / 1000);
 
-describe('Google ID-token verifier under fuzzing', () => {
+  type Outcome = { accepted: true; profile: VerifiedIdToken } | { accepted: false; reason: string };
+
+  /** Verifies; an accepted token or a typed rejection comes back, anything else fails the property. */
+  async function verify(token: string, nonce: string | null = null): Promise<Outcome> {
+    const start = performance.now();
+    try {
+      const profile = await verifier.verify(token, { nonce });
+      return { accepted: true, profile };
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw new Error(`not an AuthError: ${String(err)}`);
+      expect(err.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: err.reason });
+      expect(ID_TOKEN_REASONS).toContain(err.reason);
+      return { accepted: false, reason: err.reason };
+    } finally {
+      timings.push(performance.now() - start);
+      expect(unexpected).toEqual([]);
+    }
+  }
+
+  beforeAll(async () => {
+    clock = new FakeClock();
+    google = await start({ clientId: CLIENT, now: clock.now });
+    const stores = createMemoryStores();
+    const keys = providerKeys(provider, { jwksUri: google.jwksUri, store: stores.keySets, locks: stores.locks, clock: clockWithNow(clock.now), logger: log });
+    verifier = new IdTokenVerifier<unknown>({ provider, keys, audiences: [CLIENT], options, now: clock.now, onUnexpectedError: (err) => unexpected.push(err) });
+    rogue = await google.newKey();
+    genuine.push(await google.mint(), await google.mint({ nonce: 'n-1', hd: 'example.com' }), await google.mint({ aud: [CLIENT], sub: '1'.repeat(255) }));
+    for (const t of genuine) expect((await verify(t)).accepted).toBe(true);
+  });
+
+  afterAll(async () => {
+    await google.close();
+    const sorted = [...timings].sort((a, b) => a - b);
+    const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(2);
+    const accepted = [...tally].map(([family, [ok, n]]) => `${family} ${ok}/${n}`).join(', ');
+    process.stdout.write(`verifier fuzz (${shape.provider}): ${timings.length} tokens, p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms, key fetches ${google.fetchCount}; accepted: ${accepted}\n`);
+  });
+
   it('rejects random and JWT-shaped junk with a typed reason', async () => {
     await fc.assert(
       fc.asyncProperty(randomToken, fc.option(fc.string({ maxLength: 40 })), async (token, nonce) => {
@@ -150,13 +167,13 @@ describe('Google ID-token verifier under fuzzing', () => {
           expect(outcome.accepted).toBe(false);
           return;
         }
-        const identityTouched = IDENTITY_CLAIMS.some((c) => c in recipe.overrides);
+        const identityTouched = shape.identityClaims.some((c) => c in recipe.overrides);
         if (!identityTouched && nonce === null && token.length <= MAX_ID_TOKEN_LENGTH) expect(outcome.accepted).toBe(true);
         if (!outcome.accepted) return;
 
         // Sound: everything the policy requires holds.
         const { iss, aud, azp, sub, exp, iat, nbf } = claims;
-        expect(GOOGLE_ISSUERS).toContain(iss);
+        expect(shape.issuers).toContain(iss);
         expect(aud === CLIENT || (Array.isArray(aud) && aud.length > 0 && aud.every((a) => a === CLIENT))).toBe(true);
         if (Array.isArray(aud) && aud.length > 1 && azp !== undefined) expect(azp).toBe(CLIENT);
         expect(typeof sub === 'string' && sub.length > 0 && sub.length <= 255).toBe(true);
@@ -172,11 +189,23 @@ describe('Google ID-token verifier under fuzzing', () => {
         // Typed: profile fields are non-empty strings or null, whatever the token carried.
         const p = outcome.profile;
         expect(p.sub).toBe(sub);
+        expect(p.provider).toBe(shape.provider);
         for (const f of [p.email, p.name, p.givenName, p.familyName, p.picture, p.locale, p.hostedDomain]) {
           expect(f === null || (typeof f === 'string' && f.length > 0)).toBe(true);
         }
         expect(typeof p.emailVerified).toBe('boolean');
+        expect(typeof p.isPrivateEmail).toBe('boolean');
         if (p.emailVerified) expect(p.email !== null && (claims.email_verified === true || claims.email_verified === 'true')).toBe(true);
+        if (shape.provider === 'apple') {
+          // Apple's booleans were read as sent: only true/"true" and false/"false"/absent pass.
+          for (const [claim, value] of [['email_verified', p.emailVerified || (p.email === null && (claims.email_verified === true || claims.email_verified === 'true'))], ['is_private_email', p.isPrivateEmail]] as const) {
+            expect([value ? true : false, value ? 'true' : 'false', ...(value ? [] : [undefined])]).toContain(claims[claim]);
+          }
+          expect([0, 1, 2, null]).toContain(p.realUserStatus);
+          expect(p.name).toBeNull();
+        } else {
+          expect(p.isPrivateEmail).toBe(false);
+        }
       }),
       { numRuns: 600 },
     );
@@ -191,7 +220,7 @@ describe('Google ID-token verifier under fuzzing', () => {
     );
   });
 
-  it('never waited on Google: at most the first load and one unknown-kid refetch', () => {
+  it('never waited on the provider: at most the first load and one unknown-kid refetch', () => {
     expect(timings.length).toBeGreaterThan(3000);
     expect(google.fetchCount).toBeLessThanOrEqual(2);
   });

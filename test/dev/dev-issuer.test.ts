@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import * as jose from 'jose';
-import { DEV_CLIENT_ID, loadConfig, type Config } from '../../src/config/index.js';
-import { DEV_ISSUER_FILE, DevIssuerDisabledError, loadDevIssuer, stableSubFor } from '../../src/dev/dev-issuer.js';
-import { createGoogleVerification, googleKeys } from '../../src/google/index.js';
-import { GoogleIdTokenVerifier } from '../../src/google/verify-id-token.js';
+import { DEV_APPLE_CLIENT_ID, DEV_CLIENT_ID, loadConfig, type Config } from '../../src/config/index.js';
+import { DEV_ISSUER_FILE, DevIssuerDisabledError, loadDevIssuer, stableAppleSubFor, stableSubFor } from '../../src/dev/dev-issuer.js';
+import { apple, google } from '../../src/identity/providers/index.js';
+import { createIdTokenVerification, providerKeys } from '../../src/identity/verification.js';
+import { IdTokenVerifier } from '../../src/identity/verifier.js';
 import { createMemoryStores } from '../../src/store/memory/index.js';
 import { FakeGoogle } from '../support/fake-google.js';
-import { ALICE, captureLogger, expectAuthError } from './helpers.js';
+import { ALICE, captureLogger, expectAuthError, googleVerifier } from '../identity/helpers.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -32,8 +33,14 @@ const noNetwork: typeof fetch = async () => {
 
 function verifierTrusting(jwk: jose.JWK, clientIds = [DEV_CLIENT_ID]) {
   const stores = createMemoryStores();
-  const keys = googleKeys({ jwksUri: 'https://www.googleapis.com/oauth2/v3/certs', store: stores.keySets, locks: stores.locks, fetch: noNetwork, staticKeys: [jwk], logger: captureLogger() });
-  return { keys, verifier: new GoogleIdTokenVerifier({ keys, clientIds }) };
+  const keys = providerKeys(google, { jwksUri: 'https://www.googleapis.com/oauth2/v3/certs', store: stores.keySets, locks: stores.locks, fetch: noNetwork, staticKeys: [jwk], logger: captureLogger() });
+  return { keys, verifier: googleVerifier({ keys, clientIds }) };
+}
+
+function appleVerifierTrusting(jwk: jose.JWK, audiences = [DEV_APPLE_CLIENT_ID]) {
+  const stores = createMemoryStores();
+  const keys = providerKeys(apple, { jwksUri: 'https://appleid.apple.com/auth/keys', store: stores.keySets, locks: stores.locks, fetch: noNetwork, staticKeys: [jwk], logger: captureLogger() });
+  return { keys, verifier: new IdTokenVerifier({ provider: apple, keys, audiences, options: null }) };
 }
 
 describe('development issuer', () => {
@@ -101,6 +108,45 @@ describe('development issuer', () => {
     expect(keys.stats.fetches).toBe(0);
   });
 
+  it('mints Apple-shaped tokens (string booleans, private relay flag, no name) the Apple verifier accepts, offline', async () => {
+    const issuer = await loadDevIssuer(devConfig(tempDir()));
+    const { verifier, keys } = appleVerifierTrusting(issuer.devIssuerPublicJwk());
+    const token = await issuer.mintDevIdToken({ provider: 'apple', email: 'x@privaterelay.appleid.com', privateEmail: true, nonce: 'n1' });
+    const claims = jose.decodeJwt(token);
+    expect(claims).toMatchObject({ iss: 'https://appleid.apple.com', aud: DEV_APPLE_CLIENT_ID, email_verified: 'true', is_private_email: 'true', real_user_status: 2, nonce_supported: true });
+    expect(claims.exp! - claims.iat!).toBe(600);
+    expect(claims.name).toBeUndefined();
+    await expect(verifier.verify(token, { nonce: 'n1' })).resolves.toMatchObject({
+      provider: 'apple',
+      sub: stableAppleSubFor('x@privaterelay.appleid.com'),
+      email: 'x@privaterelay.appleid.com',
+      emailVerified: true,
+      isPrivateEmail: true,
+      realUserStatus: 2,
+      name: null,
+    });
+    const plain = jose.decodeJwt(await issuer.mintDevIdToken({ provider: 'apple', email: 'ada@example.com' }));
+    expect(plain).toMatchObject({ is_private_email: 'false' });
+    expect(keys.stats.fetches).toBe(0);
+    // Google's verifier refuses it (Apple's issuer), and Apple's refuses a Google-shaped one.
+    const { verifier: g } = verifierTrusting(issuer.devIssuerPublicJwk());
+    await expectAuthError(g.verify(token), 'wrong_issuer');
+    await expectAuthError(verifier.verify(await issuer.mintDevIdToken({ email: 'a@b.c', audience: DEV_APPLE_CLIENT_ID })), 'wrong_issuer');
+  });
+
+  it('an Apple token carries no name or hosted domain, and --private-email is Apple-only', async () => {
+    const issuer = await loadDevIssuer(devConfig(tempDir()));
+    await expect(issuer.mintDevIdToken({ provider: 'apple', email: 'a@b.c', name: 'Ada' })).rejects.toThrow(/no name or hosted domain/);
+    await expect(issuer.mintDevIdToken({ provider: 'apple', email: 'a@b.c', hd: 'example.com' })).rejects.toThrow(/no name or hosted domain/);
+    await expect(issuer.mintDevIdToken({ email: 'a@b.c', privateEmail: true })).rejects.toThrow(/for Apple tokens/);
+  });
+
+  it('derives a stable Apple-like sub from the email (case-insensitive)', () => {
+    expect(stableAppleSubFor('X@Example.com')).toBe(stableAppleSubFor('x@example.com'));
+    expect(stableAppleSubFor('x@example.com')).toMatch(/^\d{6}\.[0-9a-f]{32}\.\d{4}$/);
+    expect(stableAppleSubFor('x@example.com')).not.toBe(stableAppleSubFor('y@example.com'));
+  });
+
   it('derives a stable Google-like sub from the email (case-insensitive), overridable', async () => {
     expect(stableSubFor('You@Example.com')).toBe(stableSubFor('you@example.com'));
     expect(stableSubFor('a@example.com')).not.toBe(stableSubFor('b@example.com'));
@@ -110,8 +156,9 @@ describe('development issuer', () => {
   });
 
   it('mints for the configured client id by default, or the given audience', async () => {
-    const issuer = await loadDevIssuer(devConfig(tempDir(), { GOOGLE_CLIENT_IDS: 'mine.apps.googleusercontent.com' }));
+    const issuer = await loadDevIssuer(devConfig(tempDir(), { GOOGLE_CLIENT_IDS: 'mine.apps.googleusercontent.com', APPLE_CLIENT_IDS: 'com.example.mine,com.example.other' }));
     expect(jose.decodeJwt(await issuer.mintDevIdToken({ email: 'a@b.c' })).aud).toBe('mine.apps.googleusercontent.com');
+    expect(jose.decodeJwt(await issuer.mintDevIdToken({ provider: 'apple', email: 'a@b.c' })).aud).toBe('com.example.mine');
     expect(jose.decodeJwt(await issuer.mintDevIdToken({ email: 'a@b.c', audience: 'x' })).aud).toBe('x');
   });
 
@@ -125,8 +172,8 @@ describe('development issuer', () => {
     try {
       const issuer = await loadDevIssuer(devConfig(tempDir()));
       const stores = createMemoryStores();
-      const keys = googleKeys({ jwksUri: fake.jwksUri, store: stores.keySets, locks: stores.locks, logger: captureLogger() });
-      const v = new GoogleIdTokenVerifier({ keys, clientIds: [DEV_CLIENT_ID] });
+      const keys = providerKeys(google, { jwksUri: fake.jwksUri, store: stores.keySets, locks: stores.locks, logger: captureLogger() });
+      const v = googleVerifier({ keys, clientIds: [DEV_CLIENT_ID] });
       await expectAuthError(v.verify(await issuer.mintDevIdToken({ email: 'a@b.c' })), 'unknown_key');
     } finally {
       await fake.close();
@@ -134,7 +181,7 @@ describe('development issuer', () => {
   });
 });
 
-describe('createGoogleVerification (wiring)', () => {
+describe('createIdTokenVerification (wiring)', () => {
   let fake: FakeGoogle;
   beforeAll(async () => {
     fake = await FakeGoogle.start({ clientId: DEV_CLIENT_ID });
@@ -146,47 +193,63 @@ describe('createGoogleVerification (wiring)', () => {
     fake.fetchCount = 0;
   });
 
-  it('development: trusts the dev issuer and Google; returns exactly the profile', async () => {
+  it('development: trusts the dev issuer (for Google and Apple, both on by default) and Google; returns exactly the verified claims', async () => {
     const dir = tempDir();
     const config = devConfig(dir, { GOOGLE_JWKS_URI: fake.jwksUri });
     const log = captureLogger();
-    const g = await createGoogleVerification(config, { stores: createMemoryStores(), log });
+    const g = await createIdTokenVerification(config, { stores: createMemoryStores(), log });
+    expect([g.enabled('google'), g.enabled('apple')]).toEqual([true, true]);
     const issuer = await loadDevIssuer(config);
-    const profile = await g.verifyIdToken(await issuer.mintDevIdToken({ email: 'dev@example.com' }), null);
-    expect(Object.keys(profile).sort()).toEqual(['email', 'emailVerified', 'familyName', 'givenName', 'hostedDomain', 'locale', 'name', 'picture', 'sub']);
+    const profile = await g.verify('google', await issuer.mintDevIdToken({ email: 'dev@example.com' }), null);
+    expect(Object.keys(profile).sort()).toEqual(['email', 'emailVerified', 'exp', 'familyName', 'givenName', 'hostedDomain', 'iat', 'isPrivateEmail', 'locale', 'name', 'picture', 'provider', 'realUserStatus', 'sub']);
     expect(fake.fetchCount).toBe(0);
-    expect((await g.verifyIdToken(await fake.mint(), null)).email).toBe('alice@example.com');
+    expect((await g.verify('google', await fake.mint(), null)).email).toBe('alice@example.com');
     expect(fake.fetchCount).toBe(1);
+    await expect(g.verify('apple', await issuer.mintDevIdToken({ provider: 'apple', email: 'dev@example.com' }), null)).resolves.toMatchObject({ provider: 'apple', email: 'dev@example.com' });
     expect(log.lines.some((l) => /Development issuer enabled/.test(l.message))).toBe(true);
   });
 
-  it('production: the dev key is not trusted, and no key file is created', async () => {
+  it('development with DEV_ISSUER=false and no APPLE_CLIENT_IDS: Apple is off (PROVIDER_NOT_CONFIGURED)', async () => {
+    const config = devConfig(tempDir(), { DEV_ISSUER: 'false', GOOGLE_CLIENT_IDS: DEV_CLIENT_ID, GOOGLE_JWKS_URI: fake.jwksUri });
+    const g = await createIdTokenVerification(config, { stores: createMemoryStores(), log: captureLogger() });
+    expect([g.enabled('google'), g.enabled('apple')]).toEqual([true, false]);
+    await expect(g.verify('apple', await fake.mint(), null)).rejects.toMatchObject({ extensions: { code: 'PROVIDER_NOT_CONFIGURED' } });
+  });
+
+  it('production: the dev key is not trusted, Apple is off without APPLE_CLIENT_IDS, and no key file is created', async () => {
     const dir = tempDir();
     const config = loadConfig({ NODE_ENV: 'production', REDIS_URL: 'redis://127.0.0.1:1', GOOGLE_CLIENT_IDS: DEV_CLIENT_ID, AUTH_ISSUER: 'https://auth.example.com', DEV_DIR: dir, GOOGLE_JWKS_URI: fake.jwksUri });
-    const g = await createGoogleVerification(config, { stores: createMemoryStores(), log: captureLogger() });
+    const g = await createIdTokenVerification(config, { stores: createMemoryStores(), log: captureLogger() });
     expect(() => statSync(join(dir, DEV_ISSUER_FILE))).toThrow();
+    expect(g.enabled('apple')).toBe(false);
     const devIssuer = await loadDevIssuer(devConfig(tempDir()));
-    await expectAuthError(g.verifyIdToken(await devIssuer.mintDevIdToken({ email: 'a@b.c' }), null), 'unknown_key');
-    await expect(g.verifyIdToken(await fake.mint(), null)).resolves.toEqual(ALICE);
+    await expectAuthError(g.verify('google', await devIssuer.mintDevIdToken({ email: 'a@b.c' }), null), 'unknown_key');
+    await expect(g.verify('google', await fake.mint(), null)).resolves.toEqual({ ...ALICE, exp: expect.any(Number), iat: expect.any(Number) });
+    await g.close();
   });
 
   it('passes the nonce through', async () => {
     const config = devConfig(tempDir(), { GOOGLE_JWKS_URI: fake.jwksUri });
-    const g = await createGoogleVerification(config, { stores: createMemoryStores(), log: captureLogger() });
+    const g = await createIdTokenVerification(config, { stores: createMemoryStores(), log: captureLogger() });
     const issuer = await loadDevIssuer(config);
     const token = await issuer.mintDevIdToken({ email: 'a@b.c', nonce: 'abc' });
-    await expect(g.verifyIdToken(token, 'abc')).resolves.toEqual({
+    await expect(g.verify('google', token, 'abc')).resolves.toEqual({
+      provider: 'google',
       sub: stableSubFor('a@b.c'),
       email: 'a@b.c',
       emailVerified: true,
+      isPrivateEmail: false,
+      realUserStatus: null,
       name: null,
       givenName: null,
       familyName: null,
       picture: null,
       locale: null,
       hostedDomain: null,
+      exp: expect.any(Number),
+      iat: expect.any(Number),
     });
-    await expectAuthError(g.verifyIdToken(token, 'abd'), 'nonce_mismatch');
+    await expectAuthError(g.verify('google', token, 'abd'), 'nonce_mismatch');
   });
 
   it('key file content is a private RSA JWK', async () => {

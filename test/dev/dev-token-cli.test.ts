@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as jose from 'jose';
-import { DEV_CLIENT_ID, loadConfig } from '../../src/config/index.js';
-import { DEV_ISSUER_FILE, loadDevIssuer } from '../../src/dev/dev-issuer.js';
-import { googleKeys } from '../../src/google/index.js';
-import { GoogleIdTokenVerifier } from '../../src/google/verify-id-token.js';
+import { DEV_APPLE_CLIENT_ID, DEV_CLIENT_ID, loadConfig } from '../../src/config/index.js';
+import { DEV_ISSUER_FILE, loadDevIssuer, stableAppleSubFor } from '../../src/dev/dev-issuer.js';
+import { apple, google } from '../../src/identity/providers/index.js';
+import { providerKeys } from '../../src/identity/verification.js';
+import { IdTokenVerifier } from '../../src/identity/verifier.js';
 import { createMemoryStores } from '../../src/store/memory/index.js';
-import { captureLogger, expectAuthError } from './helpers.js';
+import { captureLogger, expectAuthError, googleVerifier } from '../identity/helpers.js';
 
 /**
  * Runs the real CLI entry as `npm run dev:token` does (`node dist/dev/token-cli.js`), compiled
@@ -79,7 +80,7 @@ describe('dev:token CLI', () => {
 
     const issuer = await loadDevIssuer(loadConfig({ DEV_DIR: dir }));
     const stores = createMemoryStores();
-    const keys = googleKeys({
+    const keys = providerKeys(google, {
       jwksUri: 'https://www.googleapis.com/oauth2/v3/certs',
       store: stores.keySets,
       locks: stores.locks,
@@ -89,7 +90,7 @@ describe('dev:token CLI', () => {
       },
       logger: captureLogger(),
     });
-    const verifier = new GoogleIdTokenVerifier({ keys, clientIds: [DEV_CLIENT_ID], hostedDomains: ['example.com'] });
+    const verifier = googleVerifier({ keys, clientIds: [DEV_CLIENT_ID], hostedDomains: ['example.com'] });
     const p = await verifier.verify(token, { nonce: 'n-123' });
     expect(p).toMatchObject({ email: 'you@example.com', name: 'Ada Lovelace', givenName: 'Ada', familyName: 'Lovelace', hostedDomain: 'example.com', emailVerified: true });
     await expectAuthError(verifier.verify(token, { nonce: 'other' }), 'nonce_mismatch');
@@ -99,6 +100,47 @@ describe('dev:token CLI', () => {
     expect(again.code).toBe(0);
     expect(jose.decodeProtectedHeader(again.stdout.trim()).kid).toBe(issuer.kid);
     expect(jose.decodeJwt(again.stdout.trim()).sub).toBe(p.sub);
+  });
+
+  it('--provider apple --private-email prints an Apple-shaped token the Apple verifier accepts', async () => {
+    const dir = devDir();
+    const r = run(['--provider', 'apple', '--email', 'x@privaterelay.appleid.com', '--private-email', '--nonce', 'n-9'], { DEV_DIR: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const token = r.stdout.trim();
+    const issuer = await loadDevIssuer(loadConfig({ DEV_DIR: dir }));
+    const stores = createMemoryStores();
+    const keys = providerKeys(apple, {
+      jwksUri: 'https://appleid.apple.com/auth/keys',
+      store: stores.keySets,
+      locks: stores.locks,
+      staticKeys: [issuer.devIssuerPublicJwk()],
+      fetch: async () => {
+        throw new Error('no network in tests');
+      },
+      logger: captureLogger(),
+    });
+    const verifier = new IdTokenVerifier({ provider: apple, keys, audiences: [DEV_APPLE_CLIENT_ID], options: null });
+    await expect(verifier.verify(token, { nonce: 'n-9' })).resolves.toMatchObject({
+      provider: 'apple',
+      sub: stableAppleSubFor('x@privaterelay.appleid.com'),
+      email: 'x@privaterelay.appleid.com',
+      emailVerified: true,
+      isPrivateEmail: true,
+    });
+    const aud = run(['--provider', 'apple', '--email', 'a@b.c'], { DEV_DIR: dir, APPLE_CLIENT_IDS: 'com.example.app' });
+    expect(jose.decodeJwt(aud.stdout.trim())).toMatchObject({ aud: 'com.example.app', is_private_email: 'false' });
+  });
+
+  it('refuses an unknown provider, and Google-only options with Apple (exit 2)', () => {
+    const unknown = run(['--provider', 'github', '--email', 'a@b.c'], { DEV_DIR: devDir() });
+    expect([unknown.code, unknown.stdout]).toEqual([2, '']);
+    expect(unknown.stderr).toMatch(/--provider must be google or apple/);
+    const named = run(['--provider', 'apple', '--email', 'a@b.c', '--name', 'Ada'], { DEV_DIR: devDir() });
+    expect([named.code, named.stdout]).toEqual([2, '']);
+    expect(named.stderr).toMatch(/no name or hosted domain/);
+    const relay = run(['--email', 'a@b.c', '--private-email'], { DEV_DIR: devDir() });
+    expect([relay.code, relay.stdout]).toEqual([2, '']);
   });
 
   it('uses --aud, or GOOGLE_CLIENT_IDS, as the audience', () => {
