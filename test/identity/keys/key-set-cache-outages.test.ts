@@ -107,32 +107,38 @@ describe.each<[string, BackendFactory]>([
   });
 
   it('applies the timeout to slow answers, and accepts answers within it', async () => {
-    const timeoutMs = 1_000;
-    // The answer is held until the test releases it; `waiting` says the request reached the gate.
+    // Distinct from every other default period (the store-call timeout is 1 s), so the timer
+    // the test waits for can only be the request's.
+    const timeoutMs = 1_234;
+    // The answer is held until the test releases it. The request's timeout timer is armed before
+    // the request is sent, so once a request is waiting at the gate its timer is pending.
     let release: (() => void) | null = null;
     const gated: typeof fetch = async (url, init) => {
       await new Promise<void>((resolve) => (release = resolve));
       return fetch(url, init);
     };
-    const answer = async () => {
+    const atGate = async () => {
       await until(() => release !== null, 'the key request to reach the gate');
+      await h.clock.timerPending(timeoutMs);
+    };
+    const answer = () => {
       const r = release!;
       release = null;
       r();
     };
     const late = await h.source({ clock: h.clock, timeoutMs, fetch: gated });
     const p = track(late.getKey(h.fake.current.kid));
-    await h.clock.timerPending(timeoutMs);
+    await atGate();
     h.clock.advance(timeoutMs);
-    await answer();
+    answer();
     await expectUnavailable(p.result.then((r) => (r.status === 'rejected' ? Promise.reject(r.reason) : r.value)));
 
     h.clock.advance(KEY_SET_DEFAULTS.failureBackoffMs);
     const inTime = await h.source({ clock: h.clock, timeoutMs, fetch: gated });
     const q = track(inTime.getKey(h.fake.current.kid));
-    await h.clock.timerPending(timeoutMs);
+    await atGate();
     h.clock.advance(timeoutMs - 1);
-    await answer();
+    answer();
     expect(await q.result).toMatchObject({ status: 'fulfilled', value: rs256 });
   });
 
