@@ -94,7 +94,8 @@ export class GatewayLogController extends LogController {
 
 /** Returns each response's request id in `X-Request-Id`. Call on the root instance before routes. */
 export function installRequestIdHeader(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    done();
   });
 }
