@@ -8,7 +8,7 @@ import type { GraphQLSchema } from 'graphql';
 import { ROUTER_SECRET_HEADER } from '../federation/router-trust.js';
 import type { Config } from '../config/index.js';
 import { applyRateLimitStatus } from '../rate-limit/http-status.js';
-import { buildContext, type GatewayContext, type GatewayServices } from './context.js';
+import { FASTIFY_REQUEST, buildContext, type GatewayContext, type GatewayServices } from './context.js';
 import { apolloRouteHandler } from './fastify-handler.js';
 import { makeFormatError } from './format-error.js';
 import { graphqlLimits } from './limits.js';
@@ -76,13 +76,10 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     }
     done();
   });
-  // Apollo shallow-copies the context per operation: the request rides along as a symbol-keyed property.
-  const handler = apolloRouteHandler(apollo, async (request) => Object.assign(buildContext(request, opts.services), { [REQUEST]: request }));
+  const handler = apolloRouteHandler(apollo, async (request) => buildContext(request, opts.services));
   app.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler });
 };
 
-/** The Fastify request behind each GraphQL context, for the request's log line. */
-const REQUEST = Symbol('fastify request');
 const MAX_LOGGED_ERRORS = 5;
 
 /**
@@ -103,7 +100,7 @@ const answerPlugin: ApolloServerPlugin<GatewayContext> = {
         const { contextValue, operationName, response } = requestContext;
         response.http.headers.set('cache-control', 'no-store');
         applyRateLimitStatus(requestContext);
-        const request = (contextValue as GatewayContext & { [REQUEST]?: FastifyRequest })[REQUEST];
+        const request = (contextValue as GatewayContext & { [FASTIFY_REQUEST]?: FastifyRequest })[FASTIFY_REQUEST];
         if (request) annotateRequest(request, { graphql: { operation: operationName?.slice(0, 100) ?? null, ...errorCodes(response) } });
       },
     };

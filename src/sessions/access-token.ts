@@ -79,15 +79,23 @@ export class AccessTokens {
     return this.header.segment;
   }
 
+  /**
+   * The claims of a token already verified here, without waiting: null when it is not in the
+   * cache (then `verify`). Throws AuthError `token_expired` once it has expired.
+   */
+  alreadyVerified(token: string): AccessClaims | null {
+    const cached = this.verified.get(token);
+    if (!cached) return null;
+    if (cached.expiresAt > this.now()) return cached;
+    this.verified.delete(token);
+    throw new AuthError('token_expired');
+  }
+
   /** Verifies signature and claims; throws AuthError `invalid_token` or `token_expired`. */
   async verify(token: string): Promise<AccessClaims> {
+    const cached = this.alreadyVerified(token);
+    if (cached) return cached;
     const now = this.now();
-    const cached = this.verified.get(token);
-    if (cached) {
-      if (cached.expiresAt > now) return cached;
-      this.verified.delete(token);
-      throw new AuthError('token_expired');
-    }
     if (token.length > MAX_TOKEN_LENGTH || !isCanonical(token)) throw new AuthError('invalid_token');
     let payload: JWTPayload;
     try {
