@@ -11,6 +11,7 @@ import { buildGatewaySchema } from './graphql/schema.js';
 import { healthRoutes } from './http/health.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { GatewayLogController, installRequestIdHeader, requestIdFor, serializeRequest } from './http/request-log.js';
+import { RequestLogger } from './http/request-logger.js';
 import { GatewayMetrics, SessionActivity, metricsRoutes } from './metrics/index.js';
 import { wellKnownRoutes } from './http/well-known.js';
 import { AuthRateLimits } from './rate-limit/auth-limits.js';
@@ -95,8 +96,9 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     // Request ids: the caller's X-Request-Id when valid, else generated (src/http/request-log.ts).
     genReqId: requestIdFor,
     requestIdHeader: false,
-    // One line per request (src/http/request-log.ts).
+    // One line per request (src/http/request-log.ts), and `request.log` built only when used.
     logController: new GatewayLogController(),
+    childLoggerFactory: RequestLogger.factory,
   });
   installRequestIdHeader(app);
   const lifecycle = new Lifecycle();

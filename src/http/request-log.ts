@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { RequestLogger } from './request-logger.js';
 
 /**
  * Structured request logging on Fastify's own pino logger: one JSON line per request, when
@@ -42,11 +43,16 @@ export function serializeRequest(req: { method?: string; url?: string; ip?: stri
   return { method: req.method, path: pathOf(req.url ?? ''), remoteAddress: req.ip ?? req.socket?.remoteAddress };
 }
 
-/** Extra fields for a request's log line (the GraphQL plugin adds the operation and error codes). */
-const annotations = new WeakMap<FastifyRequest, Record<string, unknown>>();
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Extra fields for the request's log line (`annotateRequest`); null until one is added. */
+    logFields: Record<string, unknown> | null;
+  }
+}
 
+/** Adds fields to a request's log line (the GraphQL plugin adds the operation and error codes). */
 export function annotateRequest(request: FastifyRequest, fields: Record<string, unknown>): void {
-  annotations.set(request, { ...annotations.get(request), ...fields });
+  request.logFields = request.logFields ? { ...request.logFields, ...fields } : fields;
 }
 
 /**
@@ -67,11 +73,11 @@ export class GatewayLogController extends LogController {
       statusCode: reply.statusCode,
       responseTimeMs: Math.round(reply.elapsedTime * 100) / 100,
       remoteAddress: request.ip,
-      ...annotations.get(request),
+      ...request.logFields,
     };
-    if (error) request.log.error({ ...fields, err: error }, 'request failed');
-    else if (QUIET_ROUTES.has(path)) request.log.debug(fields, 'request completed');
-    else request.log.info(fields, 'request completed');
+    if (error) line(request, 'error', { ...fields, err: error }, 'request failed');
+    else if (QUIET_ROUTES.has(path)) line(request, 'debug', fields, 'request completed');
+    else line(request, 'info', fields, 'request completed');
   }
 
   /** A 4xx Fastify answered itself becomes a field of the completion line; a 5xx is a bug: logged in full. */
@@ -92,8 +98,18 @@ export class GatewayLogController extends LogController {
   }
 }
 
-/** Returns each response's request id in `X-Request-Id`. Call on the root instance before routes. */
+/** The completion line, through `request.log` (src/http/request-logger.ts: without building a child logger). */
+function line(request: FastifyRequest, level: 'error' | 'info' | 'debug', fields: object, msg: string): void {
+  if (request.log instanceof RequestLogger) request.log.line(level, fields, msg);
+  else request.log[level](fields, msg);
+}
+
+/**
+ * Returns each response's request id in `X-Request-Id`, and gives requests their log fields.
+ * Call on the root instance before routes.
+ */
 export function installRequestIdHeader(app: FastifyInstance): void {
+  app.decorateRequest('logFields', null);
   app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     done();
