@@ -10,8 +10,7 @@ import { graphqlRoutes } from './graphql/plugin.js';
 import { buildGatewaySchema } from './graphql/schema.js';
 import { healthRoutes } from './http/health.js';
 import { Lifecycle } from './http/lifecycle.js';
-import { GatewayLogController, installRequestIdHeader, requestIdFor, serializeRequest } from './http/request-log.js';
-import { RequestLogger } from './http/request-logger.js';
+import { GatewayLogController, installRequestIdHeader, requestChildLogger, requestIdFor, serializeRequest } from './http/request-log.js';
 import { GatewayMetrics, SessionActivity, metricsRoutes } from './metrics/index.js';
 import { wellKnownRoutes } from './http/well-known.js';
 import { AuthRateLimits } from './rate-limit/auth-limits.js';
@@ -96,9 +95,9 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     // Request ids: the caller's X-Request-Id when valid, else generated (src/http/request-log.ts).
     genReqId: requestIdFor,
     requestIdHeader: false,
-    // One line per request (src/http/request-log.ts), and `request.log` built only when used.
+    // One line per request (src/http/request-log.ts).
     logController: new GatewayLogController(),
-    childLoggerFactory: RequestLogger.factory,
+    childLoggerFactory: requestChildLogger,
   });
   installRequestIdHeader(app);
   const lifecycle = new Lifecycle();

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { RequestLogger } from './request-logger.js';
+import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 
 /**
  * Structured request logging on Fastify's own pino logger: one JSON line per request, when
@@ -75,9 +74,9 @@ export class GatewayLogController extends LogController {
       remoteAddress: request.ip,
       ...request.logFields,
     };
-    if (error) line(request, 'error', { ...fields, err: error }, 'request failed');
-    else if (QUIET_ROUTES.has(path)) line(request, 'debug', fields, 'request completed');
-    else line(request, 'info', fields, 'request completed');
+    if (error) request.log.error({ ...fields, err: error }, 'request failed');
+    else if (QUIET_ROUTES.has(path)) request.log.debug(fields, 'request completed');
+    else request.log.info(fields, 'request completed');
   }
 
   /** A 4xx Fastify answered itself becomes a field of the completion line; a 5xx is a bug: logged in full. */
@@ -98,10 +97,18 @@ export class GatewayLogController extends LogController {
   }
 }
 
-/** The completion line, through `request.log` (src/http/request-logger.ts: without building a child logger). */
-function line(request: FastifyRequest, level: 'error' | 'info' | 'debug', fields: object, msg: string): void {
-  if (request.log instanceof RequestLogger) request.log.line(level, fields, msg);
-  else request.log[level](fields, msg);
+/**
+ * Fastify's `childLoggerFactory`: `request.log`, the pino child with the request id. Fastify's
+ * default passes pino an options object even when it is empty, which takes pino's slow way to
+ * a child (new formatters, serializers copied, a level check); without options pino only adds
+ * the bindings. A route with its own log level or serializers still gets them.
+ */
+export const requestChildLogger: NonNullable<FastifyServerOptions['childLoggerFactory']> = (logger, bindings, options) =>
+  hasKeys(options) ? logger.child(bindings, options) : logger.child(bindings);
+
+function hasKeys(o: object | undefined): boolean {
+  for (const _ in o) return true;
+  return false;
 }
 
 /**
