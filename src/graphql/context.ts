@@ -35,11 +35,17 @@ export interface GatewayContext {
   hasCredentials: boolean;
   /**
    * The signed-in caller: null when anonymous; rejects with AuthError when the header is
-   * malformed or the token is expired/revoked. Lazy and memoised, so a request that never
-   * asks (e.g. `signInWithGoogle` with a stale token attached) costs no verification and no
-   * store round trip, and is not rejected.
+   * malformed or the token is expired/revoked. Memoised, and only the resolvers that ask see
+   * the outcome, so a request that never asks (e.g. `signInWithGoogle` with a stale token
+   * attached) is not rejected; for such operations it is never even looked up
+   * (src/graphql/early-auth.ts).
    */
   principal(): Promise<Principal | null>;
+  /**
+   * Starts `principal()` now and resolves once its outcome is known; never rejects (the outcome
+   * is for whoever asks). See src/graphql/early-auth.ts.
+   */
+  principalSettled(): Promise<void>;
   /** The request carries the trusted router's shared secret (ROUTER_SHARED_SECRET). */
   fromTrustedRouter: boolean;
   /** Per-request batch of user reads: every `_entities` reference of a request shares one store call. */
@@ -93,6 +99,10 @@ class RequestContext implements GatewayContext {
     return this.principalMemo;
   }
 
+  principalSettled(): Promise<void> {
+    return this.principal().then(ignore, ignore);
+  }
+
   get users(): BatchLoader<string, UserRecord | null> {
     this.usersMemo ??= new BatchLoader((ids: readonly string[]) => this.services.loadUsers(ids));
     return this.usersMemo;
@@ -104,6 +114,8 @@ class RequestContext implements GatewayContext {
     return this.services.sessions.authenticate(match[1]!);
   }
 }
+
+const ignore = (): void => undefined;
 
 /** The caller, or AuthError `authentication_required` when anonymous. */
 export async function requirePrincipal(ctx: GatewayContext): Promise<Principal> {

@@ -9,6 +9,7 @@ import { ROUTER_SECRET_HEADER } from '../federation/router-trust.js';
 import type { Config } from '../config/index.js';
 import { applyRateLimitStatus } from '../rate-limit/http-status.js';
 import { FASTIFY_REQUEST, buildContext, type GatewayContext, type GatewayServices } from './context.js';
+import { mayAskForCaller } from './early-auth.js';
 import { apolloRouteHandler } from './fastify-handler.js';
 import { makeFormatError } from './format-error.js';
 import { graphqlLimits } from './limits.js';
@@ -83,8 +84,9 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
 const MAX_LOGGED_ERRORS = 5;
 
 /**
- * The last step of every GraphQL answer, one plugin for three concerns (Apollo awaits each
- * plugin's hooks on every request, so one listener costs less than three):
+ * Our Apollo plugin: one listener for every concern (Apollo awaits each plugin's hooks on every
+ * request, so one listener costs less than several). Before execution, the caller is looked up
+ * (src/graphql/early-auth.ts). Before the answer is sent:
  *
  * - `Cache-Control: no-store`: answers carry tokens and private data, and no cache or proxy may
  *   keep them (RFC 6749 §5.1 for token responses);
@@ -96,6 +98,10 @@ const MAX_LOGGED_ERRORS = 5;
 const answerPlugin: ApolloServerPlugin<GatewayContext> = {
   async requestDidStart() {
     return {
+      async didResolveOperation({ contextValue, document, operation }) {
+        // The caller is looked up before the operation executes (src/graphql/early-auth.ts).
+        if (contextValue.hasCredentials && operation && mayAskForCaller(document, operation)) await contextValue.principalSettled();
+      },
       async willSendResponse(requestContext) {
         const { contextValue, operationName, response } = requestContext;
         response.http.headers.set('cache-control', 'no-store');
