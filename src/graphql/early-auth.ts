@@ -2,7 +2,7 @@ import { Kind, type DocumentNode, type FragmentDefinitionNode, type OperationDef
 import { AUTH_FIELDS } from './one-auth-field.js';
 import { rootFields } from './root-fields.js';
 
-/**
+/*
  * When a request that carries a bearer token has its caller looked up.
  *
  * The caller (`GatewayContext.principal()`) is memoised per request, and resolvers ask for it
@@ -11,16 +11,47 @@ import { rootFields } from './root-fields.js';
  * the resolver chain, for every request of the turn (their reads share one pipeline). Objects
  * that live across that wait survive the young-generation collection and are copied, some
  * promoted: that garbage-collection work was the largest cost an authenticated request added
- * (docs/benchmarks.md, round 1). So once Apollo has resolved the operation, and before it
- * executes, the plugin (src/graphql/plugin.ts) starts the lookup and waits for it to settle.
+ * (docs/benchmarks.md, round 1). So the lookup starts, and is waited for, before execution:
+ *
+ * - a POST whose query text names none of the operations below cannot contain one, so its
+ *   caller is looked up before Apollo starts on it at all (`mayAskForCallerBySource`, from the
+ *   context function in src/graphql/plugin.ts);
+ * - any other request is decided on its parsed operation, once Apollo has resolved it and
+ *   before it executes (`mayAskForCaller`, from the plugin's `didResolveOperation`). A query
+ *   that merely mentions such a name (in a comment, say) only takes this later path.
  *
  * Safe because it changes when the lookup runs, never what anyone sees: the outcome is the
  * memo the resolvers get, a failure rejects only those that ask (the wait itself never throws),
  * and the read still happens during this request, so a session ended before it is refused
- * exactly as before. Operations that need no caller (sign-in, refresh, a server nonce, the
- * subgraph's `_service`) are left to ask lazily, which they never do: a stale token attached
- * to them costs no verification and no round trip.
+ * exactly as before. Operations that need no caller are left to ask lazily, which they never
+ * do: a stale token attached to a sign-in or a refresh costs no verification and no round trip.
  */
+
+/** Root fields that run without a caller, and never ask for one. */
+const CALLERLESS_OPERATIONS: readonly string[] = [...AUTH_FIELDS, 'createSignInNonce', '_service'];
+/**
+ * With the meta-fields, for the parsed check. The text check leaves them out on purpose: clients
+ * add `__typename` to every selection, and `{ __typename }` alone with a token attached is not
+ * a real request (if one comes, its lookup is wasted, not wrong).
+ */
+const CALLERLESS_FIELDS: ReadonlySet<string> = new Set([...CALLERLESS_OPERATIONS, '__typename', '__schema', '__type']);
+
+/**
+ * The decision per parsed operation: Apollo keeps parsed documents in its document cache, so the
+ * same operation object comes back for every request with the same query. Weak: a document
+ * evicted from that cache takes its entry with it.
+ */
+const decisions = new WeakMap<OperationDefinitionNode, boolean>();
+
+/** True when a request body's query text names none of the callerless operations. */
+export function mayAskForCallerBySource(body: unknown): boolean {
+  const query = typeof body === 'object' && body !== null ? (body as { query?: unknown }).query : undefined;
+  if (typeof query !== 'string') return false;
+  for (const name of CALLERLESS_OPERATIONS) if (query.includes(name)) return false;
+  return true;
+}
+
+/** True when the operation selects, at its root, anything but the callerless fields. */
 export function mayAskForCaller(document: DocumentNode, operation: OperationDefinitionNode): boolean {
   let known = decisions.get(operation);
   if (known === undefined) {
@@ -31,13 +62,3 @@ export function mayAskForCaller(document: DocumentNode, operation: OperationDefi
   }
   return known;
 }
-
-/** Root fields that run without a caller (and never ask for one). */
-const CALLERLESS_FIELDS: ReadonlySet<string> = new Set([...AUTH_FIELDS, 'createSignInNonce', '_service', '__typename', '__schema', '__type']);
-
-/**
- * The decision per parsed operation: Apollo keeps parsed documents in its document cache, so the
- * same operation object comes back for every request with the same query. Weak: a document
- * evicted from that cache takes its entry with it.
- */
-const decisions = new WeakMap<OperationDefinitionNode, boolean>();

@@ -9,7 +9,7 @@ import { ROUTER_SECRET_HEADER } from '../federation/router-trust.js';
 import type { Config } from '../config/index.js';
 import { applyRateLimitStatus } from '../rate-limit/http-status.js';
 import { FASTIFY_REQUEST, buildContext, type GatewayContext, type GatewayServices } from './context.js';
-import { mayAskForCaller } from './early-auth.js';
+import { mayAskForCaller, mayAskForCallerBySource } from './early-auth.js';
 import { apolloRouteHandler } from './fastify-handler.js';
 import { makeFormatError } from './format-error.js';
 import { graphqlLimits } from './limits.js';
@@ -77,7 +77,12 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
     }
     done();
   });
-  const handler = apolloRouteHandler(apollo, async (request) => buildContext(request, opts.services));
+  const handler = apolloRouteHandler(apollo, async (request) => {
+    const context = buildContext(request, opts.services);
+    // The caller is looked up before Apollo starts, when the query text allows (src/graphql/early-auth.ts).
+    if (context.hasCredentials && mayAskForCallerBySource(request.body)) await context.principalSettled();
+    return context;
+  });
   app.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler });
 };
 

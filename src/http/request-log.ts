@@ -34,7 +34,8 @@ const MAX_PATH_LENGTH = 200;
 
 /** The URL without its query string, bounded. */
 export function pathOf(url: string): string {
-  return url.split('?', 1)[0]!.slice(0, MAX_PATH_LENGTH);
+  const query = url.indexOf('?');
+  return url.slice(0, Math.min(query === -1 ? url.length : query, MAX_PATH_LENGTH));
 }
 
 /** pino serializer for any `req` a log line carries: never the query string, never headers. */

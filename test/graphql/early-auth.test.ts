@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { getOperationAST, parse } from 'graphql';
-import { mayAskForCaller } from '../../src/graphql/early-auth.js';
+import { mayAskForCaller, mayAskForCallerBySource } from '../../src/graphql/early-auth.js';
 
 const decide = (source: string, name?: string) => {
   const document = parse(source);
@@ -38,5 +38,25 @@ describe('which operations have their caller looked up before they execute', () 
     // (Apollo's cached documents never change; this only shows nothing is recomputed).
     const emptied = { ...document, definitions: [] };
     expect([mayAskForCaller(emptied, a), mayAskForCaller(emptied, b)]).toEqual([true, false]);
+  });
+});
+
+describe('which POSTs have their caller looked up before Apollo starts', () => {
+  it.each([
+    [{ query: '{ me { id email __typename } }' }, true],
+    [{ query: 'mutation { signOut }', variables: {} }, true],
+    [{ query: '{ __typename }' }, true],
+    [{ query: 'mutation S($t: String!) { signInWithGoogle(idToken: $t) { accessToken } }' }, false],
+    [{ query: 'mutation { refreshSession(refreshToken: "x") { accessToken } }' }, false],
+    [{ query: 'mutation { createSignInNonce { nonce } }' }, false],
+    [{ query: '{ _service { sdl } }' }, false],
+    // Only mentioned: left to the parsed check, which looks the caller up for `me`.
+    [{ query: '# refreshSession later\n{ me { id } }' }, false],
+    [{ extensions: { persistedQuery: { version: 1, sha256Hash: 'x' } } }, false],
+    [[{ query: '{ me { id } }' }], false],
+    [null, false],
+    ['{ me { id } }', false],
+  ])('%j → %s', (body, expected) => {
+    expect(mayAskForCallerBySource(body)).toBe(expected);
   });
 });
