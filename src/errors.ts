@@ -178,8 +178,13 @@ export async function storeCall<T>(
   try {
     return await work;
   } catch (err) {
-    if (err instanceof GraphQLError) throw err;
-    log?.error({ err }, message);
-    throw new ServiceUnavailableError('store_unavailable');
+    throw storeFailure(err, log, message);
   }
+}
+
+/** What `storeCall` throws for a failed store call (for hot paths that catch it themselves). */
+export function storeFailure(err: unknown, log?: { error(obj: object, msg: string): void }, message = 'store call failed'): unknown {
+  if (err instanceof GraphQLError) return err;
+  log?.error({ err }, message);
+  return new ServiceUnavailableError('store_unavailable');
 }

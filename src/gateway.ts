@@ -10,7 +10,7 @@ import { buildGatewaySchema } from './graphql/schema.js';
 import { healthRoutes } from './http/health.js';
 import { introspectionRoutes } from './http/introspection.js';
 import { Lifecycle } from './http/lifecycle.js';
-import { GatewayLogController, installRequestIdHeader, requestIdFor, serializeRequest } from './http/request-log.js';
+import { GatewayLogController, installRequestIdHeader, requestChildLogger, requestIdFor, serializeRequest } from './http/request-log.js';
 import { createIdTokenVerification } from './identity/verification.js';
 import { GatewayMetrics, SessionActivity, metricsRoutes } from './metrics/index.js';
 import { wellKnownRoutes } from './http/well-known.js';
@@ -113,6 +113,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     requestIdHeader: false,
     // One line per request (src/http/request-log.ts).
     logController: new GatewayLogController(),
+    childLoggerFactory: requestChildLogger,
   });
   installRequestIdHeader(app);
   const lifecycle = new Lifecycle();

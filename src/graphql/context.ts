@@ -38,11 +38,17 @@ export interface GatewayContext {
   hasCredentials: boolean;
   /**
    * The signed-in caller: null when anonymous; rejects with AuthError when the header is
-   * malformed or the token is expired/revoked. Lazy and memoised, so a request that never
-   * asks (e.g. `signInWithGoogle` with a stale token attached) costs no verification and no
-   * store round trip, and is not rejected.
+   * malformed or the token is expired/revoked. Memoised, and only the resolvers that ask see
+   * the outcome, so a request that never asks (e.g. `signInWithGoogle` with a stale token
+   * attached) is not rejected; for such operations it is never even looked up
+   * (src/graphql/early-auth.ts).
    */
   principal(): Promise<Principal | null>;
+  /**
+   * Starts `principal()` now and resolves once its outcome is known; never rejects (the outcome
+   * is for whoever asks). See src/graphql/early-auth.ts.
+   */
+  principalSettled(): Promise<void>;
   /** The request carries the trusted router's shared secret (ROUTER_SHARED_SECRET). */
   fromTrustedRouter: boolean;
   /** Per-request batch of user reads: every `_entities` reference of a request shares one store call. */
@@ -51,38 +57,68 @@ export interface GatewayContext {
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9_.~+/-]+=*)[ \t]*$/i;
 
+/** Where the Fastify request behind a context is kept, for the request's log line (src/graphql/plugin.ts). */
+export const FASTIFY_REQUEST = Symbol('fastify request');
+
 /**
  * Never throws: an Apollo context function that throws rejects the whole request, and an
  * anonymous mutation must keep working whatever token a client left attached.
  */
 export function buildContext(request: FastifyRequest, services: GatewayServices): GatewayContext {
-  const header = request.headers.authorization;
-  const meta: RequestMeta = {
-    userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'] : null,
-    clientAddress: request.ip ?? null,
-  };
-  const fromTrustedRouter = services.isTrustedRouter(request.headers);
-  const users = new BatchLoader((ids: readonly string[]) => services.loadUsers(ids));
-  if (header === undefined || header === '') {
-    return { services, meta, hasCredentials: false, principal: async () => null, fromTrustedRouter, users };
-  }
-  let memo: Promise<Principal> | null = null;
-  return {
-    services,
-    meta,
-    fromTrustedRouter,
-    users,
-    hasCredentials: true,
-    principal: () => {
-      memo ??= (async () => {
-        const match = BEARER.exec(header);
-        if (!match) throw new AuthError('invalid_token');
-        return services.sessions.authenticate(match[1]!);
-      })();
-      return memo;
-    },
-  };
+  return new RequestContext(request, services);
 }
+
+/**
+ * One request's context, as a class so that every request's context has the same shape and
+ * nothing per request is built before it is asked for (`principal`, `users`). Apollo clones
+ * the context once per operation with `Object.assign(Object.create(prototype), context)`: the
+ * methods and getters stay on the prototype, and the memo fields, still empty when the clone
+ * is taken, are filled on the clone the resolvers see.
+ */
+class RequestContext implements GatewayContext {
+  readonly meta: RequestMeta;
+  readonly hasCredentials: boolean;
+  readonly fromTrustedRouter: boolean;
+  [FASTIFY_REQUEST]: FastifyRequest;
+  private readonly header: string | undefined;
+  private principalMemo: Promise<Principal | null> | null = null;
+  private usersMemo: BatchLoader<string, UserRecord | null> | null = null;
+
+  constructor(
+    request: FastifyRequest,
+    readonly services: GatewayServices,
+  ) {
+    const headers = request.headers;
+    const userAgent = headers['user-agent'];
+    this.meta = { userAgent: typeof userAgent === 'string' ? userAgent : null, clientAddress: request.ip ?? null };
+    this.header = headers.authorization;
+    this.hasCredentials = this.header !== undefined && this.header !== '';
+    this.fromTrustedRouter = services.isTrustedRouter(headers);
+    this[FASTIFY_REQUEST] = request;
+  }
+
+  principal(): Promise<Principal | null> {
+    this.principalMemo ??= this.hasCredentials ? this.authenticate(this.header!) : Promise.resolve(null);
+    return this.principalMemo;
+  }
+
+  principalSettled(): Promise<void> {
+    return this.principal().then(ignore, ignore);
+  }
+
+  get users(): BatchLoader<string, UserRecord | null> {
+    this.usersMemo ??= new BatchLoader((ids: readonly string[]) => this.services.loadUsers(ids));
+    return this.usersMemo;
+  }
+
+  private async authenticate(header: string): Promise<Principal> {
+    const match = BEARER.exec(header);
+    if (!match) throw new AuthError('invalid_token');
+    return this.services.sessions.authenticate(match[1]!);
+  }
+}
+
+const ignore = (): void => undefined;
 
 /** The caller, or AuthError `authentication_required` when anonymous. */
 export async function requirePrincipal(ctx: GatewayContext): Promise<Principal> {

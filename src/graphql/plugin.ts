@@ -1,15 +1,16 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginInlineTrace } from '@apollo/server/plugin/inlineTrace';
-import { fastifyApolloHandler } from '@as-integrations/fastify';
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLResponse } from '@apollo/server';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { annotateRequest } from '../http/request-log.js';
 import type { GraphQLSchema } from 'graphql';
 import { ROUTER_SECRET_HEADER } from '../federation/router-trust.js';
 import type { Config } from '../config/index.js';
-import { rateLimitStatusPlugin } from '../rate-limit/http-status.js';
-import { buildContext, type GatewayContext, type GatewayServices } from './context.js';
+import { applyRateLimitStatus } from '../rate-limit/http-status.js';
+import { FASTIFY_REQUEST, buildContext, type GatewayContext, type GatewayServices } from './context.js';
+import { mayAskForCaller, mayAskForCallerBySource } from './early-auth.js';
+import { apolloRouteHandler } from './fastify-handler.js';
 import { makeFormatError } from './format-error.js';
 import { graphqlLimits } from './limits.js';
 
@@ -50,11 +51,9 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
       opts.inlineTracing ? ApolloServerPluginInlineTrace() : ApolloServerPluginInlineTraceDisabled(),
       // Apollo's cache-control plugin wraps every field resolver to collect cache hints, on
       // every request; we never give one (answers carry tokens and private data), so it only
-      // ever computed `no-store`. noStorePlugin says that directly (bench: docs/benchmarks.md).
+      // ever computed `no-store`. answerPlugin says that directly (bench: docs/benchmarks.md).
       ApolloServerPluginCacheControlDisabled(),
-      noStorePlugin,
-      rateLimitStatusPlugin,
-      requestLogPlugin,
+      answerPlugin,
     ],
   });
   await apollo.start();
@@ -64,63 +63,69 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlPluginOptions> = async (ap
   app.addHook('onClose', async () => {
     await apollo.stop();
   });
-  app.addHook('onRequest', async (request) => {
+  // Hooks here and in src/http take Fastify's `done` callback rather than returning a promise:
+  // they never wait for anything, and a promise per hook per request is garbage for nothing.
+  app.addHook('onRequest', (request, _reply, done) => {
     const headers = request.headers;
-    if (opts.services.isTrustedRouter(headers)) return;
-    // A trace discloses per-field timings and our resolver layout: only the trusted router gets one.
-    delete headers[TRACE_HEADER];
-    if (headers[ROUTER_SECRET_HEADER] !== undefined) {
-      // Most likely a router configured with an old or wrong secret: say so (never the value).
-      request.log.warn({ header: ROUTER_SECRET_HEADER }, 'router secret does not match ROUTER_SHARED_SECRET; request treated as untrusted');
+    if (!opts.services.isTrustedRouter(headers)) {
+      // A trace discloses per-field timings and our resolver layout: only the trusted router gets one.
+      delete headers[TRACE_HEADER];
+      if (headers[ROUTER_SECRET_HEADER] !== undefined) {
+        // Most likely a router configured with an old or wrong secret: say so (never the value).
+        request.log.warn({ header: ROUTER_SECRET_HEADER }, 'router secret does not match ROUTER_SHARED_SECRET; request treated as untrusted');
+      }
     }
+    done();
   });
-  const handler = fastifyApolloHandler(apollo, {
-    // Apollo shallow-copies the context per operation: the request rides along as a symbol-keyed property.
-    context: async (request) => Object.assign(buildContext(request, opts.services), { [REQUEST]: request }),
+  const handler = apolloRouteHandler(apollo, async (request) => {
+    const context = buildContext(request, opts.services);
+    // The caller is looked up before Apollo starts, when the query text allows (src/graphql/early-auth.ts).
+    if (context.hasCredentials && mayAskForCallerBySource(request.body)) await context.principalSettled();
+    return context;
   });
   app.route({ url: '/graphql', method: ['GET', 'POST', 'OPTIONS'], handler });
 };
 
-/**
- * `Cache-Control: no-store` on every GraphQL answer: they carry tokens and private data, and
- * no cache or proxy may keep them (RFC 6749 §5.1 for token responses).
- */
-const noStorePlugin: ApolloServerPlugin<GatewayContext> = {
-  async requestDidStart() {
-    return {
-      async willSendResponse({ response }) {
-        response.http.headers.set('cache-control', 'no-store');
-      },
-    };
-  },
-};
-
-/** The Fastify request behind each GraphQL context, for the request's log line. */
-const REQUEST = Symbol('fastify request');
 const MAX_LOGGED_ERRORS = 5;
 
 /**
- * Adds the operation name and the error codes (`CODE` or `CODE:reason`) to the request's log
- * line (src/http/request-log.ts). Both come from our schema and src/errors.ts, never from the
- * client's variables, so they hold no secret.
+ * Our Apollo plugin: one listener for every concern (Apollo awaits each plugin's hooks on every
+ * request, so one listener costs less than several). Before execution, the caller is looked up
+ * (src/graphql/early-auth.ts). Before the answer is sent:
+ *
+ * - `Cache-Control: no-store`: answers carry tokens and private data, and no cache or proxy may
+ *   keep them (RFC 6749 §5.1 for token responses);
+ * - HTTP 429 when a rate limit refused the whole operation (src/rate-limit/http-status.ts);
+ * - the operation name and the error codes (`CODE` or `CODE:reason`) on the request's log line
+ *   (src/http/request-log.ts). Both come from our schema and src/errors.ts, never from the
+ *   client's variables, so they hold no secret.
  */
-const requestLogPlugin: ApolloServerPlugin<GatewayContext> = {
+const answerPlugin: ApolloServerPlugin<GatewayContext> = {
   async requestDidStart() {
     return {
-      async willSendResponse({ contextValue, operationName, response }) {
-        const request = (contextValue as GatewayContext & { [REQUEST]?: FastifyRequest })[REQUEST];
-        if (!request) return;
-        const errors = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
-        const codes = [
-          ...new Set(
-            errors.map((e) => {
-              const { code, reason } = e.extensions ?? {};
-              return typeof reason === 'string' ? `${String(code)}:${reason}` : String(code);
-            }),
-          ),
-        ].slice(0, MAX_LOGGED_ERRORS);
-        annotateRequest(request, { graphql: { operation: operationName?.slice(0, 100) ?? null, ...(codes.length > 0 ? { errors: codes } : {}) } });
+      async didResolveOperation({ contextValue, document, operation }) {
+        // The caller is looked up before the operation executes (src/graphql/early-auth.ts).
+        if (contextValue.hasCredentials && operation && mayAskForCaller(document, operation)) await contextValue.principalSettled();
+      },
+      async willSendResponse(requestContext) {
+        const { contextValue, operationName, response } = requestContext;
+        response.http.headers.set('cache-control', 'no-store');
+        applyRateLimitStatus(requestContext);
+        const request = (contextValue as GatewayContext & { [FASTIFY_REQUEST]?: FastifyRequest })[FASTIFY_REQUEST];
+        if (request) annotateRequest(request, { graphql: { operation: operationName?.slice(0, 100) ?? null, ...errorCodes(response) } });
       },
     };
   },
 };
+
+/** `{ errors: [codes] }` for the log line, or nothing when the answer has no errors. */
+function errorCodes(response: GraphQLResponse): { errors?: string[] } {
+  const errors = response.body.kind === 'single' ? (response.body.singleResult.errors ?? []) : [];
+  if (errors.length === 0) return {};
+  const codes = new Set<string>();
+  for (const e of errors) {
+    const { code, reason } = e.extensions ?? {};
+    codes.add(typeof reason === 'string' ? `${String(code)}:${reason}` : String(code));
+  }
+  return { errors: [...codes].slice(0, MAX_LOGGED_ERRORS) };
+}

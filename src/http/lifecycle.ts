@@ -34,9 +34,9 @@ export class Lifecycle {
 
   /** Adds `Connection: close` to responses once draining. Call on the root instance. */
   install(app: FastifyInstance): void {
-    app.addHook('onSend', async (_request, reply, payload) => {
+    app.addHook('onSend', (_request, reply, payload, done) => {
       if (this.#draining) reply.header('connection', 'close');
-      return payload;
+      done(null, payload);
     });
   }
 

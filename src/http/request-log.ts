@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 
 /**
  * Structured request logging on Fastify's own pino logger: one JSON line per request, when
@@ -34,7 +34,8 @@ const MAX_PATH_LENGTH = 200;
 
 /** The URL without its query string, bounded. */
 export function pathOf(url: string): string {
-  return url.split('?', 1)[0]!.slice(0, MAX_PATH_LENGTH);
+  const query = url.indexOf('?');
+  return url.slice(0, Math.min(query === -1 ? url.length : query, MAX_PATH_LENGTH));
 }
 
 /** pino serializer for any `req` a log line carries: never the query string, never headers. */
@@ -42,11 +43,16 @@ export function serializeRequest(req: { method?: string; url?: string; ip?: stri
   return { method: req.method, path: pathOf(req.url ?? ''), remoteAddress: req.ip ?? req.socket?.remoteAddress };
 }
 
-/** Extra fields for a request's log line (the GraphQL plugin adds the operation and error codes). */
-const annotations = new WeakMap<FastifyRequest, Record<string, unknown>>();
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Extra fields for the request's log line (`annotateRequest`); null until one is added. */
+    logFields: Record<string, unknown> | null;
+  }
+}
 
+/** Adds fields to a request's log line (the GraphQL plugin adds the operation and error codes). */
 export function annotateRequest(request: FastifyRequest, fields: Record<string, unknown>): void {
-  annotations.set(request, { ...annotations.get(request), ...fields });
+  request.logFields = request.logFields ? { ...request.logFields, ...fields } : fields;
 }
 
 /**
@@ -78,7 +84,7 @@ export class GatewayLogController extends LogController {
       statusCode: reply.statusCode,
       responseTimeMs: Math.round(reply.elapsedTime * 100) / 100,
       remoteAddress: request.ip,
-      ...annotations.get(request),
+      ...request.logFields,
     };
     if (error) request.log.error({ ...fields, err: error }, 'request failed');
     else if (quiet) request.log.debug(fields, 'request completed');
@@ -103,9 +109,28 @@ export class GatewayLogController extends LogController {
   }
 }
 
-/** Returns each response's request id in `X-Request-Id`. Call on the root instance before routes. */
+/**
+ * Fastify's `childLoggerFactory`: `request.log`, the pino child with the request id. Fastify's
+ * default passes pino an options object even when it is empty, which takes pino's slow way to
+ * a child (new formatters, serializers copied, a level check); without options pino only adds
+ * the bindings. A route with its own log level or serializers still gets them.
+ */
+export const requestChildLogger: NonNullable<FastifyServerOptions['childLoggerFactory']> = (logger, bindings, options) =>
+  hasKeys(options) ? logger.child(bindings, options) : logger.child(bindings);
+
+function hasKeys(o: object | undefined): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
+/**
+ * Returns each response's request id in `X-Request-Id`, and gives requests their log fields.
+ * Call on the root instance before routes.
+ */
 export function installRequestIdHeader(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request, reply) => {
+  app.decorateRequest('logFields', null);
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    done();
   });
 }

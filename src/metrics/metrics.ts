@@ -24,6 +24,8 @@ export type KeySourceEvent = KeySetEvent;
 
 /** Bounded, lower-case label values only. */
 const LABEL_VALUE = /^[a-z0-9_-]{1,40}$/;
+/** More distinct Redis command names than the stores send. */
+const MAX_COMMAND_NAMES = 64;
 
 export interface GatewayMetricsOptions {
   /** Default: a new registry (one per gateway). */
@@ -191,11 +193,21 @@ export class GatewayMetrics {
     this.#rateLimitHits.inc({ kind: label(kind) });
   };
 
-  /** For the Redis client instrumentation (src/store/redis/instrument.ts). */
+  /**
+   * For the Redis client instrumentation (src/store/redis/instrument.ts): every command, so the
+   * histogram's child for a command name is looked up once, not its labels hashed per command.
+   */
   readonly redisCommand = (command: string, seconds: number, error: unknown): void => {
-    this.#redisDuration.observe({ command: label(command) }, seconds);
+    let observe = this.#redisObservers.get(command);
+    if (!observe) {
+      observe = this.#redisDuration.labels({ command: label(command) }).observe;
+      // Command names come from our stores (a closed set); the bound keeps it so whatever happens.
+      if (this.#redisObservers.size < MAX_COMMAND_NAMES) this.#redisObservers.set(command, observe);
+    }
+    observe(seconds);
     if (error !== null && error !== undefined) this.#redisErrors.inc({ kind: redisErrorKind(error) });
   };
+  readonly #redisObservers = new Map<string, (seconds: number) => void>();
 
   /** Where `authgw_redis_up` comes from (the Redis client's status). */
   watchRedis(isReady: () => boolean): void {

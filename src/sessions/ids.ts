@@ -12,12 +12,21 @@ let offset = POOL_BYTES;
 
 /** `bytes` random bytes (at most 4096), base64url without padding. */
 export function randomBase64url(bytes: number): string {
-  if (!Number.isInteger(bytes) || bytes < 1 || bytes > POOL_BYTES) throw new RangeError(`randomBase64url: 1 to ${POOL_BYTES} bytes, not ${bytes}`);
+  return take(bytes, (start, end) => pool.toString('base64url', start, end));
+}
+
+/** `bytes` random bytes (at most 4096), as a Buffer of its own (e.g. an IV). */
+export function randomBuffer(bytes: number): Buffer {
+  return take(bytes, (start, end) => Buffer.from(pool.subarray(start, end)));
+}
+
+function take<T>(bytes: number, read: (start: number, end: number) => T): T {
+  if (!Number.isInteger(bytes) || bytes < 1 || bytes > POOL_BYTES) throw new RangeError(`random bytes: 1 to ${POOL_BYTES}, not ${bytes}`);
   if (offset + bytes > POOL_BYTES) {
     randomFillSync(pool);
     offset = 0;
   }
-  const out = pool.toString('base64url', offset, offset + bytes);
+  const out = read(offset, offset + bytes);
   // Wiped once handed out: the pool holds no secret that is already in use (e.g. in a heap dump).
   pool.fill(0, offset, offset + bytes);
   offset += bytes;

@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { isRandomId, randomBase64url } from './ids.js';
+import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
+import { isRandomId, randomBase64url, randomBuffer } from './ids.js';
 
 /**
  * Refresh tokens are opaque to clients: `<userId>.<sessionId>.<secret>`, where the secret is
@@ -63,7 +63,7 @@ function graceKey(presentedToken: string): Buffer {
 }
 
 export function sealForGrace(nextToken: string, presentedToken: string): string {
-  const iv = randomBytes(12);
+  const iv = randomBuffer(12); // from the pooled CSPRNG bytes (./ids.ts): a fresh 96-bit IV per box
   const cipher = createCipheriv('aes-256-gcm', graceKey(presentedToken), iv);
   const body = Buffer.concat([cipher.update(nextToken, 'utf8'), cipher.final()]);
   return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');

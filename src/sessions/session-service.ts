@@ -1,4 +1,4 @@
-import { AuthError, storeCall } from '../errors.js';
+import { AuthError, storeCall, storeFailure } from '../errors.js';
 import type { AccountStore, Revocation, RevocationReason, SessionRecord, UserRecord } from '../store/types.js';
 import type { AccessTokens } from './access-token.js';
 import { isRandomId } from './ids.js';
@@ -36,8 +36,15 @@ export class SessionService {
    * trip for the session and its user. Throws AuthError.
    */
   async authenticate(accessToken: string): Promise<Principal> {
-    const claims = await this.opts.accessTokens.verify(accessToken);
-    const { session, user } = await storeCall(this.opts.accounts.readSession(claims.userId, claims.sessionId), this.opts.log);
+    // A token verified before costs no await: most requests carry one (src/sessions/access-token.ts).
+    const claims = this.opts.accessTokens.alreadyVerified(accessToken) ?? (await this.opts.accessTokens.verify(accessToken));
+    let read: Awaited<ReturnType<AccountStore['readSession']>>;
+    try {
+      read = await this.opts.accounts.readSession(claims.userId, claims.sessionId);
+    } catch (err) {
+      throw storeFailure(err, this.opts.log);
+    }
+    const { session, user } = read;
     const now = this.opts.now();
     const denied = checkAccess(session, user, now);
     if (denied) throw new AuthError(denied);

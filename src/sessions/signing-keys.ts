@@ -1,3 +1,4 @@
+import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type JWK, type JSONWebKeySet } from 'jose';
 import type { LockStore, SigningKeyStore, StoredSigningKey } from '../store/types.js';
 import { randomId } from './ids.js';
@@ -44,7 +45,8 @@ const CREATE_LOCK = 'signing-key-maintenance';
 
 interface LoadedKey {
   stored: StoredSigningKey;
-  privateKey: VerificationKey;
+  /** The private half as node:crypto signs with it (src/sessions/access-token.ts). */
+  privateKey: KeyObject;
   publicKey: VerificationKey;
 }
 
@@ -184,7 +186,7 @@ export class SigningKeys {
       }
       next.set(s.kid, {
         stored: s,
-        privateKey: (await importJWK(s.privateJwk, SIGNING_ALG)),
+        privateKey: createPrivateKey({ key: s.privateJwk as JsonWebKey, format: 'jwk' }),
         publicKey: (await importJWK(s.publicJwk, SIGNING_ALG)),
       });
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { isRandomId, randomBase64url, randomId } from '../../src/sessions/ids.js';
+import { isRandomId, randomBase64url, randomBuffer, randomId } from '../../src/sessions/ids.js';
 
 describe('random ids (pooled CSPRNG bytes)', () => {
   it('are well-formed and never repeat, across many refills of the pool', () => {
@@ -28,5 +28,14 @@ describe('random ids (pooled CSPRNG bytes)', () => {
     expect(counts.size).toBe(64);
     const expected = (n * 21) / 64;
     for (const count of counts.values()) expect(Math.abs(count - expected) / expected).toBeLessThan(0.1);
+  });
+
+  it('hand out buffers of their own: distinct, of the size asked, unchanged when the pool moves on', () => {
+    const ivs = Array.from({ length: 2_000 }, () => randomBuffer(12));
+    const copies = ivs.map((b) => Buffer.from(b));
+    for (let i = 0; i < 1_000; i++) randomBase64url(16); // several refills and wipes of the pool
+    expect(ivs.every((b, i) => b.length === 12 && b.equals(copies[i]!))).toBe(true);
+    expect(new Set(ivs.map((b) => b.toString('hex'))).size).toBe(2_000);
+    for (const n of [0, 4097]) expect(() => randomBuffer(n)).toThrow(RangeError);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { AccessTokens } from '../../src/sessions/access-token.js';
 import { randomId } from '../../src/sessions/ids.js';
 import { SigningKeys } from '../../src/sessions/signing-keys.js';
@@ -74,6 +74,29 @@ describe('access tokens', () => {
     const fresh = await tokens.sign(uid, sid);
     clock.t += ACCESS_TTL + 1000; // never cached: expiry comes from the JWT check itself
     await expect(tokens.verify(fresh.token)).rejects.toMatchObject({ reason: 'token_expired' });
+  });
+
+  it('are standard ES256 JWTs: exactly the header and claims of the contract, verified by jose against the published key set', async () => {
+    const { clock, keys, uid, sid, token, expiresAt } = await signedToken();
+    const [h, p, s] = token.split('.') as [string, string, string];
+    expect(JSON.parse(Buffer.from(h, 'base64url').toString())).toEqual({ alg: 'ES256', kid: keys.active().stored.kid, typ: 'at+jwt' });
+    const iat = Math.floor(clock.t / 1000);
+    expect(JSON.parse(Buffer.from(p, 'base64url').toString())).toEqual({ sid, iss: 'https://issuer.test', aud: 'aud', sub: uid, iat, exp: expiresAt / 1000 });
+    expect(Buffer.from(s, 'base64url')).toHaveLength(64); // r || s, 32 bytes each (RFC 7518 §3.4)
+    const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(keys.jwks()), {
+      algorithms: ['ES256'],
+      issuer: 'https://issuer.test',
+      audience: 'aud',
+      typ: 'at+jwt',
+      currentDate: new Date(clock.t),
+    });
+    expect(payload).toEqual({ sid, iss: 'https://issuer.test', aud: 'aud', sub: uid, iat, exp: expiresAt / 1000 });
+    expect(protectedHeader.kid).toBe(keys.active().stored.kid);
+    // Every signature is fresh (ECDSA draws a new nonce each time); both verify.
+    const again = await tokensFor(keys, clock).sign(uid, sid);
+    expect(again.token.split('.').slice(0, 2)).toEqual([h, p]);
+    expect(again.token).not.toBe(token);
+    await expect(jwtVerify(again.token, createLocalJWKSet(keys.jwks()), { currentDate: new Date(clock.t) })).resolves.toMatchObject({ payload: { sub: uid } });
   });
 
   it('keeps the verified-token cache bounded', async () => {

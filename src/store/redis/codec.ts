@@ -107,11 +107,23 @@ function pushPieces(out: string[], field: string, value: string | null, max?: nu
   utf8Chunks(value, max).forEach((piece, i) => out.push(i === 0 ? field : `${field}${i}`, piece));
 }
 
+/**
+ * `f1`, `f2`, … of each field, named once: a record is decoded on every authenticated request
+ * and most of its fields have no second piece, so the name looked up is nearly always `f1`.
+ */
+const pieceNames = new Map<string, string[]>();
+
+function pieceName(field: string, i: number): string {
+  let names = pieceNames.get(field);
+  if (!names) pieceNames.set(field, (names = []));
+  return (names[i - 1] ??= `${field}${i}`);
+}
+
 function readPieces(h: Record<string, string>, field: string): string | null {
   let value = h[field];
   if (value === undefined) return null;
   for (let i = 1; ; i++) {
-    const piece = h[`${field}${i}`];
+    const piece = h[pieceName(field, i)];
     if (piece === undefined) return value;
     value += piece;
   }

@@ -13,7 +13,9 @@ const CONNECTION_WARNING_INTERVAL_MS = 10_000;
 
 interface CommandLike {
   name: string;
-  promise: Promise<unknown>;
+  /** ioredis settles the command's promise through these two (Command.ts); each is called once. */
+  resolve(value: unknown): unknown;
+  reject(err: unknown): unknown;
 }
 
 /**
@@ -22,8 +24,8 @@ interface CommandLike {
  * ioredis has no command hooks, but every command (direct, pipelined, auto-pipelined, in a
  * MULTI, a Lua script) goes through the client's public `sendCommand(command, stream, node)`;
  * wrapping it once at the top (not on Cluster node connections) sees each command exactly
- * once. The command's promise is final: a Lua script's NOSCRIPT retry and a Cluster MOVED/ASK
- * redirection happen before it settles, so they are not counted as errors.
+ * once. A Lua script's NOSCRIPT retry and a Cluster MOVED/ASK redirection are not counted as
+ * errors: the command's outcome is the retry's.
  *
  * It also gives the client `error` listeners: without one ioredis prints "Unhandled error
  * event" to stderr on every reconnect attempt, outside the JSON logs.
@@ -36,13 +38,21 @@ export function instrumentRedis(client: RedisClient, observer: RedisObserver): v
     target.sendCommand = (command: CommandLike, ...rest: unknown[]) => {
       // ioredis' own CLIENT SETINFO on connect, refused by Redis < 7.2: not the stores' traffic.
       if (command.name === 'client') return send(command, ...rest);
+      // Observed where ioredis settles the command, not through `command.promise.then(…)`:
+      // the same moment, without a derived promise and a microtask per command.
       const started = performance.now();
-      const result = send(command, ...rest);
-      command.promise.then(
-        () => onCommand(command.name, (performance.now() - started) / 1000, null),
-        (err: unknown) => onCommand(command.name, (performance.now() - started) / 1000, err),
-      );
-      return result;
+      const { resolve, reject } = command;
+      command.resolve = (value) => {
+        onCommand(command.name, (performance.now() - started) / 1000, null);
+        return resolve(value);
+      };
+      command.reject = (err) => {
+        // NOSCRIPT is not the command's outcome: ioredis sends the script again as a new command,
+        // observed in its turn (a Cluster's MOVED/ASK never get here: its own wrapper retries them).
+        if (!isNoScript(err)) onCommand(command.name, (performance.now() - started) / 1000, err);
+        return reject(err);
+      };
+      return send(command, ...rest);
     };
   }
 
@@ -67,4 +77,8 @@ export function instrumentRedis(client: RedisClient, observer: RedisObserver): v
     warnedAt = -Infinity;
     log?.info({}, 'Redis connection ready again');
   });
+}
+
+function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOSCRIPT');
 }
