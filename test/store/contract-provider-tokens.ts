@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { IdentityRecord, ProfileWrite, Stores } from '../../src/store/types.js';
 import { eventsAfter, lastCursor } from '../events/helpers.js';
 import { appleIdentity, id, newSession, profile, write, type ContractContext } from './contract-fixtures.js';
@@ -9,6 +11,8 @@ import { appleIdentity, id, newSession, profile, write, type ContractContext } f
  * sealed token for revocation (TokenRevocationStore, Redis only) in the same step as the unlink
  * or the deletion that appends its event. On Cluster this runs across slots and nodes.
  */
+const validate = new Ajv2020({ strict: true, allErrors: true }).compile(JSON.parse(readFileSync(new URL('../../docs/events.schema.json', import.meta.url), 'utf8')) as object);
+
 export function providerTokenContract(ctx: ContractContext): void {
   const s = (): Stores => ctx.stores;
   const now = () => ctx.backend.now();
@@ -51,6 +55,12 @@ export function providerTokenContract(ctx: ContractContext): void {
       expect(await s().accounts.removeIdentity(uid, 'apple', { subject: null, keepLast: true, now: t })).toEqual({ kind: 'removed', subject: `a-${uid}` });
       const events = await eventsAfter(s(), before, uid);
       expect(events).toEqual([{ id: expect.any(String), type: 'identity.unlinked', time: t, userId: uid, data: { provider: 'apple' } }]);
+      expect(validate(events[0])).toBe(true);
+      // The provider's revocation ends sessions with its own reason, also in the schema.
+      await s().accounts.writeSession(write(uid, newSession(now()), { profile: profile(`g-${uid}`), mustExist: true }));
+      const mid0 = await lastCursor(s());
+      expect(await s().accounts.endSessions(uid, { kind: 'all' }, { reason: 'identity_revoked', now: t })).toBeGreaterThan(0);
+      for (const e of await eventsAfter(s(), mid0, uid)) expect([e.type, validate(e)]).toEqual(['session.revoked', true]);
       if (s().revocations) {
         expect(await s().revocations!.get(uid, events[0]!.id, 'apple')).toEqual({ provider: 'apple', subject: `a-${uid}`, sealed: 'v1.sealed-one' });
         expect(await s().revocations!.get(uid, events[0]!.id, 'google')).toBeNull();
