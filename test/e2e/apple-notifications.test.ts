@@ -8,6 +8,7 @@ import { FakeGoogle } from '../support/fake-google.js';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
 import { bearer, SIGN_IN, SIGN_IN_APPLE, startTestGateway, type AuthPayloadShape, type TestGateway } from '../support/gateway.js';
 import { applyMutations, mutation, randomToken } from '../support/token-fuzz.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * `POST /notifications/apple` over HTTP, with two gateway instances on one real Redis: Apple's
@@ -199,5 +200,21 @@ describe('refusals', () => {
     const accepted = meNow.body.errors !== undefined;
     if (accepted) expect(await raw.exists(`${prefix}user:{${victim.p.user.id}}`)).toBe(0);
     else expect(meNow.body.data?.me.id).toBe(victim.p.user.id);
+  });
+});
+
+describe('Redis down', () => {
+  it('a genuine notification is answered 503 (Apple delivers it again) and applied once Redis is back', async () => {
+    const { s, p } = await appleAccount(a);
+    const payload = await apple.notification({ type: 'email-disabled', sub: s, event_time: Date.now() });
+    await redis.server.stop();
+    try {
+      expect((await post(a, { payload })).status).toBe(503);
+    } finally {
+      await redis.server.start();
+    }
+    // Apple delivers the same notification again (503 until the gateway has reconnected).
+    await waitFor('the notification accepted after Redis is back', async () => (await post(a, { payload })).status === 200);
+    expect((await meOn(b, p.accessToken)).body.data?.me.identities).toEqual([{ provider: 'APPLE', emailForwarding: false }]);
   });
 });
