@@ -43,7 +43,9 @@ describe('Apple token endpoints configuration', () => {
   });
 
   it('refuses a bad key without ever quoting it', () => {
-    const secretish = PEM.replace(/[A-Za-z]{20}/, 'NOTAKEYNOTAKEYNOTAKE');
+    // The first body line holds the key's fixed ASN.1 header: reversed, it is a PEM of nothing.
+    const lines = PEM.split('\n');
+    const secretish = [lines[0], [...lines[1]!].reverse().join(''), ...lines.slice(2)].join('\n');
     for (const bad of [secretish, RSA_PEM, 'hello']) {
       let message = '';
       try {
@@ -70,6 +72,7 @@ describe('Apple token endpoints configuration', () => {
       APPLE_REVOKE_URL: 'expected a URL',
     });
     expect(loadConfig({ ...full, APPLE_TOKEN_URL: 'http://127.0.0.1:9/auth/token' }).appleTokens?.tokenUrl).toBe('http://127.0.0.1:9/auth/token');
+    expect(problemsOf(() => loadConfig({ ...full, APPLE_CLIENT_IDS: '', DEV_ISSUER: 'false' }))).toEqual({ APPLE_TEAM_ID: expect.stringContaining('Sign in with Apple is off') });
     const { REDIS_URL: _r, ...embedded } = full;
     expect(problemsOf(() => loadConfig(embedded))).toEqual({ APPLE_TEAM_ID: expect.stringContaining('needs Redis') });
   });

@@ -60,7 +60,7 @@ export const apple = defineSection({
     APPLE_JWKS_URI: text('Apple’s key set', { default: APPLE_JWKS_URI_DEFAULT, accepts: KEY_SET_URL_ACCEPTS }),
     APPLE_TEAM_ID: text('the developer account’s Team ID (`iss` of the `client_secret` JWT sent to Apple’s token endpoints)', {
       unsetMeans: 'authorization codes are not exchanged and nothing is revoked at Apple',
-      accepts: '10 upper-case letters or digits; with `APPLE_KEY_ID` and a private key (all three or none); needs Redis',
+      accepts: '10 upper-case letters or digits; with `APPLE_KEY_ID` and a private key (all three or none); needs Redis and `APPLE_CLIENT_IDS`',
     }),
     APPLE_KEY_ID: text('the Key ID of the Sign in with Apple key (`kid` of the `client_secret` JWT)', {
       accepts: '10 upper-case letters or digits; with `APPLE_TEAM_ID`',
@@ -82,10 +82,11 @@ export const apple = defineSection({
       if (problem) ctx.problem(name, problem);
     }
     const devAudience = ctx.of(devIssuer).devIssuer.enabled ? [DEV_APPLE_CLIENT_ID] : [];
-    return {
-      apple: { clientIds: v.APPLE_CLIENT_IDS.length > 0 ? v.APPLE_CLIENT_IDS : devAudience, jwksUri: v.APPLE_JWKS_URI },
-      appleTokens: readTokens(v, ctx, ctx.of(redis).redis.topology !== null),
-    };
+    const clientIds = v.APPLE_CLIENT_IDS.length > 0 ? v.APPLE_CLIENT_IDS : devAudience;
+    const appleTokens = readTokens(v, ctx, ctx.of(redis).redis.topology !== null);
+    // A key for a provider that is off would do nothing: say so rather than ignore it.
+    if (appleTokens && clientIds.length === 0) ctx.problem('APPLE_TEAM_ID', 'is set while Sign in with Apple is off: set APPLE_CLIENT_IDS too');
+    return { apple: { clientIds, jwksUri: v.APPLE_JWKS_URI }, appleTokens };
   },
 });
 
