@@ -9,6 +9,9 @@ import { graphqlRoutes } from './graphql/plugin.js';
 import { buildGatewaySchema } from './graphql/schema.js';
 import { healthRoutes } from './http/health.js';
 import { introspectionRoutes } from './http/introspection.js';
+import { appleNotificationRoutes } from './http/apple-notifications.js';
+import { AppleNotifications, startAppleTokens, type AppleTokens } from './identity/apple/index.js';
+import { AppleMetrics } from './metrics/apple-metrics.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { GatewayLogController, installRequestIdHeader, requestChildLogger, requestIdFor, serializeRequest } from './http/request-log.js';
 import { createIdTokenVerification } from './identity/verification.js';
@@ -22,7 +25,7 @@ import type { SessionRules } from './sessions/policy.js';
 import { RefreshSession } from './sessions/refresh.js';
 import { TokenIntrospection } from './sessions/introspection.js';
 import { SessionService } from './sessions/session-service.js';
-import { SignIn } from './sessions/sign-in.js';
+import { SignIn, type AuthorizationCodeGrant } from './sessions/sign-in.js';
 import { SignInNonces, UsedIdTokens } from './sessions/single-use.js';
 import { SigningKeys } from './sessions/signing-keys.js';
 import { AccountService } from './users/account-service.js';
@@ -48,6 +51,8 @@ export interface GatewayOptions {
   metrics?: GatewayMetrics;
   /** `fetch` used for webhook deliveries (tests). */
   webhookFetch?: typeof fetch;
+  /** Apple's token endpoints (tests): one call's timeout (default 10 s), the revoker's poll period (0: only `flush`). */
+  apple?: { timeoutMs?: number; pollMs?: number };
 }
 
 export interface Gateway {
@@ -57,6 +62,8 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   /** Webhook delivery (WEBHOOK_ENDPOINTS), or null without endpoints. */
   readonly webhooks: WebhookDeliverer | null;
+  /** Apple's code exchange and token revoker (APPLE_TEAM_ID…), or null without the key. */
+  readonly appleTokens: AppleTokens | null;
   /** True once shutdown has started (/readyz answers 503). */
   readonly draining: boolean;
   /** Listens on config host/port (or the given port, 0 = any free port); returns the base URL. */
@@ -71,7 +78,7 @@ export interface Gateway {
    * Resolves once the fire-and-forget work started so far has finished (tests await it instead
    * of sleeping): the lastSeenAt writes of authenticated requests, a refresh of a provider's
    * keys in flight, the active-sessions records, the Cluster event relay, webhook polls and
-   * attempts.
+   * attempts, Apple code exchanges and revocation attempts.
    */
   settled(): Promise<void>;
 }
@@ -172,6 +179,21 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   const tokens = new SessionTokens(accessTokens, activity);
   const sessions = new SessionService({ accounts: stores.accounts, accessTokens, log: app.log, now });
   const usedIdTokens = new UsedIdTokens({ store: stores.singleUse, enabled: config.signIn.rejectReplayedIdTokens, log: app.log, now });
+  const appleOn = verification.enabled('apple');
+  let appleTokens: AppleTokens | null = null;
+  const appleMetrics: AppleMetrics | null = appleOn ? new AppleMetrics(metrics.registry, config.appleTokens ? () => appleTokens!.revoker.backlog() : null) : null;
+  appleTokens = appleMetrics
+    ? await startAppleTokens(config, stores, { now, log: app.log, metrics: appleMetrics, timeoutMs: opts.apple?.timeoutMs, pollMs: opts.apple?.pollMs })
+    : null;
+  // Only Apple's codes are exchanged (the resolvers pass none for another provider).
+  const exchange = appleTokens?.exchange;
+  const onAuthorizationCode = exchange
+    ? (grant: AuthorizationCodeGrant) => {
+        if (grant.provider === 'apple') exchange.start(grant);
+      }
+    : undefined;
+  const accounts = new AccountService(stores, app.log, now);
+  const identities = new IdentityService({ stores, verification, nonces, usedIdTokens, rateLimits, log: app.log, now, onAuthorizationCode });
   const services: GatewayServices = {
     signIn: new SignIn({
       stores,
@@ -184,13 +206,14 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       count: metrics.countSignIn,
       log: app.log,
       now,
+      onAuthorizationCode,
     }),
     refresh: new RefreshSession({ stores, rateLimits, tokens, rules, count: metrics.countRefresh, log: app.log, now }),
     sessions,
     nonces,
     rateLimits,
-    accounts: new AccountService(stores, app.log, now),
-    identities: new IdentityService({ stores, verification, nonces, usedIdTokens, rateLimits, log: app.log, now }),
+    accounts,
+    identities,
     loadUsers: (ids) => storeCall(stores.accounts.getUsers(ids), app.log),
     isTrustedRouter: routerTrust(config.federation.routerSecret),
   };
@@ -214,6 +237,8 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     () => stores.events.settled(),
     () => sweeping,
     () => webhooks?.settled() ?? Promise.resolve(),
+    () => appleTokens?.exchange.settled() ?? Promise.resolve(),
+    () => appleTokens?.revoker.settled() ?? Promise.resolve(),
   ];
 
   // Keys rotate on a schedule and other instances may rotate them: re-read the shared list.
@@ -238,6 +263,13 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       rateLimits,
     });
   }
+  if (appleOn) {
+    await app.register(appleNotificationRoutes, {
+      notifications: new AppleNotifications({ verification, identities, accounts, store: stores.accounts, log: app.log, now }),
+      rateLimits,
+      count: appleMetrics?.notification,
+    });
+  }
   await app.register(graphqlRoutes, {
     schema: await buildGatewaySchema(),
     services,
@@ -251,6 +283,9 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     clearInterval(sweeper);
     // Webhooks stop before the store closes: attempts in flight finish or are left to another instance.
     await webhooks?.close();
+    await appleTokens?.revoker.close();
+    // Exchanges in flight finish (each bounded by its timeout): their tokens must be kept.
+    await exchange?.settled();
     await sweeping;
     // A key refresh in flight is aborted and awaited: it must not write to a closed store.
     await verification.close();
@@ -264,6 +299,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     keys,
     metrics,
     webhooks,
+    appleTokens,
     get draining() {
       return lifecycle.draining;
     },

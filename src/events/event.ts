@@ -16,7 +16,7 @@ import type { AccountProfile } from '../store/types.js';
 export const DEFAULT_EVENTS_RETENTION_MS = 7 * 24 * 3_600_000;
 
 /** Every event type, closed: a new type is a change of the schema (docs/events.schema.json). */
-export const EVENT_TYPES = ['user.created', 'user.updated', 'user.deleted', 'user.disabled', 'user.enabled', 'session.revoked'] as const;
+export const EVENT_TYPES = ['user.created', 'user.updated', 'user.deleted', 'user.disabled', 'user.enabled', 'identity.unlinked', 'session.revoked'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**
@@ -40,6 +40,8 @@ export const REVOCATION_REASONS = [
   'account_disabled',
   /** The account was deleted (deleteMyAccount). */
   'account_deleted',
+  /** The identity provider said the person withdrew the app's access or deleted their account there (Apple's consent-revoked, account-delete notifications). */
+  'identity_revoked',
 ] as const;
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 
@@ -56,6 +58,8 @@ export interface EventData {
   'user.deleted': Record<string, never>;
   'user.disabled': Record<string, never>;
   'user.enabled': Record<string, never>;
+  /** One of the account's identities was removed (unlinkIdentity, or its provider's notification); `provider` is its short name (`google`, `apple`). */
+  'identity.unlinked': { provider: string };
   'session.revoked': { sessionId: string; reason: RevocationReason };
 }
 

@@ -12,6 +12,7 @@ import { PROFILE_DATA_FIELDS, type EventDraft, type ProfileData, type Revocation
  *   refresh      rotationEvents     refresh_token_reused
  *   revocation   revocationEvents   one session.revoked per session that was still stored
  *   operators    accountStateEvents user.disabled / user.enabled (only on a change), user.deleted, their revocations
+ *   identities   identityEvents     identity.unlinked (a linked identity removed; a pending one says nothing)
  *
  * Within one step, the account's own event comes first, then its sessions' in id (byte)
  * order, except the cap's, which end oldest first as sessionsOverCap lists them.
@@ -74,6 +75,15 @@ export function accountStateEvents(state: AccountState, before: { disabled: bool
     case 'deleted':
       return [...(before ? [{ type: 'user.deleted', data: {} } as const] : []), ...revocationEvents('account_deleted', ended)];
   }
+}
+
+/**
+ * An identity removed from the account (`decideRemoveIdentity`'s `remove`): `identity.unlinked`
+ * when it was linked; a pending one (an abandoned or refused linkIdentity) never was the
+ * account's, so its removal says nothing.
+ */
+export function identityEvents(provider: string, removed: { pending: boolean }): EventDraft[] {
+  return removed.pending ? [] : [{ type: 'identity.unlinked', data: { provider } }];
 }
 
 /** A refresh: only reuse ends the session (decideRotation's `reused`). */

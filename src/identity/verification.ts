@@ -1,3 +1,4 @@
+import type { JWTPayload } from 'jose';
 import type { Config } from '../config/index.js';
 import { loadDevIssuer } from '../dev/dev-issuer.js';
 import { AccountError } from '../errors.js';
@@ -30,10 +31,11 @@ export interface VerificationDeps {
 }
 
 export type VerifyIdToken = (idToken: string, nonce: string | null) => Promise<VerifiedIdToken>;
+type VerifyEvent = (token: string) => Promise<JWTPayload>;
 
 /** Every configured provider's verifier, by provider name. */
 export class IdTokenVerification {
-  constructor(private readonly byName: ReadonlyMap<string, { verify: VerifyIdToken; keys: ProviderKeys }>) {}
+  constructor(private readonly byName: ReadonlyMap<string, { verify: VerifyIdToken; verifyEvent: VerifyEvent; keys: ProviderKeys }>) {}
 
   /** Whether the provider is configured (its client ids are set). */
   enabled(provider: string): boolean {
@@ -48,6 +50,16 @@ export class IdTokenVerification {
     const p = this.byName.get(provider);
     if (!p) return Promise.reject(new AccountError('PROVIDER_NOT_CONFIGURED'));
     return p.verify(idToken, nonce);
+  }
+
+  /**
+   * A signed event of the provider (Apple's notifications; IdTokenVerifier.verifyEvent).
+   * @throws AccountError PROVIDER_NOT_CONFIGURED when the provider is off.
+   */
+  verifyEvent(provider: string, token: string): Promise<JWTPayload> {
+    const p = this.byName.get(provider);
+    if (!p) return Promise.reject(new AccountError('PROVIDER_NOT_CONFIGURED'));
+    return p.verifyEvent(token);
   }
 
   /** The configured providers' keys (a refresh to await in tests, a fetch to abort at shutdown). */
@@ -76,7 +88,7 @@ export async function createIdTokenVerification(config: Config, deps: Verificati
     staticKeys.push(dev.devIssuerPublicJwk());
     deps.log.info({ kid: dev.kid, keyFile: dev.keyFile }, 'Development issuer enabled: tokens from `npm run dev:token` are accepted');
   }
-  const byName = new Map<string, { verify: VerifyIdToken; keys: ProviderKeys }>();
+  const byName = new Map<string, { verify: VerifyIdToken; verifyEvent: VerifyEvent; keys: ProviderKeys }>();
   for (const provider of PROVIDERS) {
     const settings = provider.settings(config);
     if (!settings) continue;
@@ -107,7 +119,7 @@ export async function createIdTokenVerification(config: Config, deps: Verificati
         ),
     });
     const verify: VerifyIdToken = (idToken, nonce) => verifier.verify(idToken, { nonce });
-    byName.set(provider.name, { verify: deps.instrument ? deps.instrument(provider.name, verify) : verify, keys });
+    byName.set(provider.name, { verify: deps.instrument ? deps.instrument(provider.name, verify) : verify, verifyEvent: (token) => verifier.verifyEvent(token), keys });
   }
   return new IdTokenVerification(byName);
 }

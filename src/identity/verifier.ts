@@ -97,7 +97,44 @@ export class IdTokenVerifier<Options = unknown> {
     }
   }
 
+  /**
+   * A provider's signed event (Apple's server-to-server notifications) rather than an ID token:
+   * the same shape checks, key, algorithm (RS256), issuer and audiences, and every listed
+   * audience ours; `iat` required and not in the future. No `sub`, `exp` or nonce: a notification
+   * names its subject inside its events and carries no expiry. Returns the verified claims.
+   * @throws AuthError / ServiceUnavailableError as `verify`.
+   */
+  async verifyEvent(token: string): Promise<JWTPayload> {
+    try {
+      const nowMs = this.#now();
+      const payload = await this.#verifySigned(token, ['iat'], nowMs);
+      this.#checkAudiences(payload);
+      const iat = payload.iat as number;
+      if (!Number.isFinite(iat)) throw new AuthError(AuthReason.MALFORMED);
+      if (iat > Math.floor(nowMs / 1000) + CLOCK_TOLERANCE_S) throw new AuthError(AuthReason.ISSUED_IN_FUTURE);
+      return payload;
+    } catch (err) {
+      if (err instanceof AuthError || err instanceof ServiceUnavailableError) throw err;
+      this.#onUnexpectedError?.(err);
+      throw new AuthError(AuthReason.MALFORMED);
+    }
+  }
+
   async #verify(token: unknown, options: VerifyOptions): Promise<VerifiedIdToken> {
+    const nowMs = this.#now();
+    const payload = await this.#verifySigned(token, ['exp', 'iat', 'sub'], nowMs);
+
+    // 4. The common policy, the provider's rules, then the nonce.
+    const { sub, exp, iat } = this.#applyPolicy(payload, Math.floor(nowMs / 1000));
+    const claims = this.provider.claims(payload, this.#options);
+    if (options.nonce !== undefined && options.nonce !== null && !nonceMatches(options.nonce, payload.nonce)) {
+      throw new AuthError(AuthReason.NONCE_MISMATCH);
+    }
+    return { provider: this.provider.name, sub, ...claims, exp, iat };
+  }
+
+  /** Steps 1–3: shape, header, key, signature, issuer, audience, expiry when present, the required claims. */
+  async #verifySigned(token: unknown, requiredClaims: readonly string[], nowMs: number): Promise<JWTPayload> {
     // 1. Shape, before any decoding.
     if (typeof token !== 'string') throw new AuthError(AuthReason.MALFORMED);
     if (token.length > MAX_ID_TOKEN_LENGTH) throw new AuthError(AuthReason.TOO_LARGE);
@@ -124,7 +161,6 @@ export class IdTokenVerifier<Options = unknown> {
     }
 
     // 3. Signature and standard claims.
-    const nowMs = this.#now();
     let payload: JWTPayload;
     try {
       ({ payload } = await jose.jwtVerify(token, key, {
@@ -132,24 +168,17 @@ export class IdTokenVerifier<Options = unknown> {
         issuer: [...this.provider.issuers],
         audience: [...this.#audiences],
         clockTolerance: CLOCK_TOLERANCE_S,
-        requiredClaims: ['exp', 'iat', 'sub'],
+        requiredClaims: [...requiredClaims],
         currentDate: new Date(nowMs),
       }));
     } catch (err) {
       throw new AuthError(reasonForJoseError(err));
     }
-
-    // 4. The common policy, the provider's rules, then the nonce.
-    const { sub, exp, iat } = this.#applyPolicy(payload, Math.floor(nowMs / 1000));
-    const claims = this.provider.claims(payload, this.#options);
-    if (options.nonce !== undefined && options.nonce !== null && !nonceMatches(options.nonce, payload.nonce)) {
-      throw new AuthError(AuthReason.NONCE_MISMATCH);
-    }
-    return { provider: this.provider.name, sub, ...claims, exp, iat };
+    return payload;
   }
 
-  #applyPolicy(claims: JWTPayload, nowS: number): { sub: string; exp: number; iat: number } {
-    // Every listed audience must be ours: a token also issued to someone else is not only ours.
+  /** Every listed audience must be ours: a token also issued to someone else is not only ours. */
+  #checkAudiences(claims: JWTPayload): void {
     const aud = claims.aud;
     if (Array.isArray(aud)) {
       if (aud.some((a) => typeof a !== 'string' || !this.#audiences.includes(a))) throw new AuthError(AuthReason.UNTRUSTED_AUDIENCE);
@@ -158,6 +187,10 @@ export class IdTokenVerifier<Options = unknown> {
         if (typeof claims.azp !== 'string' || !this.#audiences.includes(claims.azp)) throw new AuthError(AuthReason.UNTRUSTED_AUDIENCE);
       }
     }
+  }
+
+  #applyPolicy(claims: JWTPayload, nowS: number): { sub: string; exp: number; iat: number } {
+    this.#checkAudiences(claims);
 
     // jose checked `exp`/`iat` are numbers and `exp` has not passed (with the tolerance).
     const { exp, iat } = claims as { exp: number; iat: number };

@@ -1,5 +1,6 @@
 import { Arg, Args, ArgsType, Ctx, Field, Mutation, Resolver } from 'type-graphql';
 import { BadUserInputError } from '../errors.js';
+import { checkAuthorizationCode } from '../identity/apple/exchange.js';
 import { requirePrincipal, type GatewayContext } from '../graphql/context.js';
 import { AuthPayload, toAuthPayload } from './auth-payload.type.js';
 
@@ -25,7 +26,11 @@ class SignInWithAppleArgs {
   @Field(() => String, { nullable: true, description: `${NONCE_DESCRIPTION} Apple's own guide hands Apple the SHA-256 hex and keeps the raw value: send the raw one.` })
   nonce?: string | null;
 
-  @Field(() => String, { nullable: true, description: 'The authorization code Apple gave the app: accepted, not used yet.' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The authorization code Apple gave the app with the token. With the developer account's key configured (APPLE_TEAM_ID…), exchanged in the background for Apple's refresh token, kept encrypted so that deleting the account (or unlinking Apple) revokes it; a failed exchange never fails the sign-in. Ignored otherwise.",
+  })
   authorizationCode?: string | null;
 
   @Field(() => String, {
@@ -52,14 +57,17 @@ export class SessionResolver {
       'Verifies a Sign in with Apple identity token, creates the account on first use, and opens a session. PROVIDER_NOT_CONFIGURED when APPLE_CLIENT_IDS is unset.',
   })
   async signInWithApple(
-    @Args(() => SignInWithAppleArgs) { identityToken, nonce, givenName, familyName }: SignInWithAppleArgs,
+    @Args(() => SignInWithAppleArgs) { identityToken, nonce, authorizationCode, givenName, familyName }: SignInWithAppleArgs,
     @Ctx() ctx: GatewayContext,
   ): Promise<AuthPayload> {
     for (const [name, value] of [['givenName', givenName], ['familyName', familyName]] as const) {
       if (typeof value === 'string' && value.length > MAX_CLIENT_NAME_LENGTH) throw new BadUserInputError(`${name} is longer than ${MAX_CLIENT_NAME_LENGTH} characters.`);
     }
+    checkAuthorizationCode(authorizationCode);
     const names = { givenName: givenName ?? null, familyName: familyName ?? null };
-    return toAuthPayload(await ctx.services.signIn.signIn({ provider: 'apple', idToken: identityToken, nonce: nonce ?? null, names, meta: ctx.meta }));
+    return toAuthPayload(
+      await ctx.services.signIn.signIn({ provider: 'apple', idToken: identityToken, nonce: nonce ?? null, names, authorizationCode: authorizationCode ?? null, meta: ctx.meta }),
+    );
   }
 
   @Mutation(() => AuthPayload, { description: 'Exchanges a refresh token for a new pair; the old refresh token is spent.' })

@@ -17,7 +17,19 @@ export interface SignInRequest {
   nonce: string | null;
   /** Names the app sent (Sign in with Apple), kept only for an account that has none. */
   names: ClientNames | null;
+  /** The authorization code the app sent with the token (Sign in with Apple), if any. */
+  authorizationCode?: string | null;
   meta: RequestMeta;
+}
+
+/** A written sign-in or link that brought an authorization code (src/identity/apple/exchange.ts). */
+export interface AuthorizationCodeGrant {
+  provider: string;
+  userId: string;
+  subject: string;
+  /** The verified ID token (its `aud` is the client the code was issued to). */
+  identityToken: string;
+  authorizationCode: string;
 }
 
 export interface SignInDeps extends Omit<UseCaseDeps, 'count'> {
@@ -28,6 +40,12 @@ export interface SignInDeps extends Omit<UseCaseDeps, 'count'> {
   verification: Pick<IdTokenVerification, 'enabled' | 'verify'>;
   /** Counts every attempt once, by provider and how it ended (`sign_ins_total`). */
   count(outcome: Outcome<AuthResult>, provider: string): void;
+  /**
+   * A sign-in was written and brought an authorization code: exchanged in the background (never
+   * awaited: the sign-in does not wait for the provider, and its failure never fails the sign-in).
+   * Absent (codes are ignored) without the provider's credentials.
+   */
+  onAuthorizationCode?(grant: AuthorizationCodeGrant): void;
 }
 
 /** The user agent kept with a session (the store also bounds it to 256 bytes). */
@@ -54,7 +72,7 @@ export class SignIn {
     });
   }
 
-  private async attempt({ provider, idToken, nonce, names, meta }: SignInRequest): Promise<AuthResult> {
+  private async attempt({ provider, idToken, nonce, names, authorizationCode, meta }: SignInRequest): Promise<AuthResult> {
     // A provider that is off answers so before anything else: its sign-in changes nothing.
     if (!this.d.verification.enabled(provider)) throw new AccountError('PROVIDER_NOT_CONFIGURED');
 
@@ -84,7 +102,11 @@ export class SignIn {
     if (!nonceSpent) throw new AuthError('invalid_nonce');
     if (!firstUse) throw new AuthError('replayed');
 
-    return this.writeSession(token, names, link, meta);
+    const result = await this.writeSession(token, names, link, meta);
+    if (authorizationCode && this.d.onAuthorizationCode) {
+      this.d.onAuthorizationCode({ provider, userId: result.user.id, subject: token.sub, identityToken: idToken, authorizationCode });
+    }
+    return result;
   }
 
   /**

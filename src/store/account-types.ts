@@ -47,7 +47,19 @@ export type IdentityRef = Pick<IdentityWrite, 'provider' | 'subject'>;
 export interface IdentityRecord extends IdentityWrite {
   linkedAt: number;
   pending: boolean;
+  /**
+   * Present (true) only once the provider said mail to the identity's relay address no longer
+   * reaches the person (Apple's `email-disabled`); an `email-enabled` removes it.
+   */
+  emailForwardingDisabled?: true;
 }
+
+/**
+ * Fields an identity carries besides its claims, set by setIdentityField: `rt` the provider's
+ * refresh token, sealed (src/identity/apple/token-box.ts; never read back by the account's
+ * methods, handed over for revocation when the identity goes), `nf` e-mail forwarding off.
+ */
+export type IdentityFieldName = 'rt' | 'nf';
 
 /** linkIdentity's first step (`decideAddIdentity`). */
 export type AddIdentityResult =
@@ -78,9 +90,16 @@ export interface AccountIdentitySteps {
   confirmIdentity(userId: string, provider: string, subject: string): Promise<boolean>;
   /**
    * Removes the account's identity of `provider` (`decideRemoveIdentity`): only while its
-   * subject is `subject` (when given), and with `keepLast` never the last linked one.
+   * subject is `subject` (when given), and with `keepLast` never the last linked one. A linked
+   * one goes with its `identity.unlinked` event (stamped `now`, `identityEvents`), and its
+   * sealed provider token (if any) moves to the account's revocation records under that event.
    */
-  removeIdentity(userId: string, provider: string, opts: { subject: string | null; keepLast: boolean }): Promise<RemoveIdentityResult>;
+  removeIdentity(userId: string, provider: string, opts: { subject: string | null; keepLast: boolean; now: number }): Promise<RemoveIdentityResult>;
+  /**
+   * Sets (a string) or clears (null) one of the identity's fields, only while the account's entry
+   * of `provider` names `subject` (`decideConfirm`). False (nothing changes) otherwise.
+   */
+  setIdentityField(userId: string, provider: string, subject: string, field: IdentityFieldName, value: string | null): Promise<boolean>;
   /**
    * Retires an account id that has no account (a dangling link's, taken over by linkIdentity):
    * no sign-in creates an account under it for RETIRED_ID_TTL_MS. False (nothing changes) when

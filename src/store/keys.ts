@@ -10,9 +10,16 @@
  *   P user:{uid}            hash    user record (durable); field `sb` holds its sign-in budget
  *   P ids:{uid}             hash    the account's identities (durable): `<provider>` → sub, and
  *                                   `<provider>.<field>` (at: linked at, em, ev, pe, rs: its
- *                                   claims, p: pending); absent in records written before
+ *                                   claims, p: pending, nf: e-mail forwarding off, rt: the
+ *                                   provider's refresh token, sealed); absent in records written before
  *                                   accounts had several identities (their Google sub is the
  *                                   user's field `s`, kept for those versions)
+ *   P revoke:{uid}          hash    provider tokens waiting to be revoked (durable until the
+ *                                   revocation settles): `<eventId>:<provider>` → provider, sub
+ *                                   and the sealed token, moved there from `ids:{uid}` (field
+ *                                   `<provider>.rt`) by the step that unlinks the identity or
+ *                                   deletes the account, which appends that event
+ *                                   (src/identity/apple/revoker.ts)
  *   P gone:{uid}            string  a retired account id: no sign-in creates an account under it
  *                                   (PX = RETIRED_ID_TTL_MS, src/users/identity-policy.ts)
  *   P idn:<provider>:<sub>  string  → uid (durable): which account the identity signs in to
@@ -50,6 +57,8 @@ export interface KeyLayout {
   /** The account's own record of its identities (same slot as the user). */
   accountIdentities(userId: string): string;
   retired(userId: string): string;
+  /** Provider tokens waiting to be revoked (same slot as the user). */
+  revocations(userId: string): string;
   /** The identity's link to its account (its own slot). */
   identity(provider: string, subject: string): string;
   session(userId: string, sessionId: string): string;
@@ -91,6 +100,7 @@ export function keyLayout(prefix: string = DEFAULT_KEY_PREFIX): KeyLayout {
     user: (userId: string) => `${p}user:${tag(userId)}`,
     accountIdentities: (userId: string) => `${p}ids:${tag(userId)}`,
     retired: (userId: string) => `${p}gone:${tag(userId)}`,
+    revocations: (userId: string) => `${p}revoke:${tag(userId)}`,
     identity: (provider: string, subject: string) => `${p}idn:${providerName(provider)}:${subject}`,
     session: (userId: string, sessionId: string) => `${p}sess:${tag(userId)}:${sessionId}`,
     sessionIndex: (userId: string) => `${p}sessidx:${tag(userId)}`,

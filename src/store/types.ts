@@ -170,7 +170,8 @@ export interface AccountStore extends AccountIdentitySteps {
    * step (a disabled account cannot slip a request or a sign-in in between), and the events of
    * `accountStateEvents` (src/events/policy.ts) stamped `now`. Deleting leaves no key of the
    * user behind but a retired-id marker (as `retire`; the identity links are the
-   * IdentityStore's) and answers the identities the account had at that moment, so the caller
+   * IdentityStore's) and its identities' sealed provider tokens, handed over for revocation
+   * under the `user.deleted` event (TokenRevocationStore), and answers the identities the account had at that moment, so the caller
    * can remove links taken while it ran. `found`: the user existed.
    */
   setAccountState(userId: string, state: AccountState, now: number): Promise<{ found: boolean; sessionsEnded: number; identities: IdentityRef[] }>;
@@ -365,6 +366,26 @@ export interface DeliveryStore {
   pruneConsumers(endpoint: string, idleMs: number): Promise<number>;
 }
 
+/** A provider token handed over for revocation (`revoke:{uid}`): which identity, and the token as sealed. */
+export interface HandedOverToken {
+  provider: string;
+  subject: string;
+  sealed: string;
+}
+
+/**
+ * Provider tokens waiting to be revoked. The step that unlinks an identity or deletes an account
+ * moves the identity's sealed token here, keyed by the event it appends (`identity.unlinked`,
+ * `user.deleted`), in the same atomic step; the revoker (src/identity/apple/revoker.ts) follows
+ * those events and revokes what it finds. Redis only (Apple's token endpoints need Redis).
+ */
+export interface TokenRevocationStore {
+  /** The token the step that appended `eventId` handed over for `provider`, or null (none, or already settled). */
+  get(userId: string, eventId: string, provider: string): Promise<HandedOverToken | null>;
+  /** Forgets it: revoked, or dead. */
+  remove(userId: string, eventId: string, provider: string): Promise<void>;
+}
+
 export interface Stores {
   readonly kind: 'redis' | 'memory';
   readonly identities: IdentityStore;
@@ -378,6 +399,8 @@ export interface Stores {
   readonly events: EventLogStore;
   /** Null on the embedded store (webhooks need Redis). */
   readonly deliveries: DeliveryStore | null;
+  /** Null on the embedded store (Apple's token endpoints need Redis). */
+  readonly revocations: TokenRevocationStore | null;
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 /**
  * The rules of an account's identities, as pure functions (no I/O, no clock), mirrored by the
  * Lua scripts that apply them next to the data (src/store/redis/scripts/: write-session,
- * add-identity, confirm-identity, remove-identity) and called by the embedded store;
+ * add-identity, confirm-identity, remove-identity, set-identity-field) and called by the embedded store;
  * test/users/identity-policy.test.ts holds both to one table of cases.
  *
  * Two records say who an identity belongs to, in different Cluster slots, so never changed in
@@ -59,7 +59,11 @@ export function decideAddIdentity(input: { user: { disabled: boolean } | null; r
   return 'add';
 }
 
-/** linkIdentity's last step: the entry still names this identity (pending, or already linked by a sign-in). */
+/**
+ * linkIdentity's last step: the entry still names this identity (pending, or already linked by a
+ * sign-in). Also what setIdentityField asks before it writes an identity's field (Apple's sealed
+ * token, e-mail forwarding): never onto an identity that was unlinked or replaced meanwhile.
+ */
 export function decideConfirm(stored: StoredIdentity | null, subject: string): boolean {
   return stored !== null && stored.subject === subject;
 }

@@ -3,6 +3,7 @@ import { identityOf } from '../identity/account-claims.js';
 import type { IdTokenVerification } from '../identity/verification.js';
 import type { AuthRateLimits } from '../rate-limit/auth-limits.js';
 import { accounted, type RequestMeta } from '../sessions/auth-result.js';
+import type { AuthorizationCodeGrant } from '../sessions/sign-in.js';
 import type { SignInNonces, UsedIdTokens } from '../sessions/single-use.js';
 import type { IdentityRecord, Stores, UserRecord } from '../store/types.js';
 
@@ -14,12 +15,16 @@ export interface IdentityServiceDeps {
   rateLimits: AuthRateLimits;
   log: { error(obj: object, msg: string): void };
   now: () => number;
+  /** As SignInDeps.onAuthorizationCode: a linked identity's authorization code, exchanged in the background. */
+  onAuthorizationCode?(grant: AuthorizationCodeGrant): void;
 }
 
 export interface LinkRequest {
   provider: string;
   idToken: string;
   nonce: string | null;
+  /** The authorization code the app sent with the token (Apple), if any. */
+  authorizationCode?: string | null;
   meta: RequestMeta;
 }
 
@@ -62,7 +67,7 @@ export class IdentityService {
     });
   }
 
-  private async attemptLink(userId: string, { provider, idToken, nonce, meta }: LinkRequest): Promise<UserRecord> {
+  private async attemptLink(userId: string, { provider, idToken, nonce, authorizationCode, meta }: LinkRequest): Promise<UserRecord> {
     if (!this.d.verification.enabled(provider)) throw new AccountError('PROVIDER_NOT_CONFIGURED');
     await this.d.rateLimits.checkSignIn(meta.clientAddress);
     this.d.nonces.requireShape(nonce);
@@ -79,7 +84,7 @@ export class IdentityService {
 
     // 2. The identity's link: of two accounts linking one identity at once, one gets it.
     if (!(await this.takeLink(identity.provider, identity.subject, userId))) {
-      await storeCall(this.d.stores.accounts.removeIdentity(userId, identity.provider, { subject: identity.subject, keepLast: true }), this.d.log);
+      await storeCall(this.d.stores.accounts.removeIdentity(userId, identity.provider, { subject: identity.subject, keepLast: true, now: this.d.now() }), this.d.log);
       throw new AccountError('IDENTITY_ALREADY_LINKED');
     }
 
@@ -87,6 +92,8 @@ export class IdentityService {
     // account was deleted, or the owner unlinked it at the same moment), the link goes too.
     if (!(await storeCall(this.d.stores.accounts.confirmIdentity(userId, identity.provider, identity.subject), this.d.log))) {
       await storeCall(this.d.stores.identities.unlink(identity.provider, identity.subject, userId), this.d.log);
+    } else if (authorizationCode && this.d.onAuthorizationCode) {
+      this.d.onAuthorizationCode({ provider, userId, subject: identity.subject, identityToken: idToken, authorizationCode });
     }
     return this.account(userId);
   }
@@ -123,7 +130,7 @@ export class IdentityService {
       if (!owners.includes(userId)) throw new AccountError('LAST_IDENTITY');
     }
     if (target) {
-      const removed = await storeCall(this.d.stores.accounts.removeIdentity(userId, provider, { subject: target.subject, keepLast: true }), this.d.log);
+      const removed = await storeCall(this.d.stores.accounts.removeIdentity(userId, provider, { subject: target.subject, keepLast: true, now: this.d.now() }), this.d.log);
       if (removed.kind === 'last_identity') throw new AccountError('LAST_IDENTITY');
       if (removed.kind === 'removed') await storeCall(this.d.stores.identities.unlink(provider, removed.subject, userId), this.d.log);
     }

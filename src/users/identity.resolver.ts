@@ -1,5 +1,6 @@
 import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, Mutation, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { requirePrincipal, type GatewayContext } from '../graphql/context.js';
+import { checkAuthorizationCode } from '../identity/apple/exchange.js';
 import { Identity, IdentityProvider, toIdentity } from './identity.type.js';
 import { User, toUser } from './user.type.js';
 import { PRIVATE, PrivateUserField } from './visibility.js';
@@ -14,6 +15,9 @@ class LinkIdentityArgs {
 
   @Field(() => String, { nullable: true, description: 'As for a sign-in: the token’s nonce must match; a nonce from `createSignInNonce` is consumed.' })
   nonce?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Apple only: the authorization code that came with the identity token, as `signInWithApple`’s.' })
+  authorizationCode?: string | null;
 }
 
 /** `User.identities`, `linkIdentity`, `unlinkIdentity` (src/users/identity-service.ts). */
@@ -29,9 +33,12 @@ export class IdentityResolver {
     description:
       "Adds an identity to the caller's account: it signs in to this account from then on. IDENTITY_ALREADY_LINKED when it is another account's, PROVIDER_ALREADY_LINKED when the account has another identity of that provider; nothing changes then.",
   })
-  async linkIdentity(@Args(() => LinkIdentityArgs) { provider, idToken, nonce }: LinkIdentityArgs, @Ctx() ctx: GatewayContext): Promise<User> {
+  async linkIdentity(@Args(() => LinkIdentityArgs) { provider, idToken, nonce, authorizationCode }: LinkIdentityArgs, @Ctx() ctx: GatewayContext): Promise<User> {
+    checkAuthorizationCode(authorizationCode);
     const { user } = await requirePrincipal(ctx);
-    return toUser(await ctx.services.identities.link(user.id, { provider, idToken, nonce: nonce ?? null, meta: ctx.meta }), 'owner');
+    // A code goes with Apple's tokens only; another provider's is ignored.
+    const code = provider === 'apple' ? (authorizationCode ?? null) : null;
+    return toUser(await ctx.services.identities.link(user.id, { provider, idToken, nonce: nonce ?? null, authorizationCode: code, meta: ctx.meta }), 'owner');
   }
 
   @Mutation(() => User, {

@@ -29,10 +29,23 @@ export class Identity {
   @Field(() => Boolean, { description: 'The address relays to the person’s own (Apple’s private relay); false for Google.' })
   isPrivateEmail!: boolean;
 
+  @Field(() => Boolean, {
+    description:
+      'False once Apple said mail to this private relay address no longer reaches the person (they turned forwarding off: Apple’s email-disabled notification); true again after email-enabled. Always true for Google.',
+  })
+  emailForwarding!: boolean;
+
   @Field(() => Date, { description: 'When the identity joined the account: its creation, or `linkIdentity`.' })
   linkedAt!: Date;
 }
 
 export function toIdentity(r: IdentityRecord): Identity {
-  return { provider: r.provider, email: r.email, emailVerified: r.emailVerified, isPrivateEmail: r.isPrivateEmail, linkedAt: new Date(r.linkedAt) };
+  return {
+    provider: r.provider,
+    email: r.email,
+    emailVerified: r.emailVerified,
+    isPrivateEmail: r.isPrivateEmail,
+    emailForwarding: r.emailForwardingDisabled !== true,
+    linkedAt: new Date(r.linkedAt),
+  };
 }

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Cluster, Redis } from 'ioredis';
@@ -7,7 +8,7 @@ import { keyLayout } from '../../src/store/keys.js';
 import type { Stores } from '../../src/store/types.js';
 import { uniquePrefix } from '../support/env.js';
 import { FakeApple } from '../support/fake-apple.js';
-import { FakeGoogle } from '../support/fake-google.js';
+import { FakeClock, FakeGoogle } from '../support/fake-google.js';
 import { ME, REFRESH, SIGN_IN, SIGN_IN_APPLE, SIGN_OUT, bearer, startTestGateway, type AuthPayloadShape, type TestGateway } from '../support/gateway.js';
 import { RedisCluster } from '../support/redis-cluster.js';
 import { elapseRedis } from '../support/redis-ttl.js';
@@ -337,3 +338,70 @@ async function slotOwners(port: number): Promise<(slot: number) => boolean> {
     r.disconnect();
   }
 }
+
+describe('Sign in with Apple’s token revocation and notifications on a Redis Cluster', () => {
+  const TEAM_ID = 'TEAM123456';
+  const KEY_ID = 'KEY1234567';
+  const devKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const clock = new FakeClock();
+  let google: FakeGoogle;
+  let apple: FakeApple;
+  let a: TestGateway;
+  let b: TestGateway;
+  beforeAll(async () => {
+    google = await FakeGoogle.start({ now: clock.now });
+    apple = await FakeApple.start({ now: clock.now });
+    apple.trustClientSecretKey(devKey.publicKey, TEAM_ID, KEY_ID);
+    const prefix = uniquePrefix();
+    const env = {
+      REDIS_CLUSTER_NODES: cluster.seeds,
+      APPLE_TEAM_ID: TEAM_ID,
+      APPLE_KEY_ID: KEY_ID,
+      APPLE_PRIVATE_KEY: devKey.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      APPLE_TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      APPLE_TOKEN_URL: apple.tokenUrl,
+      APPLE_REVOKE_URL: apple.revokeUrl,
+    };
+    const opts = { prefix, google, apple, env, now: clock.now, appleOptions: { pollMs: 0 } };
+    [a, b] = await Promise.all([startTestGateway(opts), startTestGateway(opts)]);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await google?.close();
+    await apple?.close();
+  });
+
+  it('a deletion while Apple is down queues the revocation through the user’s outbox; it is sent once, by one of two instances, when Apple is back', async () => {
+    const accounts = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await a.gql<{ signInWithApple: AuthPayloadShape }>(SIGN_IN_APPLE, { identityToken: await apple.mint({ sub: `00${i}.${randomBytes(8).toString('hex')}.1` }), authorizationCode: apple.issueCode() });
+      accounts.push(r.body.data!.signInWithApple);
+    }
+    await a.gateway.settled();
+    expect(apple.issued).toHaveLength(4);
+    apple.revokeMode = 'down';
+    for (const p of accounts) expect((await b.gql<{ deleteMyAccount: boolean }>('mutation { deleteMyAccount }', {}, bearer(p.accessToken))).body.data?.deleteMyAccount).toBe(true);
+    await b.gateway.settled();
+    await Promise.all([a.gateway.appleTokens!.revoker.flush(), b.gateway.appleTokens!.revoker.flush()]);
+    expect(apple.revoked).toEqual([]);
+    apple.revokeMode = 'ok';
+    clock.advance(3_600_000);
+    await Promise.all([a.gateway.appleTokens!.revoker.flush(), b.gateway.appleTokens!.revoker.flush()]);
+    expect(apple.revoked.map((r) => r.token).sort()).toEqual([...apple.issued].sort());
+  });
+
+  it('consent-revoked posted to one instance ends the session on the other at once', async () => {
+    const s = `00x.${randomBytes(8).toString('hex')}.2`;
+    const r = await a.gql<{ signInWithApple: AuthPayloadShape }>(SIGN_IN_APPLE, { identityToken: await apple.mint({ sub: s }) });
+    const p = r.body.data!.signInWithApple;
+    expect((await b.gql(ME, {}, bearer(p.accessToken))).body.errors).toBeUndefined();
+    const res = await fetch(`${a.url}/notifications/apple`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ payload: await apple.notification({ type: 'consent-revoked', sub: s, event_time: clock.now() }) }),
+    });
+    expect(res.status).toBe(200);
+    expect((await b.gql(ME, {}, bearer(p.accessToken))).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+});

@@ -73,6 +73,7 @@ describe('signInWithApple', () => {
     ['email_verified null', { email_verified: null }],
     ['is_private_email "1"', { is_private_email: '1' }],
     ['is_private_email an object', { is_private_email: {} }],
+    ['email_verified ["true"] in a token without an email', { email: undefined, email_verified: ['true'] }],
   ])('refuses %s as malformed', async (_label, claims) => {
     expect(codeOf(await appleSignIn(gw, { identityToken: await apple.mint({ sub: sub(), ...claims }) }))).toEqual(unauth('malformed'));
   });

@@ -86,3 +86,10 @@ export const ACCOUNT_STATE_CASES: { name: string; state: AccountState; before: {
   { name: 'disabling an unknown account: nothing', state: 'disabled', before: null, sessions: 0, expected: [] },
   { name: 'enabling an unknown account: nothing', state: 'enabled', before: null, sessions: 0, expected: [] },
 ];
+
+/** Removing the account's identity of `provider` (remove-identity.lua); `pending`: a link never confirmed. */
+export const IDENTITY_CASES: { name: string; provider: string; pending: boolean; expected: EventDraft[] }[] = [
+  { name: 'unlinking a linked Apple identity: identity.unlinked', provider: 'apple', pending: false, expected: [{ type: 'identity.unlinked', data: { provider: 'apple' } }] },
+  { name: 'unlinking a linked Google identity: identity.unlinked', provider: 'google', pending: false, expected: [{ type: 'identity.unlinked', data: { provider: 'google' } }] },
+  { name: 'removing a pending identity (a refused link): nothing', provider: 'apple', pending: true, expected: [] },
+];

@@ -6,7 +6,7 @@ import { createRedisClient, createRedisStores, whenReady } from '../../src/store
 import type { Stores } from '../../src/store/types.js';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
 import { id, newSession, write } from '../store/contract.js';
-import { ACCOUNT_STATE_CASES, SIGN_IN_CASES } from './event-cases.js';
+import { ACCOUNT_STATE_CASES, IDENTITY_CASES, SIGN_IN_CASES } from './event-cases.js';
 import { drafts, eventsAfter, lastCursor } from './helpers.js';
 
 /**
@@ -69,6 +69,19 @@ describe('Lua scripts mirror the account event policy', () => {
     const events = await eventsAfter(stores, cursor, uid);
     expect(drafts(events)).toEqual(c.expected);
     expectStamped(events, uid, T + 5);
+  });
+
+  it.each(IDENTITY_CASES)('remove-identity.lua: $name', async (c) => {
+    const uid = id();
+    // An account with a Google and an Apple identity, the one removed pending or linked.
+    await raw.hset(k().user(uid), 'c', String(T - 1000), 'ls', String(T - 1000));
+    await raw.hset(k().accountIdentities(uid), 'google', `g-${uid}`, 'google.at', String(T - 1000), 'apple', `a-${uid}`, 'apple.at', String(T - 500));
+    if (c.pending) await raw.hset(k().accountIdentities(uid), `${c.provider}.p`, '1');
+    const cursor = await lastCursor(stores);
+    expect((await stores.accounts.removeIdentity(uid, c.provider, { subject: null, keepLast: !c.pending, now: T + 7 })).kind).toBe('removed');
+    const events = await eventsAfter(stores, cursor, uid);
+    expect(drafts(events)).toEqual(c.expected);
+    expectStamped(events, uid, T + 7);
   });
 
   it('the stream entry is one field, `event`, holding the JSON', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { accountStateEvents, profileChanges, revocationEvents, rotationEvents, signInEvents } from '../../src/events/policy.js';
+import { accountStateEvents, identityEvents, profileChanges, revocationEvents, rotationEvents, signInEvents } from '../../src/events/policy.js';
 import { eventId, stamp } from '../../src/events/event.js';
-import { ACCOUNT_STATE_CASES, ADA, SIGN_IN_CASES } from './event-cases.js';
+import { ACCOUNT_STATE_CASES, ADA, IDENTITY_CASES, SIGN_IN_CASES } from './event-cases.js';
 
 /** src/events/policy.ts from the tables (the Lua mirror runs the same ones: test/events/lua-mirror.test.ts). */
 describe('account event policy', () => {
@@ -16,6 +16,10 @@ describe('account event policy', () => {
       { type: 'session.revoked', data: { sessionId: 'a-next', reason: 'session_cap' } },
     ]);
     expect(signInEvents(ADA, ADA, ['s9'])).toEqual([{ type: 'session.revoked', data: { sessionId: 's9', reason: 'session_cap' } }]);
+  });
+
+  it.each(IDENTITY_CASES)('identities: $name', (c) => {
+    expect(identityEvents(c.provider, { pending: c.pending })).toEqual(c.expected);
   });
 
   it.each(ACCOUNT_STATE_CASES)('account state: $name', (c) => {

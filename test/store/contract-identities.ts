@@ -115,26 +115,26 @@ export function identityContract(ctx: ContractContext): void {
 
     it('unlinking: never the last linked identity; a pending one never counts and always goes; a subject that changed is not_linked', async () => {
       const { uid } = await googleAccount();
-      expect(await s().accounts.removeIdentity(uid, 'google', { subject: null, keepLast: true })).toEqual({ kind: 'last_identity' });
+      expect(await s().accounts.removeIdentity(uid, 'google', { subject: null, keepLast: true, now: 1 })).toEqual({ kind: 'last_identity' });
       await s().accounts.addIdentity(uid, appleIdentity('pending'), now());
-      expect(await s().accounts.removeIdentity(uid, 'google', { subject: `sub-${uid}`, keepLast: true })).toEqual({ kind: 'last_identity' });
-      expect(await s().accounts.removeIdentity(uid, 'apple', { subject: 'other', keepLast: true })).toEqual({ kind: 'not_linked' });
-      expect(await s().accounts.removeIdentity(uid, 'apple', { subject: 'pending', keepLast: true })).toEqual({ kind: 'removed', subject: 'pending' });
+      expect(await s().accounts.removeIdentity(uid, 'google', { subject: `sub-${uid}`, keepLast: true, now: 1 })).toEqual({ kind: 'last_identity' });
+      expect(await s().accounts.removeIdentity(uid, 'apple', { subject: 'other', keepLast: true, now: 1 })).toEqual({ kind: 'not_linked' });
+      expect(await s().accounts.removeIdentity(uid, 'apple', { subject: 'pending', keepLast: true, now: 1 })).toEqual({ kind: 'removed', subject: 'pending' });
       await s().accounts.addIdentity(uid, appleIdentity('linked'), now());
       await s().accounts.confirmIdentity(uid, 'apple', 'linked');
-      expect(await s().accounts.removeIdentity(uid, 'google', { subject: null, keepLast: true })).toEqual({ kind: 'removed', subject: `sub-${uid}` });
-      expect(await s().accounts.removeIdentity(uid, 'google', { subject: null, keepLast: true })).toEqual({ kind: 'not_linked' });
-      expect(await s().accounts.removeIdentity(uid, 'apple', { subject: null, keepLast: true })).toEqual({ kind: 'last_identity' });
-      expect(await s().accounts.removeIdentity(uid, 'apple', { subject: 'linked', keepLast: false })).toEqual({ kind: 'removed', subject: 'linked' });
+      expect(await s().accounts.removeIdentity(uid, 'google', { subject: null, keepLast: true, now: 1 })).toEqual({ kind: 'removed', subject: `sub-${uid}` });
+      expect(await s().accounts.removeIdentity(uid, 'google', { subject: null, keepLast: true, now: 1 })).toEqual({ kind: 'not_linked' });
+      expect(await s().accounts.removeIdentity(uid, 'apple', { subject: null, keepLast: true, now: 1 })).toEqual({ kind: 'last_identity' });
+      expect(await s().accounts.removeIdentity(uid, 'apple', { subject: 'linked', keepLast: false, now: 1 })).toEqual({ kind: 'removed', subject: 'linked' });
       expect(await identities(uid)).toEqual([]);
-      expect(await s().accounts.removeIdentity(id(), 'apple', { subject: null, keepLast: false })).toEqual({ kind: 'not_linked' });
+      expect(await s().accounts.removeIdentity(id(), 'apple', { subject: null, keepLast: false, now: 1 })).toEqual({ kind: 'not_linked' });
     });
 
     it('an unlinked identity no longer signs in to the account (its stale link is not_linked)', async () => {
       const { uid } = await googleAccount();
       await s().accounts.addIdentity(uid, appleIdentity('a'), now());
       await s().accounts.confirmIdentity(uid, 'apple', 'a');
-      await s().accounts.removeIdentity(uid, 'google', { subject: null, keepLast: true });
+      await s().accounts.removeIdentity(uid, 'google', { subject: null, keepLast: true, now: 1 });
       expect(await s().accounts.writeSession(write(uid, newSession(now() + 1), { mustExist: true }))).toEqual({ kind: 'not_linked' });
     });
 

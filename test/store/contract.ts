@@ -3,6 +3,7 @@ import { accountContract } from './contract-accounts.js';
 import type { ContractBackend, ContractContext, StoreFactory } from './contract-fixtures.js';
 import { eventContract } from './contract-events.js';
 import { identityContract } from './contract-identities.js';
+import { providerTokenContract } from './contract-provider-tokens.js';
 import { recordContract } from './contract-records.js';
 
 export * from './contract-fixtures.js';
@@ -35,5 +36,6 @@ export function storeContract(name: string, make: StoreFactory): void {
     accountContract(ctx);
     identityContract(ctx);
     eventContract(ctx);
+    providerTokenContract(ctx);
   });
 }

@@ -239,7 +239,7 @@ export class FakeGoogle {
     },
   };
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  protected handle(req: IncomingMessage, res: ServerResponse): void {
     const path = new URL(req.url ?? '/', this.baseUrl).pathname;
     if (path === '/redirect') {
       this.redirectCount++;

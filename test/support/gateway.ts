@@ -1,5 +1,5 @@
 import { loadConfig } from '../../src/config/index.js';
-import { createGateway, type Gateway } from '../../src/gateway.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway.js';
 import type { Stores } from '../../src/store/types.js';
 import type { FakeApple } from './fake-apple.js';
 import type { FakeGoogle } from './fake-google.js';
@@ -49,6 +49,8 @@ export async function startTestGateway(opts: {
   stores?: Stores;
   /** Listen on this port (e.g. one AUTH_ISSUER names) instead of any free one. */
   port?: number;
+  /** Apple's token endpoints: timeout, revoker poll period (0: tests flush it). */
+  appleOptions?: GatewayOptions['apple'];
 }): Promise<TestGateway> {
   const config = loadConfig({
     NODE_ENV: 'production',
@@ -64,7 +66,7 @@ export async function startTestGateway(opts: {
     ...opts.env,
   });
   const logs: string[] = [];
-  const gateway = await createGateway(config, { now: opts.now, stores: opts.stores, logStream: { write: (line: string) => logs.push(line) } });
+  const gateway = await createGateway(config, { now: opts.now, stores: opts.stores, apple: opts.appleOptions, logStream: { write: (line: string) => logs.push(line) } });
   const url = await gateway.listen(opts.port ?? 0);
   return {
     url,

@@ -112,7 +112,7 @@ describe('Lua scripts mirror the identity policy', () => {
 
   it.each(REMOVE_CASES)('remove-identity.lua: $name', async (c) => {
     const uid = await seed({ disabled: false, identities: c.identities });
-    const got = await stores.accounts.removeIdentity(uid, 'apple', { subject: c.subject, keepLast: c.keepLast });
+    const got = await stores.accounts.removeIdentity(uid, 'apple', { subject: c.subject, keepLast: c.keepLast, now: 1 });
     const apple = await raw.hget(k().accountIdentities(uid), 'apple');
     if (c.expected === 'remove') {
       expect(got).toEqual({ kind: 'removed', subject: c.identities.apple!.subject });
@@ -135,7 +135,7 @@ describe('Lua scripts mirror the identity policy', () => {
     const uid = await seed({ disabled: false, identities: { apple: linked('a'), google: pending('g') } });
     expect(await stores.accounts.confirmIdentity(uid, 'google', 'g')).toBe(true);
     expect(await raw.hget(k().user(uid), 's')).toBe('g');
-    expect(await stores.accounts.removeIdentity(uid, 'google', { subject: 'g', keepLast: true })).toEqual({ kind: 'removed', subject: 'g' });
+    expect(await stores.accounts.removeIdentity(uid, 'google', { subject: 'g', keepLast: true, now: 1 })).toEqual({ kind: 'removed', subject: 'g' });
     expect(await raw.hexists(k().user(uid), 's')).toBe(0);
   });
 });

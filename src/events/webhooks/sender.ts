@@ -1,12 +1,11 @@
 import { Webhook } from 'standardwebhooks';
 import type { AccountEvent } from '../event.js';
+import { AttemptAborted } from '../stream-worker.js';
 import type { Endpoint } from './endpoint.js';
 
 /** The outcome of one POST: delivered, or why not (a short, secret-free description). */
 export type SendResult = { ok: true } | { ok: false; error: string };
 
-/** Thrown when the gateway's own shutdown aborted the attempt: it is not an outcome (another instance retries it). */
-export class DeliveryAborted extends Error {}
 
 /**
  * One webhook attempt, signed per Standard Webhooks with the `standardwebhooks` package:
@@ -51,7 +50,7 @@ export class WebhookSender {
       await res.body?.cancel().catch(() => undefined);
       return res.status >= 200 && res.status < 300 ? { ok: true } : { ok: false, error: `HTTP ${res.status}` };
     } catch (err) {
-      if (shutdown.aborted) throw new DeliveryAborted('shutdown');
+      if (shutdown.aborted) throw new AttemptAborted('shutdown');
       const e = err as Error & { cause?: { code?: string } };
       if (e.name === 'TimeoutError') return { ok: false, error: 'timeout' };
       // The cause's code (ECONNREFUSED, ENOTFOUND, …) says enough; the message could quote the URL.

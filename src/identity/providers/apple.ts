@@ -26,10 +26,12 @@ export const apple = defineProvider<null>({
   claims(payload) {
     const email = text(payload.email);
     const realUserStatus = payload.real_user_status;
+    // Read even without an email: a claim of the wrong type is refused whatever else is there.
+    const verified = appleBoolean(payload.email_verified);
     return {
       ...NO_PROFILE,
       email,
-      emailVerified: email !== null && appleBoolean(payload.email_verified),
+      emailVerified: email !== null && verified,
       isPrivateEmail: appleBoolean(payload.is_private_email),
       realUserStatus: realUserStatus === 0 || realUserStatus === 1 || realUserStatus === 2 ? realUserStatus : null,
     };

@@ -1,6 +1,7 @@
 import { decideAddIdentity, decideConfirm, decideRemoveIdentity, RETIRED_ID_TTL_MS, type StoredIdentity } from '../../users/identity-policy.js';
 import { providerName } from '../keys.js';
-import type { AddIdentityResult, IdentityRecord, IdentityWrite, RemoveIdentityResult } from '../types.js';
+import { identityEvents } from '../../events/policy.js';
+import type { AddIdentityResult, IdentityFieldName, IdentityRecord, IdentityWrite, RemoveIdentityResult } from '../types.js';
 import type { MemoryData, StoredUser } from './data.js';
 
 function assertTime(name: string, value: number): number {
@@ -15,8 +16,10 @@ export function storedIdentity(user: StoredUser | undefined, provider: string): 
 }
 
 /** A new or refreshed identity record: the claims replaced, its link time and state kept (as write_identity_claims in lib.lua). */
-export function identityRecord(w: IdentityWrite, linkedAt: number, pending: boolean): IdentityRecord {
+export function identityRecord(w: IdentityWrite, linkedAt: number, pending: boolean, previous?: IdentityRecord): IdentityRecord {
   return {
+    // What the provider's notifications set stays across sign-ins (as the Lua side's `nf` field).
+    ...(previous?.subject === w.subject && previous.emailForwardingDisabled ? { emailForwardingDisabled: true as const } : {}),
     provider: w.provider,
     subject: w.subject,
     email: w.email,
@@ -54,7 +57,7 @@ export class MemoryAccountIdentities {
     if (kind !== 'add') return { kind };
     const previous = user!.identities.get(provider);
     const same = previous && previous.subject === identity.subject;
-    user!.identities.set(provider, identityRecord(identity, same ? previous.linkedAt : now, same ? previous.pending : true));
+    user!.identities.set(provider, identityRecord(identity, same ? previous.linkedAt : now, same ? previous.pending : true, previous));
     return { kind: 'added' };
   }
 
@@ -65,15 +68,35 @@ export class MemoryAccountIdentities {
     return true;
   }
 
-  async removeIdentity(userId: string, provider: string, opts: { subject: string | null; keepLast: boolean }): Promise<RemoveIdentityResult> {
+  async removeIdentity(userId: string, provider: string, opts: { subject: string | null; keepLast: boolean; now: number }): Promise<RemoveIdentityResult> {
+    assertTime('now', opts.now);
     const user = this.d.users.get(userId);
     if (!user) return { kind: 'not_linked' };
     const all = new Map([...user.identities].map(([p, i]) => [p, { subject: i.subject, pending: i.pending }]));
     const kind = decideRemoveIdentity(all, providerName(provider), opts.subject, opts.keepLast);
     if (kind !== 'remove') return { kind };
-    const subject = user.identities.get(provider)!.subject;
+    const removed = user.identities.get(provider)!;
     user.identities.delete(provider);
-    return { kind: 'removed', subject };
+    // The embedded store keeps no provider tokens (they need Redis): nothing to hand over.
+    this.d.providerTokens.delete(`${userId}\n${provider}`);
+    this.d.events.append(userId, identityEvents(provider, removed), opts.now);
+    return { kind: 'removed', subject: removed.subject };
+  }
+
+  async setIdentityField(userId: string, provider: string, subject: string, field: IdentityFieldName, value: string | null): Promise<boolean> {
+    if (value === '') throw new TypeError('setIdentityField: an empty value (null clears)');
+    const user = this.d.users.get(userId);
+    if (!decideConfirm(storedIdentity(user, providerName(provider)), subject)) return false;
+    const record = user!.identities.get(provider)!;
+    if (field === 'nf') {
+      if (value === null) delete record.emailForwardingDisabled;
+      else record.emailForwardingDisabled = true;
+    } else if (value === null) {
+      this.d.providerTokens.delete(`${userId}\n${provider}`);
+    } else {
+      this.d.providerTokens.set(`${userId}\n${provider}`, value);
+    }
+    return true;
   }
 
   async retire(userId: string): Promise<boolean> {

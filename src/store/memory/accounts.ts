@@ -62,7 +62,7 @@ export class MemoryAccountStore extends MemoryAccountIdentities implements T.Acc
     user.lastSignInAt = now;
     const identities = prev?.identities ?? new Map<string, T.IdentityRecord>();
     const linked = identities.get(provider);
-    identities.set(provider, identityRecord(identity, linked ? linked.linkedAt : now, false));
+    identities.set(provider, identityRecord(identity, linked ? linked.linkedAt : now, false, linked));
     this.d.users.set(userId, { record: user, signInTat: decision.signInTat ?? prev?.signInTat ?? null, identities });
     const capEnded: string[] = [];
     const stored: StoredSession = {
@@ -207,6 +207,7 @@ export class MemoryAccountStore extends MemoryAccountIdentities implements T.Acc
       ended = this.end(userId, accountRevocation(state));
       this.d.indexes.delete(userId);
       identities = [...(user?.identities.values() ?? [])].map(({ provider, subject }) => ({ provider, subject }));
+      for (const { provider } of identities) this.d.providerTokens.delete(`${userId}\n${provider}`);
       if (user) this.retireNow(userId);
       this.d.users.delete(userId);
     } else if (user) {

@@ -30,6 +30,8 @@ export class MemoryData {
   readonly users = new Map<string, StoredUser>();
   /** `${provider}:${subject}` → user id (the identity links). */
   readonly identities = new Map<string, string>();
+  /** `${uid}\n${provider}` → the identity's sealed provider token (Redis' `<provider>.rt` field). */
+  readonly providerTokens = new Map<string, string>();
   /** Retired account ids (Redis' `gone:{uid}`). */
   readonly retired: TtlMap<true>;
   /** `${uid}\n${sid}`, expiring at the session end. */

@@ -119,6 +119,7 @@ export function createMemoryStores(opts: MemoryStoresOptions = {}): Stores {
     activity: new MemorySessionActivityStore(data.clock),
     events: data.events.store(),
     deliveries: null,
+    revocations: null,
     async ping() {
       if (closed) throw new Error('memory store is closed');
     },

@@ -1,5 +1,7 @@
+import { randomId } from '../../sessions/ids.js';
 import { RETIRED_ID_TTL_MS } from '../../users/identity-policy.js';
-import type { AddIdentityResult, IdentityRecord, IdentityWrite, RemoveIdentityResult } from '../types.js';
+import type { AddIdentityResult, IdentityFieldName, IdentityRecord, IdentityWrite, RemoveIdentityResult } from '../types.js';
+import type { RedisEventLog } from './event-relay.js';
 import { providerName, type KeyLayout } from '../keys.js';
 import type { RedisClient } from './client.js';
 import { assertTime, decodeIdentities, encodeIdentityClaims } from './codec.js';
@@ -17,7 +19,14 @@ export class RedisAccountIdentities {
     protected readonly client: RedisClient,
     protected readonly keys: KeyLayout,
     protected readonly batch: HashReadBatcher | null,
+    protected readonly events: RedisEventLog,
   ) {}
+
+  /** The event arguments every changing script takes: where to append, for whom, the step's id base. */
+  protected eventArgs(userId: string) {
+    const target = this.events.target(userId);
+    return { key: target.key, args: { userId, eventId: randomId(), eventsRetentionMs: target.retentionMs } };
+  }
 
   /** One round trip: the identities hash and the user hash (for a record of the earlier layout) of each account. */
   async getIdentities(userIds: readonly string[]): Promise<IdentityRecord[][]> {
@@ -44,13 +53,15 @@ export class RedisAccountIdentities {
     return done === 1;
   }
 
-  async removeIdentity(userId: string, provider: string, opts: { subject: string | null; keepLast: boolean }): Promise<RemoveIdentityResult> {
+  async removeIdentity(userId: string, provider: string, opts: { subject: string | null; keepLast: boolean; now: number }): Promise<RemoveIdentityResult> {
+    const ev = this.eventArgs(userId);
     const reply = (await runScript(this.client, SCRIPTS.removeIdentity, {
-      keys: { user: this.keys.user(userId), identities: this.keys.accountIdentities(userId) },
-      args: { provider: providerName(provider), subject: opts.subject ?? '', keepLast: opts.keepLast ? '1' : '0' },
-    })) as [string, string?];
+      keys: { user: this.keys.user(userId), identities: this.keys.accountIdentities(userId), events: ev.key, tokens: this.keys.revocations(userId) },
+      args: { provider: providerName(provider), subject: opts.subject ?? '', keepLast: opts.keepLast ? '1' : '0', now: assertTime('now', opts.now), ...ev.args },
+    })) as [string, string?, number?];
     switch (reply[0]) {
       case 'removed':
+        this.events.appended(userId, reply[2] ?? 0);
         return { kind: 'removed', subject: reply[1]! };
       case 'last_identity':
       case 'not_linked':
@@ -58,6 +69,15 @@ export class RedisAccountIdentities {
       default:
         throw new Error(`remove-identity: unexpected reply ${String(reply[0])}`);
     }
+  }
+
+  async setIdentityField(userId: string, provider: string, subject: string, field: IdentityFieldName, value: string | null): Promise<boolean> {
+    if (value === '') throw new TypeError('setIdentityField: an empty value (null clears)');
+    const done = await runScript(this.client, SCRIPTS.setIdentityField, {
+      keys: { user: this.keys.user(userId), identities: this.keys.accountIdentities(userId) },
+      args: { provider: providerName(provider), subject, field, value: value ?? '' },
+    });
+    return done === 1;
   }
 
   async retire(userId: string): Promise<boolean> {

@@ -1,4 +1,3 @@
-import { randomId } from '../../sessions/ids.js';
 import { RETIRED_ID_TTL_MS } from '../../users/identity-policy.js';
 import type {
   AccountState,
@@ -38,15 +37,9 @@ export class RedisAccountStore extends RedisAccountIdentities implements Account
     keys: KeyLayout,
     /** Single node / Sentinel: reads join the turn's shared pipeline (src/store/redis/read-batch.ts); null on Cluster. */
     batch: HashReadBatcher | null,
-    private readonly events: RedisEventLog,
+    events: RedisEventLog,
   ) {
-    super(client, keys, batch);
-  }
-
-  /** The event arguments every changing script takes: where to append, for whom, the step's id base. */
-  private eventArgs(userId: string) {
-    const target = this.events.target(userId);
-    return { key: target.key, args: { userId, eventId: randomId(), eventsRetentionMs: target.retentionMs } };
+    super(client, keys, batch, events);
   }
 
   async writeSession(w: SessionWrite): Promise<SessionWriteResult> {
@@ -226,6 +219,7 @@ export class RedisAccountStore extends RedisAccountIdentities implements Account
         identities: this.keys.accountIdentities(userId),
         retired: this.keys.retired(userId),
         events: ev.key,
+        tokens: this.keys.revocations(userId),
       },
       args: {
         scope,

@@ -78,6 +78,10 @@ export const IdentityField = {
   realUserStatus: 'rs',
   /** Present ('1') while linkIdentity has not confirmed it. */
   pending: 'p',
+  /** Present ('1') once the provider said mail to the relay address no longer reaches the person. */
+  emailForwardingDisabled: 'nf',
+  /** The provider's refresh token, sealed (never decoded here: handed over for revocation). */
+  refreshToken: 'rt',
 } as const;
 
 /**
@@ -192,6 +196,7 @@ export function decodeIdentities(ids: Record<string, string>, user: Record<strin
       realUserStatus: rs === undefined ? null : Number(rs),
       linkedAt: Number(f(IdentityField.linkedAt)),
       pending: f(IdentityField.pending) === '1',
+      ...(f(IdentityField.emailForwardingDisabled) === '1' ? { emailForwardingDisabled: true as const } : {}),
     });
   }
   return out.sort(byLinkTime);

@@ -14,6 +14,7 @@ import { RedisSessionActivityStore } from './activity.js';
 import { HashReadBatcher } from './read-batch.js';
 import { RedisEventLog } from './event-relay.js';
 import { RedisDeliveryStore } from './deliveries.js';
+import { RedisTokenRevocationStore } from './revocations.js';
 import { DEFAULT_EVENTS_RETENTION_MS } from '../../events/event.js';
 
 export { createRedisClient, createRedisConnection, whenReady, type RedisClient } from './client.js';
@@ -62,6 +63,7 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
     activity: new RedisSessionActivityStore(client, keys),
     events,
     deliveries: new RedisDeliveryStore(client, keys),
+    revocations: new RedisTokenRevocationStore(client, keys),
     /**
      * The client rejects commands while not connected (no offline queue), so a ping right
      * after start-up or during a reconnect would fail even though Redis is about to answer.

@@ -1,12 +1,13 @@
 -- Ends sessions and changes the account, in one step: sessionsEnding() and
 -- accountRevocation() of src/sessions/policy.ts, with the events of revocationEvents() and
 -- accountStateEvents() of src/events/policy.ts.
--- KEYS: user index identities retired events
+-- KEYS: user index identities retired events tokens
 -- ARGV: scope sessionId sessionPrefix gracePrefix reason now userId eventId eventsRetentionMs retiredMs
 -- scope: 'session' (sessionId only), 'others' (every indexed session but sessionId), 'all',
 -- and the account changes 'disabled' (flag set, all end), 'enabled' (flag cleared, none end),
 -- 'deleted' (all end, then the index, the identities and the user record go, and the id of an
--- account that existed is retired for retiredMs, as retire-account.lua). reason: the
+-- account that existed is retired for retiredMs, as retire-account.lua; its identities' sealed
+-- provider tokens are handed over for revocation under `user.deleted`). reason: the
 -- revocations' (`sign_out`, `revoked`, …), for the session scopes.
 -- Returns {found, ended, events appended} and, for 'deleted', the identities the account had
 -- as provider/subject pairs: found is 0 for an account change on an unknown user (nothing is
@@ -34,6 +35,7 @@ if scope == 'others' then return revoked(reason, end_indexed(sessionId)) end
 if scope == 'all' then return revoked(reason, end_indexed(nil)) end
 if scope == 'deleted' then
   local found = redis.call('EXISTS', user)
+  local deletedId = ev.base .. '.' .. ev.n
   if found == 1 then emit(ev, 'user.deleted', {}) end
   local ended = end_indexed(nil)
   emit_revoked(ev, 'account_deleted', ended)
@@ -41,7 +43,11 @@ if scope == 'deleted' then
   if found == 1 then
     upgrade_identities(user, identities)
     for _, k in ipairs(redis.call('HKEYS', identities)) do
-      if not string.find(k, '.', 1, true) then had[#had + 1] = k; had[#had + 1] = redis.call('HGET', identities, k) end
+      if not string.find(k, '.', 1, true) then
+        local sub = redis.call('HGET', identities, k)
+        had[#had + 1] = k; had[#had + 1] = sub
+        hand_over_token(identities, tokens, k, sub, deletedId)
+      end
     end
     redis.call('SET', retired, '1', 'PX', retiredMs)
   end

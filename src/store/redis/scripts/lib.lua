@@ -109,3 +109,12 @@ local function remove_identity(user, ids, provider)
     end
   end
 end
+
+-- Hands the identity's sealed provider token (`<provider>.rt`) over for revocation: it moves to
+-- the account's `revoke:{uid}` hash under `<eventId>:<provider>`, the event the same step
+-- appends, with the identity it belongs to (src/store/types.ts TokenRevocationStore). Nothing
+-- when the identity has no token.
+local function hand_over_token(identities, tokens, provider, sub, eventId)
+  local rt = redis.call('HGET', identities, provider .. '.rt')
+  if rt then redis.call('HSET', tokens, eventId .. ':' .. provider, provider .. '\n' .. sub .. '\n' .. rt) end
+end

@@ -1,5 +1,5 @@
 -- Records a webhook attempt's outcome for one endpoint (src/events/webhooks/deliverer.ts): what
--- nextAttempt() of src/events/webhooks/retry-policy.ts decided, applied atomically.
+-- nextAttempt() of src/events/retry-policy.ts decided, applied atomically.
 -- KEYS: retry pending failed
 -- ARGV: eventId lease outcome record due
 -- lease: the retry's lease this attempt held ('0' for a first attempt, which holds none): if

@@ -1,6 +1,7 @@
 /**
- * When a failed webhook delivery is tried again, as a pure function (time is a parameter; the
- * deliverer passes its injected clock, so tests move through days of backoff without waiting).
+ * When a failed delivery from the event stream is tried again (a webhook, an Apple token
+ * revocation: src/events/stream-worker.ts), as a pure function (time is a parameter; the
+ * workers pass their injected clock, so tests move through days of backoff without waiting).
  *
  * Exponential backoff: the n-th retry waits WEBHOOK_RETRY_INITIAL × 2^(n−1), at most
  * MAX_RETRY_DELAY_MS, after the attempt that failed. A delivery is retried for at least
@@ -10,9 +11,9 @@
 export const MAX_RETRY_DELAY_MS = 4 * 3_600_000;
 
 export interface RetryRules {
-  /** WEBHOOK_RETRY_INITIAL */
+  /** The first retry's delay (WEBHOOK_RETRY_INITIAL for webhooks). */
   initialMs: number;
-  /** WEBHOOK_RETRY_FOR */
+  /** How long to retry (WEBHOOK_RETRY_FOR); Infinity: until it succeeds (Apple revocations). */
   retryForMs: number;
 }
 

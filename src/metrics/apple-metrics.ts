@@ -1,0 +1,68 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ExchangeOutcome } from '../identity/apple/exchange.js';
+import type { RevocationOutcome } from '../identity/apple/revoker.js';
+import type { Backlog } from './webhook-metrics.js';
+import { METRIC_PREFIX } from './metrics.js';
+
+/** How a `POST /notifications/apple` ended: acted on, about nobody we know or of a type we ignore, refused (bad token or body). */
+export type NotificationOutcome = 'applied' | 'ignored' | 'rejected';
+
+/**
+ * Sign in with Apple's server side (src/identity/apple/): code exchanges, token revocations and
+ * their queue, and Apple's notifications, on the gateway's registry.
+ */
+export class AppleMetrics {
+  readonly #exchanges: Counter<'outcome'>;
+  readonly #revocations: Counter<'outcome'>;
+  readonly #notifications: Counter<'type' | 'outcome'>;
+
+  constructor(registry: Registry, backlog: (() => Promise<Backlog>) | null) {
+    const registers = [registry];
+    this.#exchanges = new Counter({
+      name: `${METRIC_PREFIX}apple_code_exchanges_total`,
+      help: 'authorization codes exchanged at Apple, by outcome: stored (refresh token kept, sealed), failed (Apple refused or was unreachable; the sign-in went on), identity_gone (the identity went meanwhile; the token was revoked at once), store_failed',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.#revocations = new Counter({
+      name: `${METRIC_PREFIX}apple_revocations_total`,
+      help: 'Apple refresh-token revocations, by outcome: revoked, token_dead (Apple said invalid_grant: already unusable; dropped), undecryptable (sealed under another APPLE_TOKEN_ENCRYPTION_KEY; dropped), retry (failed, will be retried), claimed (taken over from an instance that died)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.#notifications = new Counter({
+      name: `${METRIC_PREFIX}apple_notifications_total`,
+      help: 'POST /notifications/apple, by event type (unknown for a refused token) and outcome: applied, ignored (unknown sub or type, or older than the identity), rejected (400)',
+      labelNames: ['type', 'outcome'],
+      registers,
+    });
+    if (backlog) {
+      new Gauge({
+        name: `${METRIC_PREFIX}apple_revocation_backlog`,
+        help: 'the Apple revocation queue (the account event stream as its consumer group sees it), by state: unread (events not yet looked at), in_flight, retrying (a revocation waiting for its next attempt). Read from Redis on each scrape',
+        labelNames: ['state'],
+        registers,
+        async collect() {
+          this.reset();
+          const b = await backlog().catch(() => null);
+          if (!b) return;
+          this.set({ state: 'unread' }, b.unread);
+          this.set({ state: 'in_flight' }, b.inFlight);
+          this.set({ state: 'retrying' }, b.retrying);
+        },
+      });
+    }
+  }
+
+  readonly exchange = (outcome: ExchangeOutcome): void => {
+    this.#exchanges.inc({ outcome });
+  };
+
+  readonly revocation = (outcome: RevocationOutcome, n = 1): void => {
+    this.#revocations.inc({ outcome }, n);
+  };
+
+  readonly notification = (type: string, outcome: NotificationOutcome): void => {
+    this.#notifications.inc({ type, outcome });
+  };
+}
