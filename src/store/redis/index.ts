@@ -14,6 +14,7 @@ import { RedisSessionActivityStore } from './activity.js';
 import { HashReadBatcher } from './read-batch.js';
 import { RedisEventLog } from './event-relay.js';
 import { RedisDeliveryStore } from './deliveries.js';
+import { RedisSecurityEventStore } from './security-events.js';
 import { DEFAULT_EVENTS_RETENTION_MS } from '../../events/event.js';
 
 export { createRedisClient, createRedisConnection, whenReady, type RedisClient } from './client.js';
@@ -61,6 +62,7 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
     rateLimits: new RedisRateLimitStore(client, keys),
     activity: new RedisSessionActivityStore(client, keys),
     events,
+    securityEvents: new RedisSecurityEventStore(client, keys, events),
     deliveries: new RedisDeliveryStore(client, keys),
     /**
      * The client rejects commands while not connected (no offline queue), so a ping right
