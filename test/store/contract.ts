@@ -4,6 +4,7 @@ import type { ContractBackend, ContractContext, StoreFactory } from './contract-
 import { eventContract } from './contract-events.js';
 import { identityContract } from './contract-identities.js';
 import { recordContract } from './contract-records.js';
+import { securityContract } from './contract-security.js';
 
 export * from './contract-fixtures.js';
 
@@ -35,5 +36,6 @@ export function storeContract(name: string, make: StoreFactory): void {
     accountContract(ctx);
     identityContract(ctx);
     eventContract(ctx);
+    securityContract(ctx);
   });
 }
