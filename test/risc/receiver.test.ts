@@ -4,6 +4,7 @@ import type { AccountEvent } from '../../src/events/event.js';
 import { FakeApple } from '../support/fake-apple.js';
 import { FakeGoogle } from '../support/fake-google.js';
 import { uniquePrefix, usePrivateRedis } from '../support/env.js';
+import { runUserCli } from '../support/user-cli.js';
 import { bearer, ME, SIGN_IN, SIGN_IN_APPLE, startTestGateway, type AuthPayloadShape, type GqlResponse, type TestGateway } from '../support/gateway.js';
 
 /**
@@ -319,5 +320,22 @@ describe('rejections', () => {
     const get = await fetch(`${a.url}/notifications/google-risc`);
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
+  });
+});
+
+describe('npm run user -- show', () => {
+  it('lists the account’s recorded security events and its Google identity’s lock', async () => {
+    const sub = newSub();
+    const s = await account(a, sub);
+    expect((await deliver(a, await google.mintSet({ [`${RISC}account-disabled`]: { subject: subject(sub), reason: 'hijacking' } }))).status).toBe(202);
+    const shown = await runUserCli(['show', s.user.id], { REDIS_URL: redis.url, REDIS_KEY_PREFIX: prefix });
+    expect(shown.code).toBe(0);
+    const body = JSON.parse(shown.stdout) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      id: s.user.id,
+      identities: [{ provider: 'google', subject: sub, locked: 'hijacking', tokensRefusedBefore: expect.any(String) }],
+      sessions: [],
+      securityEvents: [{ type: 'account-disabled', reason: 'hijacking', action: 'locked', issuedAt: expect.any(String), receivedAt: expect.any(String) }],
+    });
   });
 });
