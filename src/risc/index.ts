@@ -48,7 +48,9 @@ export function createRiscReceiver(config: Config, deps: RiscDeps): { receiver: 
     fetch: deps.fetch,
     onEvent: deps.onKeySourceEvent && ((event) => deps.onKeySourceEvent!(RISC_KEYS_PROVIDER, event)),
   });
-  if (config.production) void keys.warm();
+  // Not warmed at start-up (unlike the sign-in keys): deliveries are rare, and the first one
+  // fetches the document and keys (waiting at most 2 s); if Google cannot be reached then, it is
+  // answered 503 and Google retries.
   const verifier = new SetVerifier({ keys, audiences: config.google.clientIds, now });
   return { receiver: new RiscReceiver({ verifier, stores: deps.stores, count: deps.count, log: deps.log, now }), keys };
 }

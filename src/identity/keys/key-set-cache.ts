@@ -323,7 +323,7 @@ export class KeySetCache {
       },
       usable
         ? `Fetching ${this.#name} signing keys failed; verifying with the last good keys`
-        : `Fetching ${this.#name} signing keys failed and no usable keys are cached; ${this.#name} sign-in is unavailable`,
+        : `Fetching ${this.#name} signing keys failed and no usable keys are cached; ${this.#discovery ? `what ${this.#name} signs cannot be verified` : `${this.#name} sign-in is unavailable`}`,
     );
   }
 }
