@@ -339,3 +339,21 @@ describe('npm run user -- show', () => {
     });
   });
 });
+
+describe('logs', () => {
+  it('carry the outcome, never the token', async () => {
+    const sub = newSub();
+    await account(a, sub);
+    const tokens = [
+      await google.mintSet({ [`${RISC}sessions-revoked`]: { subject: subject(sub) } }),
+      await google.mintSet({ [`${RISC}verification`]: { state: 'x' } }, { aud: 'someone-else' }),
+      await google.mintSet({ [`${RISC}verification`]: { state: 'y' } }, {}, { key: await google.newKey(), header: { kid: google.current.kid } }),
+    ];
+    for (const t of tokens) await deliver(a, t);
+    await a.gateway.settled();
+    const logged = a.logs.join('\n');
+    expect(logged).toContain('"risc":{"outcome":"accepted"}');
+    expect(logged).toContain('"risc":{"err":"invalid_audience"}');
+    for (const t of tokens) for (const part of t.split('.')) expect(logged).not.toContain(part.slice(0, 40));
+  });
+});
