@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { EVENT_DONE_KEEP_MS } from '../../src/risc/policy.js';
 import { RECORDED_SECURITY_EVENTS, type AccountSecurityWrite, type RecordedSecurityEvent, type Stores } from '../../src/store/types.js';
 import { drafts, eventsAfter, lastCursor } from '../events/helpers.js';
+import { expectValid } from './contract-events.js';
 import { appleIdentity, id, newSession, profile, write, type ContractContext } from './contract-fixtures.js';
 
 /**
@@ -59,7 +60,9 @@ export function securityContract(ctx: ContractContext): void {
       const cursor = await lastCursor(s());
       expect(await s().securityEvents.recordOnAccount(uid, act(sub, { endSessions: true }))).toEqual({ found: true, sessionsEnded: 3 });
       for (const sid of sids) expect((await s().accounts.readSession(uid, sid)).session).toBeNull();
-      expect(drafts(await eventsAfter(s(), cursor, uid))).toEqual([...sids].sort().map((sessionId) => ({ type: 'session.revoked', data: { sessionId, reason: 'provider_security_event' } })));
+      const ended = await eventsAfter(s(), cursor, uid);
+      expectValid(ended);
+      expect(drafts(ended)).toEqual([...sids].sort().map((sessionId) => ({ type: 'session.revoked', data: { sessionId, reason: 'provider_security_event' } })));
       await s().securityEvents.recordOnAccount(uid, act(sub, { entry: entry({ type: 'token-revoked', action: 'recorded' }) }));
       expect((await s().securityEvents.recorded(uid)).map((e) => e.type)).toEqual(['token-revoked', 'sessions-revoked']);
     });
@@ -71,7 +74,9 @@ export function securityContract(ctx: ContractContext): void {
       await s().securityEvents.recordOnAccount(uid, act(sub, { lock: 'disabled' }));
       await s().securityEvents.recordOnAccount(uid, act(sub, { lock: 'none' }));
       expect((await s().accounts.readSession(uid, sids[0]!)).session).not.toBeNull();
-      expect(drafts(await eventsAfter(s(), cursor, uid))).toEqual([
+      const events = await eventsAfter(s(), cursor, uid);
+      expectValid(events);
+      expect(drafts(events)).toEqual([
         { type: 'identity.locked', data: { provider: 'google', reason: 'disabled' } },
         { type: 'identity.unlocked', data: { provider: 'google' } },
       ]);
