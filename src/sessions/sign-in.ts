@@ -145,6 +145,8 @@ export class SignIn {
           return this.d.tokens.issue(written.user, sessionId, { token: refresh.token, expiresAt: times.refreshExpiresAt }, written.isNewUser);
         case 'account_disabled':
           throw new AuthError('account_disabled');
+        case 'identity_locked':
+          throw new AuthError('google_account_disabled');
         case 'limited':
           throw this.d.rateLimits.refused('sign-in-account', written.retryAfterMs);
         case 'not_linked':

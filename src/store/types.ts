@@ -82,6 +82,8 @@ export type SessionWriteResult =
   /** The account exists and its identity of this provider is another one, or none: the link is stale. */
   | { kind: 'not_linked' }
   | { kind: 'account_disabled' }
+  /** The provider locked the account's identity of it (src/risc/): nothing written. */
+  | { kind: 'identity_locked' }
   | { kind: 'limited'; retryAfterMs: number };
 
 /**

@@ -84,6 +84,20 @@ export function securityContract(ctx: ContractContext): void {
       expect((await s().accounts.getIdentities([uid]))[0]!.map((i) => i.provider)).toEqual(['google']);
     });
 
+    it('a sign-in that took its link before the lock writes no session after it; after the unlock it does', async () => {
+      const { uid, sub } = await googleAccount(1);
+      await s().securityEvents.recordOnAccount(uid, act(sub, { lock: 'hijacking', endSessions: true }));
+      const late = newSession(now());
+      expect(await s().accounts.writeSession(write(uid, late, { profile: profile(sub), mustExist: true }))).toEqual({ kind: 'identity_locked' });
+      expect((await s().accounts.readSession(uid, late.id)).session).toBeNull();
+      // Another identity of the account is not locked by it.
+      const apple = appleIdentity(`a-${uid}`);
+      expect((await s().accounts.addIdentity(uid, apple, now())).kind).toBe('added');
+      expect((await s().accounts.writeSession(write(uid, newSession(now()), { identity: apple, profile: { set: { email: apple.email, emailVerified: true }, names: null }, mustExist: true }))).kind).toBe('written');
+      await s().securityEvents.recordOnAccount(uid, act(sub, { lock: 'none' }));
+      expect((await s().accounts.writeSession(write(uid, newSession(now()), { profile: profile(sub), mustExist: true }))).kind).toBe('written');
+    });
+
     it('writes nothing for an unknown account, or one that does not list the identity', async () => {
       const { uid, sids } = await googleAccount(1);
       const cursor = await lastCursor(s());

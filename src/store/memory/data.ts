@@ -21,6 +21,11 @@ export interface StoredSession {
   refreshTat: number | null;
 }
 
+/** The key of an account's lock marker of one identity in `MemoryData.accountLocks`. */
+export function accountLockKey(userId: string, provider: string, subject: string): string {
+  return `${userId}\n${provider}:${subject}`;
+}
+
 /**
  * What the embedded store holds, laid out like the Redis keys: users, identity links,
  * sessions expiring at their end, each user's session index (sid → end), grace boxes. Several

@@ -3,7 +3,7 @@ import { applySecurityChange, decideAccountLock, decideClaim, decideSettle, type
 import { providerName } from '../keys.js';
 import { RECORDED_SECURITY_EVENTS, RECORDED_SECURITY_EVENTS_KEEP_MS, type AccountSecurityWrite, type RecordedSecurityEvent, type SecurityEventStore } from '../types.js';
 import { storedIdentity } from './account-identities.js';
-import type { MemoryData } from './data.js';
+import { accountLockKey, type MemoryData } from './data.js';
 
 /**
  * The embedded SecurityEventStore: src/risc/policy.ts's decisions over MemoryData, each method
@@ -32,7 +32,7 @@ export class MemorySecurityEventStore implements SecurityEventStore {
     const user = this.d.users.get(userId);
     if (!user || storedIdentity(user, providerName(w.provider))?.subject !== w.subject) return { found: false, sessionsEnded: 0 };
     // The account's lock marker, keyed by the identity: an identity that leaves the account takes its marker's meaning with it, as remove_identity does in Lua.
-    const markerKey = `${userId}\n${this.key(w.provider, w.subject)}`;
+    const markerKey = accountLockKey(userId, providerName(w.provider), w.subject);
     const lock = decideAccountLock(this.d.accountLocks.get(markerKey) ?? null, w.lock);
     if (lock.marker === null) this.d.accountLocks.delete(markerKey);
     else this.d.accountLocks.set(markerKey, lock.marker);
