@@ -41,6 +41,9 @@ export const AuthReason = {
   INVALID_NONCE: 'invalid_nonce',
   REPLAYED: 'replayed',
   ACCOUNT_DISABLED: 'account_disabled',
+  // The identity provider's security events (Google Cross-Account Protection, src/risc/)
+  GOOGLE_ACCOUNT_DISABLED: 'google_account_disabled',
+  SIGN_IN_REVOKED: 'sign_in_revoked',
   // Our access token / session
   INVALID_TOKEN: 'invalid_token',
   TOKEN_EXPIRED: 'token_expired',
@@ -81,6 +84,8 @@ const MESSAGES: Record<AuthReason, string> = {
   invalid_nonce: 'The sign-in nonce is unknown, expired or already used.',
   replayed: 'This ID token was already used to sign in.',
   account_disabled: 'The account is disabled.',
+  google_account_disabled: 'Google has disabled this Google account; sign in another way.',
+  sign_in_revoked: 'Google revoked the sessions of this account after this token was issued; sign in again.',
   invalid_token: 'The access token is invalid.',
   token_expired: 'The access token has expired.',
   session_revoked: 'The session has ended.',

@@ -12,6 +12,8 @@ import { introspectionRoutes } from './http/introspection.js';
 import { appleNotificationRoutes } from './http/apple-notifications.js';
 import { AppleNotifications, startAppleTokens, type AppleTokens } from './identity/apple/index.js';
 import { AppleMetrics } from './metrics/apple-metrics.js';
+import { googleRiscRoutes } from './http/google-risc.js';
+import { createRiscReceiver } from './risc/index.js';
 import { Lifecycle } from './http/lifecycle.js';
 import { GatewayLogController, installRequestIdHeader, requestChildLogger, requestIdFor, serializeRequest } from './http/request-log.js';
 import { createIdTokenVerification } from './identity/verification.js';
@@ -43,7 +45,7 @@ export interface GatewayOptions {
   stores?: Stores;
   /** Clock for token and session decisions (tests). */
   now?: () => number;
-  /** `fetch` used for the identity providers' key sets (tests). */
+  /** `fetch` used for the identity providers' key sets and Google's RISC discovery document (tests). */
   fetch?: typeof fetch;
   /** Where log lines go (tests capture them); default stdout. */
   logStream?: { write(line: string): unknown };
@@ -217,6 +219,14 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     loadUsers: (ids) => storeCall(stores.accounts.getUsers(ids), app.log),
     isTrustedRouter: routerTrust(config.federation.routerSecret),
   };
+  const risc = createRiscReceiver(config, {
+    stores,
+    log: app.log,
+    now,
+    fetch: opts.fetch,
+    count: metrics.riscEvent,
+    onKeySourceEvent: metrics.keySourceEvent,
+  });
   const webhooks = await startWebhooks(config, stores, metrics.registry, { now, log: app.log, fetch: opts.webhookFetch });
   let sweeping: Promise<void> = Promise.resolve();
   const sweep = () => {
@@ -233,6 +243,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
   const background: (() => Promise<void>)[] = [
     () => sessions.settled(),
     () => verification.settled(),
+    () => risc?.keys.settled() ?? Promise.resolve(),
     () => activity.settled(),
     () => stores.events.settled(),
     () => sweeping,
@@ -270,6 +281,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
       count: appleMetrics?.notification,
     });
   }
+  if (risc) await app.register(googleRiscRoutes, { receiver: risc.receiver, rateLimits });
   await app.register(graphqlRoutes, {
     schema: await buildGatewaySchema(),
     services,
@@ -289,6 +301,7 @@ export async function createGateway(config: Config, opts: GatewayOptions = {}): 
     await sweeping;
     // A key refresh in flight is aborted and awaited: it must not write to a closed store.
     await verification.close();
+    await risc?.keys.close();
     if (ownsStores) await stores.close();
     if (logOutput instanceof BatchedLineWriter) logOutput.close();
   });

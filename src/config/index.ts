@@ -5,6 +5,7 @@ import { redis } from './sections/redis.js';
 import { devIssuer } from './sections/dev-issuer.js';
 import { google } from './sections/google.js';
 import { apple } from './sections/apple.js';
+import { risc } from './sections/risc.js';
 import { tokens } from './sections/tokens.js';
 import { sessions } from './sections/sessions.js';
 import { signIn } from './sections/sign-in.js';
@@ -33,7 +34,7 @@ export { DEV_APPLE_CLIENT_ID, DEV_CLIENT_ID } from './sections/dev-issuer.js';
  * table's order and the reading order: a section that uses another's result
  * (`ctx.of(server)`) comes after it.
  */
-export const SECTIONS = [server, redis, devIssuer, google, apple, tokens, sessions, signIn, signingKeys, federation, introspection, http, rateLimits, graphql, shutdown, events, webhooks] as const;
+export const SECTIONS = [server, redis, devIssuer, google, apple, tokens, sessions, signIn, signingKeys, federation, introspection, risc, http, rateLimits, graphql, shutdown, events, webhooks] as const;
 
 type AnySection = Section<Record<string, Variable<unknown>>, object>;
 type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;

@@ -16,7 +16,7 @@ import type { AccountProfile } from '../store/types.js';
 export const DEFAULT_EVENTS_RETENTION_MS = 7 * 24 * 3_600_000;
 
 /** Every event type, closed: a new type is a change of the schema (docs/events.schema.json). */
-export const EVENT_TYPES = ['user.created', 'user.updated', 'user.deleted', 'user.disabled', 'user.enabled', 'identity.unlinked', 'session.revoked'] as const;
+export const EVENT_TYPES = ['user.created', 'user.updated', 'user.deleted', 'user.disabled', 'user.enabled', 'identity.unlinked', 'session.revoked', 'identity.locked', 'identity.unlocked'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**
@@ -42,6 +42,12 @@ export const REVOCATION_REASONS = [
   'account_deleted',
   /** The identity provider said the person withdrew the app's access or deleted their account there (Apple's consent-revoked, account-delete notifications). */
   'identity_revoked',
+  /**
+   * The identity provider said the account's identity was compromised or its sessions revoked
+   * (Google Cross-Account Protection: sessions-revoked, tokens-revoked, account-disabled for
+   * hijacking; src/risc/).
+   */
+  'provider_security_event',
 ] as const;
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 
@@ -61,7 +67,18 @@ export interface EventData {
   /** One of the account's identities was removed (unlinkIdentity, or its provider's notification); `provider` is its short name (`google`, `apple`). */
   'identity.unlinked': { provider: string };
   'session.revoked': { sessionId: string; reason: RevocationReason };
+  /**
+   * The identity provider disabled the account's identity of `provider` (Google's
+   * account-disabled): sign-in with it is refused until it is enabled again. `reason`:
+   * `hijacking` or `disabled` (no reason given).
+   */
+  'identity.locked': { provider: string; reason: IdentityLockReason };
+  /** The provider enabled that identity again (account-enabled). */
+  'identity.unlocked': { provider: string };
 }
+
+/** Why an identity is locked (src/risc/policy.ts). */
+export type IdentityLockReason = 'hijacking' | 'disabled';
 
 /** An event before the store stamps it with its id, time and user. */
 export type EventDraft = { [T in EventType]: { type: T; data: EventData[T] } }[EventType];

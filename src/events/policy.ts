@@ -1,5 +1,5 @@
 import type { AccountState } from '../sessions/policy.js';
-import { PROFILE_DATA_FIELDS, type EventDraft, type ProfileData, type RevocationReason } from './event.js';
+import { PROFILE_DATA_FIELDS, type EventDraft, type IdentityLockReason, type ProfileData, type RevocationReason } from './event.js';
 
 /**
  * Which events a change emits, as pure functions (the session rules' pattern,
@@ -94,4 +94,19 @@ export function rotationEvents(outcome: string, sessionId: string): EventDraft[]
 /** Ids compare byte by byte (ASCII), as `before` in lib.lua. */
 function byteOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A security event's action on the account holding the identity (src/risc/): the identity's
+ * event when the account's lock marker changed (decideAccountLock, src/risc/policy.ts), then
+ * the sessions it ended (`provider_security_event`).
+ */
+export function accountSecurityEvents(provider: string, lockEvent: { type: 'identity.locked'; reason: IdentityLockReason } | { type: 'identity.unlocked' } | null, ended: readonly string[]): EventDraft[] {
+  const own: EventDraft[] =
+    lockEvent === null
+      ? []
+      : lockEvent.type === 'identity.locked'
+        ? [{ type: 'identity.locked', data: { provider, reason: lockEvent.reason } }]
+        : [{ type: 'identity.unlocked', data: { provider } }];
+  return [...own, ...revocationEvents('provider_security_event', ended)];
 }

@@ -44,6 +44,7 @@ export class GatewayMetrics {
   readonly #keyFetchFailures: Counter<'provider'>;
   readonly #keyEvents: Counter<'provider' | 'event'>;
   readonly #rateLimitHits: Counter<'kind'>;
+  readonly #riscEvents: Counter<'type' | 'outcome'>;
   readonly #redisErrors: Counter<'kind'>;
   readonly #redisDuration: Histogram<'command'>;
   readonly #redisUp: Gauge;
@@ -97,6 +98,12 @@ export class GatewayMetrics {
       name: `${METRIC_PREFIX}rate_limit_hits_total`,
       help: 'Requests refused with RATE_LIMITED, by limit kind',
       labelNames: ['kind'],
+      registers,
+    });
+    this.#riscEvents = new Counter({
+      name: `${METRIC_PREFIX}risc_events_total`,
+      help: 'Google security events (Cross-Account Protection) by type (sessions-revoked, account-disabled, …, unknown; none for a rejected token) and outcome: applied, no_account (the identity has no account: its state is kept for its sign-in), duplicate, ignored, logged (verification), or the rejection (invalid_request, invalid_key, invalid_issuer, invalid_audience, authentication_failed)',
+      labelNames: ['type', 'outcome'],
       registers,
     });
     this.#redisErrors = new Counter({
@@ -186,6 +193,11 @@ export class GatewayMetrics {
         this.#keyEvents.inc({ provider: p, event: 'unavailable' });
         return;
     }
+  };
+
+  /** One Google security event (or rejected token) by type and outcome: both from closed lists (src/risc/receiver.ts). */
+  readonly riscEvent = (type: string, outcome: string): void => {
+    this.#riscEvents.inc({ type: label(type), outcome: label(outcome) });
   };
 
   /** Call once per request refused by a rate limit; `kind` names the limit (e.g. `sign-in-addr`). */

@@ -15,6 +15,10 @@ import { addressUnit, hashSubject } from './subjects.js';
  *   introspect-fail-addr  a missing or wrong secret at `/oauth/introspect`, per client address
  *                    (same rule as auth-fail-addr, its own count, so a misconfigured router does
  *                    not also lock sign-in out); once spent, answered 429 instead of 401
+ *   risc-fail-addr   a rejected Security Event Token at `/notifications/google-risc`, per client
+ *                    address (same rule as auth-fail-addr, its own count); once spent, that
+ *                    address is answered 429 before any verification (Google's own deliveries
+ *                    are never rejected, so they never spend it)
  *   sign-in-account  verified sign-ins per account: bounds how many sessions a stolen ID token
  *                    can open before it expires
  *   refresh-session  successful refreshes per session
@@ -36,6 +40,7 @@ export const RateLimitKind = {
   REFRESH_PER_SESSION: 'refresh-session',
   NONCE_PER_ADDRESS: 'nonce-addr',
   INTROSPECTION_FAILURES_PER_ADDRESS: 'introspect-fail-addr',
+  RISC_FAILURES_PER_ADDRESS: 'risc-fail-addr',
 } as const;
 export type RateLimitKind = (typeof RateLimitKind)[keyof typeof RateLimitKind];
 
@@ -46,6 +51,7 @@ const MESSAGES: Record<RateLimitKind, string> = {
   'refresh-session': 'This session is refreshed too often; retry later.',
   'nonce-addr': 'Too many sign-in nonces requested from this network; retry later.',
   'introspect-fail-addr': 'Too many introspection requests without a valid secret from this network; retry later.',
+  'risc-fail-addr': 'Too many rejected security event tokens from this network; retry later.',
 };
 
 export interface AuthRateLimitsOptions {
@@ -57,7 +63,7 @@ export interface AuthRateLimitsOptions {
   onLimited?: (kind: RateLimitKind) => void;
 }
 
-type AddressKind = 'sign-in-addr' | 'auth-fail-addr' | 'nonce-addr' | 'introspect-fail-addr';
+type AddressKind = 'sign-in-addr' | 'auth-fail-addr' | 'nonce-addr' | 'introspect-fail-addr' | 'risc-fail-addr';
 
 export class AuthRateLimits {
   private readonly now: () => number;
@@ -75,6 +81,7 @@ export class AuthRateLimits {
       'auth-fail-addr': r.authFailuresPerAddress,
       'nonce-addr': r.signInPerAddress,
       'introspect-fail-addr': r.authFailuresPerAddress,
+      'risc-fail-addr': r.authFailuresPerAddress,
     };
     this.perAccount = gcraRule(r.signInPerAccount.limit, r.signInPerAccount.windowMs);
     this.perSession = gcraRule(r.refreshPerSession.limit, r.refreshPerSession.windowMs);
@@ -126,6 +133,26 @@ export class AuthRateLimits {
       this.opts.log.error({ err }, 'rate-limit store call failed');
       return null;
     }
+  }
+
+  /**
+   * A Security Event Token delivery: RATE_LIMITED when the address has spent its budget of
+   * rejected tokens, else null (nothing is counted: only rejections are).
+   * @throws ServiceUnavailableError when the store cannot be reached.
+   */
+  async checkRiscDelivery(clientAddress: string | null): Promise<RateLimitedError | null> {
+    try {
+      await this.enforce([['risc-fail-addr', this.call('peek', 'risc-fail-addr', subject(clientAddress), this.now())]]);
+      return null;
+    } catch (err) {
+      if (err instanceof RateLimitedError) return err;
+      throw err;
+    }
+  }
+
+  /** A rejected Security Event Token, counted against the address; never throws (a failure to count is logged). */
+  async countRiscRejection(clientAddress: string | null): Promise<void> {
+    await this.call('hit', 'risc-fail-addr', subject(clientAddress), this.now()).catch((err: unknown) => this.opts.log.error({ err }, 'rate-limit store call failed'));
   }
 
   /** A refusal the store decided (the account's or the session's budget): the error to throw, logged and counted. */

@@ -52,6 +52,8 @@ export type SessionWriteDecision =
   /** The link named an account that does not list this identity (being unlinked, or left behind): write nothing. */
   | { kind: 'not_linked' }
   | { kind: 'account_disabled' }
+  /** The account's identity of this provider is locked by the provider (Google Cross-Account Protection). */
+  | { kind: 'identity_locked' }
   | { kind: 'limited'; retryAfterMs: number }
   /** Write the profile and the session; `signInTat` is the account's new sign-in budget state (null: no limit). */
   | { kind: 'write'; isNewUser: boolean; signInTat: number | null };
@@ -86,6 +88,10 @@ export function decideSessionWrite(input: SessionWriteInput): SessionWriteDecisi
   if (!user && input.mustExist) return { kind: 'gone' };
   if (user && !identityAdmits(input.stored, input.subject)) return { kind: 'not_linked' };
   if (user?.disabled) return { kind: 'account_disabled' };
+  // The account's own marker of a lock, checked in the write itself: a sign-in that took its
+  // link just before the lock arrived (src/risc/receiver.ts marks the account, then ends its
+  // sessions, in one step) writes no session after them.
+  if (user && input.stored?.locked) return { kind: 'identity_locked' };
   let signInTat: number | null = null;
   if (limit) {
     const { decision, store } = gcra(user?.signInTat ?? null, limit, now, true);

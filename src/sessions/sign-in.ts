@@ -48,6 +48,9 @@ export interface SignInDeps extends Omit<UseCaseDeps, 'count'> {
   onAuthorizationCode?(grant: AuthorizationCodeGrant): void;
 }
 
+/** A good token for an account or identity that may not sign in: not a rejected token (spends no failure budget). */
+export const ACCOUNT_REFUSALS: ReadonlySet<string> = new Set(['account_disabled', 'account_not_found', 'google_account_disabled', 'sign_in_revoked']);
+
 /** The user agent kept with a session (the store also bounds it to 256 bytes). */
 const MAX_USER_AGENT = 256;
 /** Writes per sign-in: one, and one more per account that vanished, was not yet written, or let the identity go (see writeSession). */
@@ -67,7 +70,7 @@ export class SignIn {
       count: (outcome) => this.d.count(outcome, req.provider),
       // A rejected token or nonce spends the address's failure budget. A good token for an
       // account that may not sign in (disabled, or vanishing in a race) is not a rejected token.
-      rejectsCredential: (err) => err instanceof AuthError && err.reason !== 'account_disabled' && err.reason !== 'account_not_found',
+      rejectsCredential: (err) => err instanceof AuthError && !ACCOUNT_REFUSALS.has(err.reason),
       spendFailure: () => this.d.rateLimits.countRejection(req.meta.clientAddress),
     });
   }
@@ -97,10 +100,14 @@ export class SignIn {
     const [nonceSpent, firstUse, link] = await Promise.all([
       this.d.nonces.consume(nonce),
       this.d.usedIdTokens.claim(idToken),
-      storeCall(this.d.stores.identities.link(provider, token.sub, randomId()), this.d.log),
+      // The link, in one command with the identity's security state (Google Cross-Account
+      // Protection, src/risc/policy.ts): a locked identity takes no link, so creates no account.
+      storeCall(this.d.stores.identities.signInLink(provider, token.sub, randomId(), token.iat), this.d.log),
     ]);
     if (!nonceSpent) throw new AuthError('invalid_nonce');
     if (!firstUse) throw new AuthError('replayed');
+    if (link.kind === 'locked') throw new AuthError('google_account_disabled');
+    if (link.kind === 'revoked') throw new AuthError('sign_in_revoked');
 
     const result = await this.writeSession(token, names, link, meta);
     if (authorizationCode && this.d.onAuthorizationCode) {
@@ -160,6 +167,8 @@ export class SignIn {
           return this.d.tokens.issue(written.user, sessionId, { token: refresh.token, expiresAt: times.refreshExpiresAt }, written.isNewUser);
         case 'account_disabled':
           throw new AuthError('account_disabled');
+        case 'identity_locked':
+          throw new AuthError('google_account_disabled');
         case 'limited':
           throw this.d.rateLimits.refused('sign-in-account', written.retryAfterMs);
         case 'not_linked':

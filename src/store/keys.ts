@@ -23,6 +23,16 @@
  *   P gone:{uid}            string  a retired account id: no sign-in creates an account under it
  *                                   (PX = RETIRED_ID_TTL_MS, src/users/identity-policy.ts)
  *   P idn:<provider>:<sub>  string  → uid (durable): which account the identity signs in to
+ *   {P idn:<provider>:<sub>}:sec  hash  the identity's security state (src/risc/policy.ts): lk
+ *                                   lock reason, ca its change time, nb tokens refused before
+ *                                   (durable while locked, else PX 30 days). The hash tag is
+ *                                   the link's whole name, so it shares the link's slot
+ *                                   (Cluster hashes a key without a tag whole): sign-in reads
+ *                                   it in the script that takes the link
+ *   P secev:{uid}           list    the account's recorded security events, newest first, the
+ *                                   last 50 (PX 180 days from the last one)
+ *   P risc:jti:<hash>       string  a Google security event's delivery: `lease:<token>` while
+ *                                   an instance acts on it (PX 30 s), then `done` (PX 30 days)
  *   P sess:{uid}:<sid>      hash    session (PEXPIREAT = min(refreshExpiresAt, expiresAt));
  *                                   field `rb` holds its refresh budget
  *   P sessidx:{uid}         zset    sid → session end; key TTL = latest end
@@ -61,6 +71,10 @@ export interface KeyLayout {
   revocations(userId: string): string;
   /** The identity's link to its account (its own slot). */
   identity(provider: string, subject: string): string;
+  /** The identity's security state, in its link's slot. */
+  identitySecurity(provider: string, subject: string): string;
+  securityEvents(userId: string): string;
+  riscEvent(hash: string): string;
   session(userId: string, sessionId: string): string;
   sessionIndex(userId: string): string;
   grace(userId: string, sessionId: string): string;
@@ -87,6 +101,20 @@ function tag(userId: string): string {
   return `{${userId}}`;
 }
 
+/**
+ * A key in the same Cluster slot as `key`: `key` with `:<suffix>` when `key` carries a hash tag
+ * (the tag is kept), else `{key}:<suffix>` (Cluster hashes an untagged key whole, and a tag's
+ * content the same way). A key with a `}` but no tag cannot be wrapped safely: a programming
+ * error (provider subjects are verified token claims; Google's are digits).
+ */
+export function slotMate(key: string, suffix: string): string {
+  const open = key.indexOf('{');
+  const close = open >= 0 ? key.indexOf('}', open + 1) : -1;
+  if (open >= 0 && close > open + 1) return `${key}:${suffix}`;
+  if (key.includes('}') || key.includes('{')) throw new TypeError('cannot place a key in the slot of this key');
+  return `{${key}}:${suffix}`;
+}
+
 /** Provider names are ours (`google`, `apple`); anything else is a programming error (both stores check). */
 export function providerName(provider: string): string {
   if (!/^[a-z0-9-]{1,32}$/.test(provider)) throw new TypeError('invalid provider name for a Redis key');
@@ -102,6 +130,9 @@ export function keyLayout(prefix: string = DEFAULT_KEY_PREFIX): KeyLayout {
     retired: (userId: string) => `${p}gone:${tag(userId)}`,
     revocations: (userId: string) => `${p}revoke:${tag(userId)}`,
     identity: (provider: string, subject: string) => `${p}idn:${providerName(provider)}:${subject}`,
+    identitySecurity: (provider: string, subject: string) => slotMate(`${p}idn:${providerName(provider)}:${subject}`, 'sec'),
+    securityEvents: (userId: string) => `${p}secev:${tag(userId)}`,
+    riscEvent: (hash: string) => `${p}risc:jti:${hash}`,
     session: (userId: string, sessionId: string) => `${p}sess:${tag(userId)}:${sessionId}`,
     sessionIndex: (userId: string) => `${p}sessidx:${tag(userId)}`,
     grace: (userId: string, sessionId: string) => `${p}grace:${tag(userId)}:${sessionId}`,

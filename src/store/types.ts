@@ -16,7 +16,8 @@
  * ./account-types.ts.)
  */
 import type { JSONWebKeySet, JWK } from 'jose';
-import type { AccountEvent, RevocationReason } from '../events/event.js';
+import type { AccountEvent, IdentityLockReason, RevocationReason } from '../events/event.js';
+import type { ClaimDecision, IdentitySecurity, SecurityChange } from '../risc/policy.js';
 import type { AccountState, Revocation, RotationInput, SessionWriteInput } from '../sessions/policy.js';
 import type { AccountIdentitySteps, AccountProfile, IdentityRef, IdentityWrite, ProfileWrite } from './account-types.js';
 
@@ -81,6 +82,8 @@ export type SessionWriteResult =
   /** The account exists and its identity of this provider is another one, or none: the link is stale. */
   | { kind: 'not_linked' }
   | { kind: 'account_disabled' }
+  /** The provider locked the account's identity of it (src/risc/): nothing written. */
+  | { kind: 'identity_locked' }
   | { kind: 'limited'; retryAfterMs: number };
 
 /**
@@ -124,7 +127,72 @@ export interface IdentityStore {
   unlink(provider: string, subject: string, userId: string): Promise<boolean>;
   /** Points the link at `userId` only while it names `expected` (taking over a dangling link). True when it did. */
   relink(provider: string, subject: string, expected: string, userId: string): Promise<boolean>;
+  /**
+   * Sign-in's link: `link`, unless the identity's security state (SecurityEventStore, kept in
+   * the link's slot) refuses a token issued at `issuedAt` (seconds): `decideIdentitySignIn` of
+   * src/risc/policy.ts and the link in one atomic step and one command, so a locked identity
+   * never takes a link (creates no account) and the check costs no round trip.
+   */
+  signInLink(provider: string, subject: string, candidateId: string, issuedAt: number): Promise<SignInLink>;
 }
+
+export type SignInLink = { kind: 'linked'; userId: string; created: boolean } | { kind: 'locked' } | { kind: 'revoked' };
+
+/** One security event as recorded for an account (`npm run user -- show`), newest first. */
+export interface RecordedSecurityEvent {
+  /** The event type's last path segment (`sessions-revoked`, `account-disabled`, …). */
+  type: string;
+  /** `account-disabled`'s reason, when given. */
+  reason: string | null;
+  /** What the gateway did: `sessions_ended`, `locked`, `unlocked`, `recorded`. */
+  action: string;
+  /** The event's `iat` (seconds, Google's clock). */
+  issuedAt: number;
+  /** When we received it (epoch ms). */
+  receivedAt: number;
+}
+
+/** What a security event does to the account holding the identity, in one step. */
+export interface AccountSecurityWrite {
+  provider: string;
+  subject: string;
+  /** End every session of the account (`session.revoked`, reason `provider_security_event`). */
+  endSessions: boolean;
+  /** The identity's lock after the event (`decideAccountLock`, src/risc/policy.ts): `none` unlocked; null: untouched. */
+  lock: IdentityLockReason | 'none' | null;
+  entry: RecordedSecurityEvent;
+  now: number;
+}
+
+/**
+ * Google Cross-Account Protection's records (src/risc/): identities' security states (in the
+ * identity link's slot), each account's recorded events (its `{uid}` slot), and the events'
+ * delivery records (their own keys). Decisions: src/risc/policy.ts.
+ */
+export interface SecurityEventStore {
+  /** The identity's security state, or null. */
+  state(provider: string, subject: string): Promise<IdentitySecurity | null>;
+  /** `applySecurityChange`, atomically: the state after it, and whether the lock changed. */
+  apply(provider: string, subject: string, change: SecurityChange): Promise<{ state: IdentitySecurity; changed: 'locked' | 'unlocked' | null }>;
+  /**
+   * Acts on the account, when it exists and lists this identity as its own (else nothing is
+   * written, `found` false): brings the account's lock marker in line (`decideAccountLock`,
+   * with its `identity.locked`/`identity.unlocked` event), ends its sessions if asked (their
+   * `session.revoked` events), records the entry (newest first, the last RECORDED_SECURITY_EVENTS kept).
+   */
+  recordOnAccount(userId: string, write: AccountSecurityWrite): Promise<{ found: boolean; sessionsEnded: number }>;
+  /** The account's recorded events, newest first. */
+  recorded(userId: string): Promise<RecordedSecurityEvent[]>;
+  /** `decideClaim` on the event's delivery record; a `claimed` record is leased to `lease` for `leaseMs`. */
+  claim(eventKey: string, lease: string, leaseMs: number): Promise<ClaimDecision>;
+  /** `decideSettle`: `done` keeps the record `keepMs`, `release` removes it. True when this lease still held it. */
+  settle(eventKey: string, lease: string, outcome: 'done' | 'release', keepMs: number): Promise<boolean>;
+}
+
+/** How many security events an account's record keeps (the oldest go first). */
+export const RECORDED_SECURITY_EVENTS = 50;
+/** The account's record of security events expires this long after its last event. */
+export const RECORDED_SECURITY_EVENTS_KEEP_MS = 180 * 24 * 3_600_000;
 
 /**
  * One user's record, identities and sessions. Every key of a user carries the user's hash tag,
@@ -230,6 +298,11 @@ export interface CachedKeySet {
   fetchedAt: number;
   /** When the keys should be fetched again (from Cache-Control max-age). */
   expiresAt: number;
+  /**
+   * A key set found through a discovery document (Google's RISC configuration): the issuer it
+   * names, fetched together with the keys and cached with them. Absent for a plain JWKS.
+   */
+  issuer?: string;
 }
 
 /**
@@ -397,6 +470,7 @@ export interface Stores {
   readonly rateLimits: RateLimitStore;
   readonly activity: SessionActivityStore;
   readonly events: EventLogStore;
+  readonly securityEvents: SecurityEventStore;
   /** Null on the embedded store (webhooks need Redis). */
   readonly deliveries: DeliveryStore | null;
   /** Null on the embedded store (Apple's token endpoints need Redis). */

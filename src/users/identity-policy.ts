@@ -33,6 +33,11 @@ export const RETIRED_ID_TTL_MS = 24 * 3_600_000;
 export interface StoredIdentity {
   subject: string;
   pending: boolean;
+  /**
+   * The provider has the identity locked (Google Cross-Account Protection, src/risc/policy.ts):
+   * the account's marker of it. Absent: not locked.
+   */
+  locked?: boolean;
 }
 
 /**

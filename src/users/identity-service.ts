@@ -3,12 +3,13 @@ import { identityOf } from '../identity/account-claims.js';
 import type { IdTokenVerification } from '../identity/verification.js';
 import type { AuthRateLimits } from '../rate-limit/auth-limits.js';
 import { accounted, type RequestMeta } from '../sessions/auth-result.js';
-import type { AuthorizationCodeGrant } from '../sessions/sign-in.js';
+import { ACCOUNT_REFUSALS, type AuthorizationCodeGrant } from '../sessions/sign-in.js';
+import { decideIdentitySignIn } from '../risc/policy.js';
 import type { SignInNonces, UsedIdTokens } from '../sessions/single-use.js';
 import type { IdentityRecord, Stores, UserRecord } from '../store/types.js';
 
 export interface IdentityServiceDeps {
-  stores: Pick<Stores, 'identities' | 'accounts'>;
+  stores: Pick<Stores, 'identities' | 'accounts' | 'securityEvents'>;
   verification: Pick<IdTokenVerification, 'enabled' | 'verify'>;
   nonces: SignInNonces;
   usedIdTokens: UsedIdTokens;
@@ -62,7 +63,7 @@ export class IdentityService {
   link(userId: string, req: LinkRequest): Promise<UserRecord> {
     return accounted(this.attemptLink(userId, req), {
       count: () => undefined,
-      rejectsCredential: (err) => err instanceof AuthError && err.reason !== 'account_disabled' && err.reason !== 'account_not_found',
+      rejectsCredential: (err) => err instanceof AuthError && !ACCOUNT_REFUSALS.has(err.reason),
       spendFailure: () => this.d.rateLimits.countRejection(req.meta.clientAddress),
     });
   }
@@ -71,10 +72,20 @@ export class IdentityService {
     if (!this.d.verification.enabled(provider)) throw new AccountError('PROVIDER_NOT_CONFIGURED');
     await this.d.rateLimits.checkSignIn(meta.clientAddress);
     this.d.nonces.requireShape(nonce);
-    const identity = identityOf(await this.d.verification.verify(provider, idToken, nonce));
-    const [nonceSpent, firstUse] = await Promise.all([this.d.nonces.consume(nonce), this.d.usedIdTokens.claim(idToken)]);
+    const token = await this.d.verification.verify(provider, idToken, nonce);
+    const identity = identityOf(token);
+    // The identity's security state (Google Cross-Account Protection) in the same round trip:
+    // an identity the provider locked joins no account, as it signs in to none.
+    const [nonceSpent, firstUse, security] = await Promise.all([
+      this.d.nonces.consume(nonce),
+      this.d.usedIdTokens.claim(idToken),
+      storeCall(this.d.stores.securityEvents.state(identity.provider, identity.subject), this.d.log),
+    ]);
     if (!nonceSpent) throw new AuthError('invalid_nonce');
     if (!firstUse) throw new AuthError('replayed');
+    const admitted = decideIdentitySignIn(security, token.iat);
+    if (admitted === 'locked') throw new AuthError('google_account_disabled');
+    if (admitted === 'revoked') throw new AuthError('sign_in_revoked');
 
     // 1. The account lists the identity as pending (or already has it).
     const added = await storeCall(this.d.stores.accounts.addIdentity(userId, identity, this.d.now()), this.d.log);

@@ -5,7 +5,9 @@
  *
  *   npm run user -- disable <user-id>   sign-in refused (`account_disabled`), every session ends now
  *   npm run user -- enable <user-id>    sign-in works again (ended sessions stay ended)
- *   npm run user -- show <user-id>      the account, its identities and its live sessions, as JSON
+ *   npm run user -- show <user-id>      the account, its identities (with their security state from
+ *                                       Google Cross-Account Protection), its live sessions and
+ *                                       its recorded security events, as JSON
  *
  * In the Docker image (no compiler): `node dist/users/user-cli.js disable <user-id>`.
  * Exit codes: 0 done, 1 unknown user or Redis trouble, 2 usage.
@@ -75,14 +77,21 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
         }
         const sessions = await liveSessions(stores.accounts, userId, Date.now());
         const [identities = []] = await stores.accounts.getIdentities([userId]);
+        const security = await Promise.all(identities.map((i) => stores.securityEvents.state(i.provider, i.subject)));
+        const recorded = await stores.securityEvents.recorded(userId);
         const iso = (t: number) => new Date(t).toISOString();
+        const isoS = (s: number) => (s > 0 ? iso(s * 1000) : null);
         out.write(
           `${JSON.stringify(
             {
               ...user,
               createdAt: iso(user.createdAt),
               lastSignInAt: iso(user.lastSignInAt),
-              identities: identities.map((i) => ({ ...i, linkedAt: iso(i.linkedAt) })),
+              identities: identities.map((i, n) => {
+                const state = security[n];
+                // The provider's lock and the time before which its ID tokens are refused (src/risc/policy.ts).
+                return { ...i, linkedAt: iso(i.linkedAt), locked: state?.locked ?? null, tokensRefusedBefore: state ? isoS(state.notBefore) : null };
+              }),
               sessions: sessions.map((s) => ({
                 id: s.id,
                 createdAt: iso(s.createdAt),
@@ -91,6 +100,7 @@ export async function runUserCli(argv: string[], env: NodeJS.ProcessEnv, out: Ou
                 userAgent: s.userAgent,
                 clientAddress: s.clientAddress,
               })),
+              securityEvents: recorded.map((e) => ({ ...e, issuedAt: iso(e.issuedAt * 1000), receivedAt: iso(e.receivedAt) })),
             },
             null,
             2,

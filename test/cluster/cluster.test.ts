@@ -203,6 +203,25 @@ describe('gateway on a Redis Cluster, over HTTP', () => {
     return res.body.data!.signInWithGoogle;
   }
 
+  it('Google security events across slots: the identity\'s state in its link\'s slot, the account\'s sessions in its own, for users on every shard', async () => {
+    const RISC = 'https://schemas.openid.net/secevent/risc/event-type/';
+    const deliver = async (gw: TestGateway, events: Record<string, unknown>) =>
+      (await fetch(`${gw.url}/notifications/google-risc`, { method: 'POST', headers: { 'content-type': 'application/secevent+jwt' }, body: await google.mintSet(events) })).status;
+    const subject = (sub: string) => ({ subject_type: 'iss-sub', iss: 'https://accounts.google.com/', sub });
+    for (let i = 0; i < 8; i++) {
+      const sub = newSub();
+      const p = await signIn(i % 2 ? a : b, sub);
+      expect(await deliver(i % 2 ? b : a, { [`${RISC}account-disabled`]: { subject: subject(sub), reason: 'hijacking' } })).toBe(202);
+      expect((await a.gql(ME, undefined, bearer(p.accessToken))).body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'session_revoked' });
+      const refused = await b.gql(SIGN_IN, { idToken: await google.mint({ sub }) });
+      expect(refused.body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'google_account_disabled' });
+      // A sub with no account yet: its state holds in its own slot.
+      const stranger = newSub();
+      expect(await deliver(a, { [`${RISC}account-disabled`]: { subject: subject(stranger) } })).toBe(202);
+      expect((await a.gql(SIGN_IN, { idToken: await google.mint({ sub: stranger }) })).body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'google_account_disabled' });
+    }
+  });
+
   it('signs in, answers me, refreshes and signs out across instances, for users on every shard', async () => {
     const users = await Promise.all(Array.from({ length: 24 }, (_, i) => signIn(i % 2 ? a : b)));
     for (const [i, p] of users.entries()) {

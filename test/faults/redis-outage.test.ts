@@ -36,6 +36,7 @@ describe('Redis outage', () => {
       REDIS_KEY_PREFIX: uniquePrefix(),
       GOOGLE_CLIENT_IDS: google.clientId,
       GOOGLE_JWKS_URI: google.jwksUri,
+      GOOGLE_RISC_CONFIG_URI: google.riscConfigUri,
       LOG_LEVEL: 'info',
     });
   });

@@ -139,6 +139,7 @@ describe('rolling restart of one of two instances under steady load', () => {
       REDIS_KEY_PREFIX: uniquePrefix(),
       GOOGLE_CLIENT_IDS: google.clientId,
       GOOGLE_JWKS_URI: google.jwksUri,
+      GOOGLE_RISC_CONFIG_URI: google.riscConfigUri,
       LOG_LEVEL: 'debug',
       SHUTDOWN_TIMEOUT: '10s',
     };

@@ -97,6 +97,7 @@ describe('webhooks under faults (real processes)', () => {
       REDIS_KEY_PREFIX: prefix,
       GOOGLE_CLIENT_IDS: google.clientId,
       GOOGLE_JWKS_URI: google.jwksUri,
+      GOOGLE_RISC_CONFIG_URI: google.riscConfigUri,
       WEBHOOK_ENDPOINTS: gate.url,
       WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
       WEBHOOK_TIMEOUT: '1s',

@@ -139,10 +139,11 @@ describe('SignInWithGoogle', () => {
         wrap: (s) =>
           overriding(s, {
             identities: {
-              // Interleave: the account is deleted right after this sign-in looked its link up.
-              link: async (provider, subject, candidate) => {
-                const got = await s.identities.link(provider, subject, candidate);
-                if (got.userId === victim) {
+              // Interleave: the account is deleted right after this sign-in looked its link up
+              // (sign-in takes its link with the identity's security state: signInLink).
+              signInLink: async (provider, subject, candidate, issuedAt) => {
+                const got = await s.identities.signInLink(provider, subject, candidate, issuedAt);
+                if (got.kind === 'linked' && got.userId === victim) {
                   victim = null;
                   await s.identities.unlink(provider, subject, got.userId);
                   await s.accounts.setAccountState(got.userId, 'deleted', Date.now());

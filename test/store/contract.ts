@@ -5,6 +5,7 @@ import { eventContract } from './contract-events.js';
 import { identityContract } from './contract-identities.js';
 import { providerTokenContract } from './contract-provider-tokens.js';
 import { recordContract } from './contract-records.js';
+import { securityContract } from './contract-security.js';
 
 export * from './contract-fixtures.js';
 
@@ -37,5 +38,6 @@ export function storeContract(name: string, make: StoreFactory): void {
     identityContract(ctx);
     eventContract(ctx);
     providerTokenContract(ctx);
+    securityContract(ctx);
   });
 }

@@ -44,6 +44,7 @@ describe('Lua scripts mirror the session policy', () => {
     if (stored) {
       await raw.hset(k().accountIdentities(uid), 'google', stored.subject, 'google.at', String(T - HOUR));
       if (stored.pending) await raw.hset(k().accountIdentities(uid), 'google.p', '1');
+      if (stored.locked) await raw.hset(k().accountIdentities(uid), 'google.lk', 'hijacking');
       else await raw.hset(k().user(uid), 's', stored.subject);
     }
     if (user.disabled) await raw.hset(k().user(uid), 'd', '1');

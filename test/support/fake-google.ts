@@ -21,6 +21,10 @@ import type { CryptoKey, JWK, JWTPayload } from 'jose';
  *   the SPKI public key (`pemKind` says which). Same modes as the JWKS, own counter.
  * - `GET /redirect`: 302 to the certs (a resolver must not follow it).
  * - `mint()` produces Google-shaped ID tokens; `hostile` produces the attacks.
+ * - Cross-Account Protection (RISC): `GET /.well-known/risc-configuration`, the discovery
+ *   document (`issuer` https://accounts.google.com/, `jwks_uri` the certs above), with its own
+ *   `discoveryMode` (same outages) and counter; `mintSet()` signs Security Event Tokens with
+ *   the published keys, as Google's RISC transmitter does.
  */
 
 export type FakeGoogleMode = 'ok' | 'down' | 'garbage' | 'slow' | 'hang';
@@ -78,6 +82,15 @@ export class FakeGoogle {
 
   /** Where the JWKS is served. */
   protected readonly keysPath: string = '/oauth2/v3/certs';
+  /** The RISC discovery document's outages (the keys it names follow `mode`). */
+  discoveryMode: FakeGoogleMode = 'ok';
+  /** Requests to the RISC discovery document (any mode). */
+  discoveryCount = 0;
+  /** The issuer the discovery document names (Google's has a trailing slash; SETs' `iss` may lack it). */
+  riscIssuer = 'https://accounts.google.com/';
+  /** Overrides the discovery document's `jwks_uri` (default: the certs endpoint). */
+  riscJwksUri: string | null = null;
+  private setCounter = 0;
 
   /** Use `start()`, which listens first. */
   constructor(
@@ -239,8 +252,47 @@ export class FakeGoogle {
     },
   };
 
+  get riscConfigUri(): string {
+    return `${this.baseUrl}/.well-known/risc-configuration`;
+  }
+
+  /**
+   * A Security Event Token as Google's RISC transmitter pushes it: RS256 by the current key
+   * (or `opts.key`), `iss` the RISC issuer, `aud` the client id, `iat` now, a fresh `jti`,
+   * `events` as given. Claims set to `undefined` in `overrides` are removed.
+   */
+  async mintSet(events: Record<string, unknown>, overrides: ClaimOverrides = {}, opts: { key?: FakeKey; header?: Record<string, unknown> } = {}): Promise<string> {
+    const payload: Record<string, unknown> = {
+      iss: this.riscIssuer,
+      aud: this.clientId,
+      iat: Math.floor(this.now() / 1000),
+      jti: `set-${++this.setCounter}-${Math.random().toString(36).slice(2, 12)}`,
+      events,
+    };
+    for (const [k, v] of Object.entries(overrides)) {
+      if (v === undefined) delete payload[k];
+      else payload[k] = v;
+    }
+    const key = opts.key ?? this.current;
+    return new jose.CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+      .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'secevent+jwt', ...opts.header } as jose.CompactJWSHeaderParameters)
+      .sign(key.privateKey);
+  }
+
   protected handle(req: IncomingMessage, res: ServerResponse): void {
     const path = new URL(req.url ?? '/', this.baseUrl).pathname;
+    if (path === '/.well-known/risc-configuration') {
+      this.discoveryCount++;
+      const body = JSON.stringify({
+        issuer: this.riscIssuer,
+        jwks_uri: this.riscJwksUri ?? this.jwksUri,
+        delivery_methods_supported: ['https://schemas.openid.net/secevent/risc/delivery-method/push'],
+        add_subject_endpoint: 'https://risc.googleapis.com/v1beta/subjects:add',
+        remove_subject_endpoint: 'https://risc.googleapis.com/v1beta/subjects:remove',
+      });
+      this.serve(res, this.discoveryMode, () => res.writeHead(200, this.headers()).end(body));
+      return;
+    }
     if (path === '/redirect') {
       this.redirectCount++;
       res.writeHead(302, { location: this.jwksUri }).end();
@@ -253,8 +305,12 @@ export class FakeGoogle {
     }
     if (pem) this.pemFetchCount++;
     else this.fetchCount++;
-    const send = () => (pem ? this.sendPems(res) : this.sendJwks(res));
-    switch (this.mode) {
+    this.serve(res, this.mode, () => (pem ? this.sendPems(res) : this.sendJwks(res)));
+  }
+
+  /** Answers as `mode` says: `send` when all is well, an outage otherwise. */
+  private serve(res: ServerResponse, mode: FakeGoogleMode, send: () => void): void {
+    switch (mode) {
       case 'down':
         res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
         return;

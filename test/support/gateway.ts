@@ -58,6 +58,7 @@ export async function startTestGateway(opts: {
     REDIS_KEY_PREFIX: opts.prefix,
     GOOGLE_CLIENT_IDS: opts.google.clientId,
     GOOGLE_JWKS_URI: opts.google.jwksUri,
+    GOOGLE_RISC_CONFIG_URI: opts.google.riscConfigUri,
     ...(opts.apple ? { APPLE_CLIENT_IDS: opts.apple.clientId, APPLE_JWKS_URI: opts.apple.jwksUri } : {}),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',

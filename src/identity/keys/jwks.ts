@@ -75,8 +75,27 @@ export function freshnessOf(headers: Headers, o: FreshnessBounds): number {
  */
 export function parseCachedKeySet(v: unknown): CachedKeySet | null {
   if (typeof v !== 'object' || v === null) return null;
-  const { jwks, fetchedAt, expiresAt } = v as Record<string, unknown>;
+  const { jwks, fetchedAt, expiresAt, issuer } = v as Record<string, unknown>;
   if (typeof fetchedAt !== 'number' || !Number.isFinite(fetchedAt) || typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) return null;
+  if (issuer !== undefined && issuerOf({ issuer }) === null) return null;
   const keys = rsaKeysOf(jwks);
-  return keys.length > 0 ? { jwks: { keys }, fetchedAt, expiresAt } : null;
+  if (keys.length === 0) return null;
+  return typeof issuer === 'string' ? { jwks: { keys }, fetchedAt, expiresAt, issuer } : { jwks: { keys }, fetchedAt, expiresAt };
+}
+
+/** Longest issuer accepted from a discovery document (Google's is 28 characters). */
+const MAX_ISSUER_LENGTH = 2048;
+
+/** A discovery document's `issuer`: a non-empty string of bounded length, else null. */
+export function issuerOf(body: unknown): string | null {
+  if (typeof body !== 'object' || body === null) return null;
+  const { issuer } = body as Record<string, unknown>;
+  return typeof issuer === 'string' && issuer.length > 0 && issuer.length <= MAX_ISSUER_LENGTH ? issuer : null;
+}
+
+/** A discovery document's `jwks_uri` as given (the caller checks its scheme), else null. */
+export function jwksUriOf(body: unknown): string | null {
+  if (typeof body !== 'object' || body === null) return null;
+  const uri = (body as Record<string, unknown>).jwks_uri;
+  return typeof uri === 'string' && uri.length > 0 && uri.length <= MAX_ISSUER_LENGTH && URL.canParse(uri) ? uri : null;
 }

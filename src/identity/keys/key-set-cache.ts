@@ -3,7 +3,8 @@ import { AuthError, AuthReason, ServiceUnavailableError, UnavailableReason } fro
 import type { CachedKeySet } from '../../store/types.js';
 import { sleep, systemClock, withTimeout, type Clock } from './clock.js';
 import { fetchJwks } from './fetch-jwks.js';
-import { freshnessOf, rsaKeysOf } from './jwks.js';
+import { keySetUrlProblem } from '../../config/key-set-url.js';
+import { freshnessOf, issuerOf, jwksUriOf, rsaKeysOf } from './jwks.js';
 import { LocalKeySet, type KeySet } from './key-set.js';
 import { consoleWarnings, describeError, resolveTunables, type KeySetCacheOptions, type KeySetEvent, type KeySetLogger, type KeySetStats, type KeySetTunables } from './options.js';
 import { SharedKeySetStore } from './shared-store.js';
@@ -43,6 +44,8 @@ export class KeySetCache {
   readonly #o: Readonly<KeySetTunables>;
   readonly #name: string;
   readonly #uri: string;
+  /** True when `#uri` is a discovery document (naming the issuer and the key set), not a key set. */
+  readonly #discovery: boolean;
   readonly #clock: Clock;
   readonly #logger: KeySetLogger;
   readonly #fetch: typeof globalThis.fetch;
@@ -62,7 +65,10 @@ export class KeySetCache {
     this.provider = options.provider;
     this.#name = options.displayName ?? options.provider;
     this.#o = resolveTunables(options);
-    this.#uri = new URL(options.jwksUri).href;
+    const uri = options.discoveryUri ?? options.jwksUri;
+    if (uri === undefined || (options.discoveryUri !== undefined && options.jwksUri !== undefined)) throw new TypeError('key cache: give either jwksUri or discoveryUri');
+    this.#uri = new URL(uri).href;
+    this.#discovery = options.discoveryUri !== undefined;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? consoleWarnings;
     const fetchImpl = options.fetch ?? globalThis.fetch;
@@ -80,6 +86,15 @@ export class KeySetCache {
    * @throws ServiceUnavailableError `keys_unavailable` when no usable keys exist (never fetched, provider unreachable).
    */
   async getKey(kid: string): Promise<CryptoKey> {
+    return (await this.getKeyOfSet(kid)).key;
+  }
+
+  /**
+   * `getKey`, with the issuer the discovery document named alongside that key (null for a
+   * plain key set): both come from one record, so a key and an issuer from different
+   * fetches are never paired.
+   */
+  async getKeyOfSet(kid: string): Promise<{ key: CryptoKey; issuer: string | null }> {
     let set = this.#local.current;
     if (!set || !this.#isFresh(set)) {
       const staleKey = set && this.#isUsable(set) ? set.keys.get(kid) : undefined;
@@ -89,12 +104,15 @@ export class KeySetCache {
         // request wait.
         this.#count('staleServed');
         if (!this.#inflight && this.#clock.now() >= this.#failedUntil) this.#refresh(false).catch(() => undefined);
-        return staleKey;
+        return { key: staleKey, issuer: set!.issuer };
       }
       set = await this.#waitForRefresh();
     }
-    const key = set.keys.get(kid) ?? (await this.#refreshForUnknownKid(set, kid)).keys.get(kid);
-    if (key) return key;
+    const key = set.keys.get(kid);
+    if (key) return { key, issuer: set.issuer };
+    const refreshed = await this.#refreshForUnknownKid(set, kid);
+    const found = refreshed.keys.get(kid);
+    if (found) return { key: found, issuer: refreshed.issuer };
     throw new AuthError(AuthReason.UNKNOWN_KEY);
   }
 
@@ -261,17 +279,33 @@ export class KeySetCache {
 
   async #fetchFromProvider(): Promise<CachedKeySet> {
     this.#count('fetches');
-    const { body, headers } = await fetchJwks(this.#uri, {
-      fetch: this.#fetch,
-      clock: this.#clock,
-      timeoutMs: this.#o.timeoutMs,
-      maxBodyBytes: this.#o.maxBodyBytes,
-      signal: this.#closing.signal,
-    });
+    const get = (url: string) =>
+      fetchJwks(url, { fetch: this.#fetch, clock: this.#clock, timeoutMs: this.#o.timeoutMs, maxBodyBytes: this.#o.maxBodyBytes, signal: this.#closing.signal });
+    let issuer: string | undefined;
+    let jwksUri = this.#uri;
+    let freshness = Infinity;
+    if (this.#discovery) {
+      // The discovery document names the issuer and where the keys are: both are trusted only
+      // as far as the document's origin is, so the key set's URL must meet the configured
+      // URLs' rule (https, http only on loopback), and a document without both is no document.
+      const doc = await get(this.#uri);
+      issuer = issuerOf(doc.body) ?? undefined;
+      const named = jwksUriOf(doc.body);
+      if (!issuer || !named) throw new Error('the discovery document lacks a usable issuer or jwks_uri');
+      const problem = keySetUrlProblem(named);
+      if (problem) throw new Error(`the discovery document's jwks_uri ${problem}`);
+      jwksUri = new URL(named).href;
+      freshness = freshnessOf(doc.headers, this.#o);
+    }
+    const { body, headers } = await get(jwksUri);
     const keys = rsaKeysOf(body);
     if (keys.length === 0) throw new Error('the response holds no usable RS256 keys');
-    const freshness = freshnessOf(headers, this.#o);
+    freshness = Math.min(freshness, freshnessOf(headers, this.#o));
     const fetchedAt = this.#clock.now();
+    if (this.#discovery) {
+      this.#logger.info({ provider: this.provider, discoveryUri: this.#uri, jwksUri, keys: keys.length, freshnessMs: freshness }, `Fetched ${this.#name} signing keys`);
+      return { jwks: { keys }, fetchedAt, expiresAt: fetchedAt + freshness, issuer };
+    }
     this.#logger.info({ provider: this.provider, jwksUri: this.#uri, keys: keys.length, freshnessMs: freshness }, `Fetched ${this.#name} signing keys`);
     return { jwks: { keys }, fetchedAt, expiresAt: fetchedAt + freshness };
   }
@@ -282,14 +316,14 @@ export class KeySetCache {
     this.#logger.warn(
       {
         provider: this.provider,
-        jwksUri: this.#uri,
+        [this.#discovery ? 'discoveryUri' : 'jwksUri']: this.#uri,
         error: describeError(err),
         retryInMs: this.#o.failureBackoffMs,
         staleKeysUsableUntil: usable ? new Date(usable.expiresAt + this.#o.staleGraceMs).toISOString() : null,
       },
       usable
         ? `Fetching ${this.#name} signing keys failed; verifying with the last good keys`
-        : `Fetching ${this.#name} signing keys failed and no usable keys are cached; ${this.#name} sign-in is unavailable`,
+        : `Fetching ${this.#name} signing keys failed and no usable keys are cached; ${this.#discovery ? `what ${this.#name} signs cannot be verified` : `${this.#name} sign-in is unavailable`}`,
     );
   }
 }

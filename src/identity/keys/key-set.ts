@@ -8,6 +8,8 @@ export interface KeySet {
   readonly keys: ReadonlyMap<string, CryptoKey>;
   readonly fetchedAt: number;
   readonly expiresAt: number;
+  /** The issuer the discovery document named (a key set found through one), else null. */
+  readonly issuer: string | null;
 }
 
 /** Imports an RS256 public key, refusing a real modulus under 2048 bits. */
@@ -77,6 +79,6 @@ export class LocalKeySet {
       keys.set(jwk.kid, key);
     }
     if (keys.size === 0) return null;
-    return { set: { keys, fetchedAt: record.fetchedAt, expiresAt: record.expiresAt }, imported };
+    return { set: { keys, fetchedAt: record.fetchedAt, expiresAt: record.expiresAt, issuer: record.issuer ?? null }, imported };
   }
 }

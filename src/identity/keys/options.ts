@@ -111,8 +111,16 @@ export interface KeySetCacheOptions extends Partial<KeySetTunables> {
   provider: string;
   /** The provider as log lines name it ("Google"). Default: `provider`. */
   displayName?: string;
-  /** The provider's JWKS endpoint. */
-  jwksUri: string | URL;
+  /** The provider's JWKS endpoint (or `discoveryUri`: exactly one of the two). */
+  jwksUri?: string | URL;
+  /**
+   * A discovery document naming `issuer` and `jwks_uri` (Google's RISC configuration): each
+   * refresh fetches it, then the key set it names; the issuer is cached with the keys, in the
+   * same record, under the same lock, freshness and stale grace (the smaller of the two
+   * documents' `max-age`). Its `jwks_uri` must be https (http only on loopback), like the
+   * configured URIs.
+   */
+  discoveryUri?: string | URL;
   /** Key sets shared by every instance (`Stores.keySets`). */
   store: KeySetStore;
   /** Cross-instance locks (`Stores.locks`). */

@@ -11,7 +11,8 @@ import type * as T from '../types.js';
 import { providerName } from '../keys.js';
 import { boundedMetadata } from '../sizes.js';
 import { identityRecord, MemoryAccountIdentities, storedIdentity } from './account-identities.js';
-import type { StoredSession } from './data.js';
+import { accountLockKey, type StoredSession } from './data.js';
+import type { StoredIdentity } from '../../users/identity-policy.js';
 
 function assertTime(name: string, value: number): number {
   if (!Number.isSafeInteger(value)) throw new TypeError(`${name} must be an integer epoch-milliseconds time`);
@@ -41,7 +42,7 @@ export class MemoryAccountStore extends MemoryAccountIdentities implements T.Acc
     const decision = decideSessionWrite({
       user: prev ? { disabled: prev.record.disabled, signInTat: prev.signInTat } : null,
       retired: this.d.retired.has(userId),
-      stored: storedIdentity(prev, provider),
+      stored: this.withLock(userId, storedIdentity(prev, provider), provider),
       subject: identity.subject,
       mustExist: w.mustExist,
       now,
@@ -216,6 +217,11 @@ export class MemoryAccountStore extends MemoryAccountIdentities implements T.Acc
     }
     this.d.events.append(userId, accountStateEvents(state, before, ended), now);
     return { found: before !== null, sessionsEnded: ended.length, identities };
+  }
+
+  /** The account's lock marker of its identity (src/store/memory/security-events.ts), as write-session.lua reads `<provider>.lk`. */
+  private withLock(userId: string, stored: StoredIdentity | null, provider: string): StoredIdentity | null {
+    return stored && this.d.accountLocks.has(accountLockKey(userId, provider, stored.subject)) ? { ...stored, locked: true } : stored;
   }
 
   /** Ends `sessionsEnding`'s sessions; returns those that were still stored. */

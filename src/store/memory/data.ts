@@ -1,4 +1,6 @@
-import type { IdentityRecord, SessionRecord, UserRecord } from '../types.js';
+import type { IdentityRecord, RecordedSecurityEvent, SessionRecord, UserRecord } from '../types.js';
+import type { IdentitySecurity } from '../../risc/policy.js';
+import type { IdentityLockReason } from '../../events/event.js';
 import { DEFAULT_EVENTS_RETENTION_MS } from '../../events/event.js';
 import { MemoryEventLog } from './events.js';
 import { TtlMap, type Clock } from './ttl-map.js';
@@ -17,6 +19,11 @@ export interface StoredSession {
   previousHash: string | null;
   /** The session's refresh budget (GCRA TAT), as Redis' `rb` field. */
   refreshTat: number | null;
+}
+
+/** The key of an account's lock marker of one identity in `MemoryData.accountLocks`. */
+export function accountLockKey(userId: string, provider: string, subject: string): string {
+  return `${userId}\n${provider}:${subject}`;
 }
 
 /**
@@ -44,6 +51,14 @@ export class MemoryData {
   /** Lock name → the token of the acquisition holding it. */
   readonly locks: TtlMap<string>;
   readonly signingKeys = new Map<string, string>();
+  /** `${provider}:${subject}` → the identity's security state (src/risc/policy.ts), expiring as Redis' `…:sec`. */
+  readonly identityStates: TtlMap<IdentitySecurity>;
+  /** `${uid}\n${provider}:${subject}` → the account's lock marker of that identity (Redis' `<provider>.lk` in `ids:{uid}`). */
+  readonly accountLocks = new Map<string, IdentityLockReason>();
+  /** uid → the account's recorded security events, newest first. */
+  readonly securityRecords: TtlMap<RecordedSecurityEvent[]>;
+  /** Event key → `done` or `lease:<token>` (Redis' `risc:jti:<hash>`). */
+  readonly riscEvents: TtlMap<string>;
   /** The account event log (src/events/event.ts). */
   readonly events: MemoryEventLog;
 
@@ -57,6 +72,9 @@ export class MemoryData {
     this.grace = new TtlMap(clock);
     this.singleUse = new TtlMap(clock);
     this.locks = new TtlMap(clock);
+    this.identityStates = new TtlMap(clock);
+    this.securityRecords = new TtlMap(clock);
+    this.riscEvents = new TtlMap(clock);
   }
 
   sessionKey(uid: string, sid: string): string {

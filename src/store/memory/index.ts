@@ -1,4 +1,4 @@
-import type { IdentityStore, SigningKeyStore, SingleUseKind, SingleUseStore, StoredSigningKey, Stores } from '../types.js';
+import type { IdentityStore, SignInLink, SigningKeyStore, SingleUseKind, SingleUseStore, StoredSigningKey, Stores } from '../types.js';
 import { providerName } from '../keys.js';
 import { MemoryAccountStore } from './accounts.js';
 import { MemoryData } from './data.js';
@@ -7,6 +7,8 @@ import { MemoryKeySetStore } from './key-sets.js';
 import { MemoryRateLimitStore } from './rate-limits.js';
 import { MemorySessionActivityStore } from './activity.js';
 import { TtlMap, type Clock } from './ttl-map.js';
+import { MemorySecurityEventStore } from './security-events.js';
+import { decideIdentitySignIn } from '../../risc/policy.js';
 
 export { MemoryAccountStore, MemoryData, MemoryLockStore, MemoryKeySetStore, MemoryRateLimitStore, TtlMap, type Clock };
 
@@ -28,6 +30,12 @@ class MemoryIdentityStore implements IdentityStore {
     if (existing !== undefined) return { userId: existing, created: false };
     this.d.identities.set(key, candidateId);
     return { userId: candidateId, created: true };
+  }
+
+  async signInLink(provider: string, subject: string, candidateId: string, issuedAt: number): Promise<SignInLink> {
+    const decision = decideIdentitySignIn(this.d.identityStates.get(this.key(provider, subject)) ?? null, Math.floor(issuedAt));
+    if (decision !== 'allow') return { kind: decision };
+    return { kind: 'linked', ...(await this.link(provider, subject, candidateId)) };
   }
 
   async get(provider: string, subject: string): Promise<string | null> {
@@ -118,6 +126,7 @@ export function createMemoryStores(opts: MemoryStoresOptions = {}): Stores {
     rateLimits: new MemoryRateLimitStore(data.clock),
     activity: new MemorySessionActivityStore(data.clock),
     events: data.events.store(),
+    securityEvents: new MemorySecurityEventStore(data),
     deliveries: null,
     revocations: null,
     async ping() {

@@ -86,6 +86,7 @@ export class RedisAccountStore extends RedisAccountIdentities implements Account
       case 'gone':
       case 'not_linked':
       case 'account_disabled':
+      case 'identity_locked':
         return { kind: reply[0] };
       default:
         throw new Error(`write-session: unexpected reply ${String(reply[0])}`);

@@ -1,4 +1,4 @@
-import type { IdentityStore } from '../types.js';
+import type { IdentityStore, SignInLink } from '../types.js';
 import type { KeyLayout } from '../keys.js';
 import type { RedisClient } from './client.js';
 import { runScript, SCRIPTS } from './lua.js';
@@ -18,6 +18,17 @@ export class RedisIdentityStore implements IdentityStore {
   async link(provider: string, subject: string, candidateId: string): Promise<{ userId: string; created: boolean }> {
     const previous = await this.client.set(this.keys.identity(provider, subject), candidateId, 'NX', 'GET');
     return previous === null ? { userId: candidateId, created: true } : { userId: previous, created: false };
+  }
+
+  /** link-identity.lua: the security state and the link, one command (the state shares the link's slot). */
+  async signInLink(provider: string, subject: string, candidateId: string, issuedAt: number): Promise<SignInLink> {
+    const reply = (await runScript(this.client, SCRIPTS.linkIdentity, {
+      keys: { link: this.keys.identity(provider, subject), security: this.keys.identitySecurity(provider, subject) },
+      args: { candidate: candidateId, issuedAt: Math.floor(issuedAt) },
+    })) as [string, string?, number?];
+    if (reply[0] === 'locked' || reply[0] === 'revoked') return { kind: reply[0] };
+    if (reply[0] !== 'linked' || typeof reply[1] !== 'string') throw new Error(`link-identity: unexpected reply ${String(reply[0])}`);
+    return { kind: 'linked', userId: reply[1], created: reply[2] === 1 };
   }
 
   async get(provider: string, subject: string): Promise<string | null> {

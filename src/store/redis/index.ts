@@ -15,6 +15,7 @@ import { HashReadBatcher } from './read-batch.js';
 import { RedisEventLog } from './event-relay.js';
 import { RedisDeliveryStore } from './deliveries.js';
 import { RedisTokenRevocationStore } from './revocations.js';
+import { RedisSecurityEventStore } from './security-events.js';
 import { DEFAULT_EVENTS_RETENTION_MS } from '../../events/event.js';
 
 export { createRedisClient, createRedisConnection, whenReady, type RedisClient } from './client.js';
@@ -62,6 +63,7 @@ export function createRedisStores(opts: RedisStoresOptions): Stores {
     rateLimits: new RedisRateLimitStore(client, keys),
     activity: new RedisSessionActivityStore(client, keys),
     events,
+    securityEvents: new RedisSecurityEventStore(client, keys, events),
     deliveries: new RedisDeliveryStore(client, keys),
     revocations: new RedisTokenRevocationStore(client, keys),
     /**

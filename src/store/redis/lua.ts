@@ -87,6 +87,15 @@ export const SCRIPTS = {
   rateLimit: script('rate-limit', ['limit'], ['now', 'intervalMs', 'capacityMs', 'consume']),
   compareAndDelete: script('compare-and-delete', ['key'], ['expected']),
   compareAndSet: script('compare-and-set', ['key'], ['expected', 'value']),
+  linkIdentity: script('link-identity', ['link', 'security'], ['candidate', 'issuedAt']),
+  identitySecurity: script('identity-security', ['security'], ['kind', 'reason', 'at', 'keepMs']),
+  eventClaim: script('event-claim', ['record'], ['lease', 'leaseMs']),
+  eventSettle: script('event-settle', ['record'], ['lease', 'outcome', 'keepMs']),
+  accountSecurity: script(
+    'account-security',
+    ['user', 'index', 'identities', 'record', 'events'],
+    ['provider', 'subject', 'endSessions', 'lock', 'entry', 'keep', 'recordTtlMs', 'now', 'sessionPrefix', 'gracePrefix', 'userId', 'eventId', 'eventsRetentionMs'],
+  ),
 } as const;
 
 type ArgName<A extends string> = A extends `${infer N}[]` ? N : A;

@@ -9,7 +9,7 @@
 -- identity's claims (write_identity_claims in lib.lua); sessionFields: the session's
 -- field/value pairs. events, userId, eventId, eventsRetentionMs: see events_of in
 -- lib-events.lua; profileEvent: the profile fields events carry (profile_data in lib-events.lua).
--- Returns {'gone'} | {'not_linked'} | {'account_disabled'} | {'limited', retryAfterMs} |
+-- Returns {'gone'} | {'not_linked'} | {'account_disabled'} | {'identity_locked'} | {'limited', retryAfterMs} |
 -- {'written', isNew 0|1, HGETALL user, events appended}.
 local t = tonumber(now)
 local exists = redis.call('EXISTS', user) == 1
@@ -21,6 +21,7 @@ if exists then
   -- The link led here; the account must list this identity (pending or linked) as its own.
   if stored_identity(user, identities, provider) ~= subject then return {'not_linked'} end
   if redis.call('HEXISTS', user, 'd') == 1 then return {'account_disabled'} end
+  if redis.call('HEXISTS', identities, provider .. '.lk') == 1 then return {'identity_locked'} end
 end
 local fields = profile
 if limitIntervalMs ~= '0' then
