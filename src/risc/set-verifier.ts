@@ -8,8 +8,9 @@ import { AuthError, ServiceUnavailableError, UnavailableReason } from '../errors
  *
  * Order: size and shape → header (`alg` RS256 only, a `kid`) → the key by `kid` from the RISC
  * key set (found through the discovery document, src/identity/keys; an unknown kid refetches
- * at most once per cooldown) → the signature (jose's compactVerify: RS256 only; `crit` refused
- * as jose does) → the claims: `iss` equal to the discovery document's issuer (a trailing slash
+ * at most once per cooldown) → the signature (jose's compactVerify: RS256 only; a `crit` other
+ * than RFC 7797's `b64` refused as jose does, and `b64: false` leaves a payload that is not JSON,
+ * refused below) → the claims: `iss` equal to the discovery document's issuer (a trailing slash
  * ignored on both sides: Google's discovery says `https://accounts.google.com/`), `aud` one of
  * our Google client ids, `jti` and `iat` present, `iat` at most 5 minutes ahead, `events` an
  * object of event objects.
