@@ -43,6 +43,10 @@ const BODY_LIMIT_BYTES = 8 * 1024;
 const FORM = 'application/x-www-form-urlencoded';
 const CHALLENGE = 'Bearer realm="token-introspection"';
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+/** What Fastify's own JSON serialisation would have sent. */
+const JSON_TYPE = 'application/json; charset=utf-8';
+/** The log fields of every active answer: one frozen object, not one per request. */
+const ACTIVE_LOG_FIELDS = Object.freeze({ introspection: Object.freeze({ active: true }) });
 
 type OAuthError = 'invalid_request' | 'invalid_client' | 'rate_limited' | 'temporarily_unavailable';
 
@@ -102,12 +106,13 @@ export const introspectionRoutes: FastifyPluginAsync<IntrospectionRouteOptions> 
       }
       try {
         const result = await opts.introspection.introspect(tokens[0]!);
-        if ('reason' in result) annotateRequest(request, { introspection: { active: false, reason: result.reason } });
-        else {
-          annotateRequest(request, { introspection: { active: true } });
+        if (result.active) {
+          annotateRequest(request, ACTIVE_LOG_FIELDS);
           logAsRoutine(request);
-        }
-        return reply.header('cache-control', 'no-store').send(result.response);
+        } else annotateRequest(request, { introspection: { active: false, reason: result.reason } });
+        // The answer is JSON text already (src/sessions/introspection.ts): Fastify sends a string
+        // with its content type as it is, without serialising it again.
+        return reply.header('cache-control', 'no-store').type(JSON_TYPE).send(result.json);
       } catch (err) {
         if (err instanceof ServiceUnavailableError) return refuse(reply, request, 503, 'temporarily_unavailable', 'the session store cannot be reached; retry shortly');
         throw err;
