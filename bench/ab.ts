@@ -1,6 +1,6 @@
 /**
  * A/B of two gateway builds or configurations under one load phase (`me` by default, or
- * `--signin`, `--refresh`), with the method of `npm run bench`: wrk at saturation, both
+ * `--signin`, `--refresh`, `--introspect`), with the method of `npm run bench`: wrk at saturation, both
  * gateways pinned to the server core, wrk + Redis on the other, rounds alternating, reporting
  * requests/s, p50/p99 and CPU per request of the gateway and of Redis. For judging one change
  * at a time on a noisy machine: CPU per request barely moves with load from other processes,
@@ -8,7 +8,7 @@
  *
  *   cp -r dist dist-a   # the build before a change (any copy inside the repository, so node_modules resolve)
  *   node dist/bench/bench/ab.js --a-script dist-a/main.js --b-script dist/main.js [--a-env LOG_LEVEL=warn]
- *        [--b-env K=V,K=V] [--rounds 5] [--seconds 5] [--connections 32] [--sessions 200] [--signin | --refresh]
+ *        [--b-env K=V,K=V] [--rounds 5] [--seconds 5] [--connections 32] [--sessions 200] [--signin | --refresh | --introspect]
  *        [--a-node-args --flag,--flag] [--b-node-args …]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,7 +23,7 @@ import { hasTaskset, pinProcess, planPinning } from './lib/pinning.js';
 import { allowedCpus } from './lib/proc-stat.js';
 import { startServer, type ServerProcess } from './lib/procs.js';
 import { ensureWrk } from './lib/wrk.js';
-import { IdTokenPool, MeLoad, RefreshLoad, SignInLoad, signInMany, type LoadSide } from './lib/workloads.js';
+import { INTROSPECTION_SECRET, IdTokenPool, IntrospectLoad, MeLoad, RefreshLoad, SignInLoad, signInMany, type LoadSide } from './lib/workloads.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -36,7 +36,7 @@ const rounds = Number(flag('--rounds', '5'));
 const seconds = Number(flag('--seconds', '5'));
 const connections = Number(flag('--connections', '32'));
 const sessionCount = Number(flag('--sessions', '200'));
-const mode = args.includes('--signin') ? 'signin' : args.includes('--refresh') ? 'refresh' : 'me';
+const mode = args.includes('--signin') ? 'signin' : args.includes('--refresh') ? 'refresh' : args.includes('--introspect') ? 'introspect' : 'me';
 const variants = {
   a: { script: resolve(flag('--a-script', 'dist/main.js')), env: envOf(flag('--a-env', '')), nodeArgs: flag('--a-node-args', '').split(',').filter(Boolean) },
   b: { script: resolve(flag('--b-script', 'dist/main.js')), env: envOf(flag('--b-env', '')), nodeArgs: flag('--b-node-args', '').split(',').filter(Boolean) },
@@ -74,6 +74,7 @@ try {
         GOOGLE_JWKS_URI: google.jwksUri,
         AUTH_ISSUER: 'https://auth.bench.example',
         LOG_LEVEL: 'info',
+        INTROSPECTION_SECRETS: INTROSPECTION_SECRET,
         ...BENCH_RATE_LIMITS,
         ...variants[k].env,
       },
@@ -87,6 +88,10 @@ try {
     b: await signInMany(pool, 'b', 'gateway', gw.b, sessionCount),
   };
   const me = { a: new MeLoad(side, 'a', sessions.a.map((s) => s.credential)), b: new MeLoad(side, 'b', sessions.b.map((s) => s.credential)) };
+  const introspect = {
+    a: new IntrospectLoad(side, sessions.a.map((s) => s.credential), 'a'),
+    b: new IntrospectLoad(side, sessions.b.map((s) => s.credential), 'b'),
+  };
   const signin = new SignInLoad(side, pool);
   const refresh = {} as Record<'a' | 'b', RefreshLoad>;
   for (const k of ['a', 'b'] as const) {
@@ -94,7 +99,13 @@ try {
     refresh[k].seed(sessions[k].map((s) => s.refreshToken));
   }
   const run = (k: 'a' | 'b', secs: number): Promise<LoadResult> =>
-    mode === 'signin' ? signin.run('gateway', k, gw[k], secs) : mode === 'refresh' ? refresh[k].run(gw[k], secs) : me[k].run(gw[k], secs);
+    mode === 'signin'
+      ? signin.run('gateway', k, gw[k], secs)
+      : mode === 'refresh'
+        ? refresh[k].run(gw[k], secs)
+        : mode === 'introspect'
+          ? introspect[k].run(gw[k], secs)
+          : me[k].run(gw[k], secs);
 
   await run('a', 2);
   await run('b', 2);

@@ -92,8 +92,9 @@ export class IntrospectLoad {
   constructor(
     private readonly side: LoadSide,
     accessTokens: readonly string[],
+    name = 'gateway',
   ) {
-    this.file = writeLines(join(side.dir, 'introspect.tokens'), accessTokens);
+    this.file = writeLines(join(side.dir, `introspect-${name}.tokens`), accessTokens);
   }
 
   run(server: ServerProcess, seconds: number): Promise<LoadResult> {

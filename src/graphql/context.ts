@@ -82,6 +82,7 @@ class RequestContext implements GatewayContext {
   [FASTIFY_REQUEST]: FastifyRequest;
   private readonly header: string | undefined;
   private principalMemo: Promise<Principal | null> | null = null;
+  private settledMemo: Promise<void> | null = null;
   private usersMemo: BatchLoader<string, UserRecord | null> | null = null;
 
   constructor(
@@ -103,7 +104,9 @@ class RequestContext implements GatewayContext {
   }
 
   principalSettled(): Promise<void> {
-    return this.principal().then(ignore, ignore);
+    // Memoised too: looked up in the context function, the caller is waited for again (at once) before execution.
+    this.settledMemo ??= this.principal().then(ignore, ignore);
+    return this.settledMemo;
   }
 
   get users(): BatchLoader<string, UserRecord | null> {

@@ -43,12 +43,40 @@ const BODY_LIMIT_BYTES = 8 * 1024;
 const FORM = 'application/x-www-form-urlencoded';
 const CHALLENGE = 'Bearer realm="token-introspection"';
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+/** What Fastify's own JSON serialisation would have sent. */
+const JSON_TYPE = 'application/json; charset=utf-8';
+/** The log fields of every active answer: one frozen object, not one per request. */
+const ACTIVE_LOG_FIELDS = Object.freeze({ introspection: Object.freeze({ active: true }) });
 
 type OAuthError = 'invalid_request' | 'invalid_client' | 'rate_limited' | 'temporarily_unavailable';
 
 function refuse(reply: FastifyReply, request: FastifyRequest, status: number, error: OAuthError, description: string): FastifyReply {
   annotateRequest(request, { error });
   return reply.code(status).header('cache-control', 'no-store').send({ error, error_description: description });
+}
+
+/**
+ * The values of `name` in an `application/x-www-form-urlencoded` body, exactly as
+ * `new URLSearchParams(body).getAll(name)` gives them (tested against it). A body without `%`
+ * and `+` has nothing to decode, so its pairs are read as they are: a router's `token=<JWT>`
+ * (base64url and dots) takes this path, without a URLSearchParams and its entry list per
+ * request. Anything else goes through URLSearchParams.
+ */
+export function formValues(body: string, name: string): string[] {
+  if (body.includes('%') || body.includes('+')) return new URLSearchParams(body).getAll(name);
+  const values: string[] = [];
+  let start = 0;
+  while (start <= body.length) {
+    let end = body.indexOf('&', start);
+    if (end === -1) end = body.length;
+    if (end > start) {
+      const eq = body.indexOf('=', start);
+      const keyEnd = eq === -1 || eq > end ? end : eq;
+      if (keyEnd - start === name.length && body.startsWith(name, start)) values.push(keyEnd === end ? '' : body.slice(keyEnd + 1, end));
+    }
+    start = end + 1;
+  }
+  return values;
 }
 
 export const introspectionRoutes: FastifyPluginAsync<IntrospectionRouteOptions> = async (app, opts) => {
@@ -58,7 +86,7 @@ export const introspectionRoutes: FastifyPluginAsync<IntrospectionRouteOptions> 
   // Fastify's own refusals (a body too large, an unsupported media type) answer as OAuth errors.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => {
-    done(null, new URLSearchParams(body as string));
+    done(null, body);
   });
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err.statusCode ?? 500;
@@ -94,20 +122,20 @@ export const introspectionRoutes: FastifyPluginAsync<IntrospectionRouteOptions> 
       });
     },
     handler: async (request, reply) => {
-      const params = request.body instanceof URLSearchParams ? request.body : null;
-      const tokens = params?.getAll('token') ?? [];
+      const tokens = typeof request.body === 'string' ? formValues(request.body, 'token') : [];
       // RFC 6749 §3.1: a parameter may not be sent twice.
       if (tokens.length !== 1 || tokens[0] === '') {
         return refuse(reply, request, 400, 'invalid_request', tokens.length > 1 ? 'token is sent more than once' : `the ${FORM} body needs a non-empty token`);
       }
       try {
         const result = await opts.introspection.introspect(tokens[0]!);
-        if ('reason' in result) annotateRequest(request, { introspection: { active: false, reason: result.reason } });
-        else {
-          annotateRequest(request, { introspection: { active: true } });
+        if (result.active) {
+          annotateRequest(request, ACTIVE_LOG_FIELDS);
           logAsRoutine(request);
-        }
-        return reply.header('cache-control', 'no-store').send(result.response);
+        } else annotateRequest(request, { introspection: { active: false, reason: result.reason } });
+        // The answer is JSON text already (src/sessions/introspection.ts): Fastify sends a string
+        // with its content type as it is, without serialising it again.
+        return reply.header('cache-control', 'no-store').type(JSON_TYPE).send(result.json);
       } catch (err) {
         if (err instanceof ServiceUnavailableError) return refuse(reply, request, 503, 'temporarily_unavailable', 'the session store cannot be reached; retry shortly');
         throw err;

@@ -30,6 +30,8 @@ export function requestIdFor(req: IncomingMessage): string {
 
 /** Routes polled by probes and scrapers: logged at debug, so they do not drown the rest. */
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+/** The levels at which a debug line is written. */
+const DEBUG_LEVELS = new Set(['debug', 'trace']);
 const MAX_PATH_LENGTH = 200;
 
 /** The URL without its query string, bounded. */
@@ -47,6 +49,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Extra fields for the request's log line (`annotateRequest`); null until one is added. */
     logFields: Record<string, unknown> | null;
+    /** The completion line is debug, like the probes' (`logAsRoutine`). */
+    logRoutine: boolean;
   }
 }
 
@@ -56,13 +60,11 @@ export function annotateRequest(request: FastifyRequest, fields: Record<string, 
 }
 
 /**
- * Requests whose completion line is debug, like the probes': routine traffic that would
+ * The request's completion line is debug, like the probes': routine traffic that would
  * otherwise double the log (a router's introspection of a live token, on each of its requests).
  */
-const routine = new WeakSet<FastifyRequest>();
-
 export function logAsRoutine(request: FastifyRequest): void {
-  routine.add(request);
+  request.logRoutine = true;
 }
 
 /**
@@ -77,7 +79,9 @@ export class GatewayLogController extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     const path = pathOf(request.url);
-    const quiet = QUIET_ROUTES.has(path) || routine.has(request);
+    const quiet = request.logRoutine || QUIET_ROUTES.has(path);
+    // A line at a level that is off is not built at all (a router's introspections, at info).
+    if (quiet && !error && !DEBUG_LEVELS.has(request.log.level)) return;
     const fields = {
       method: request.method,
       path,
@@ -129,6 +133,7 @@ function hasKeys(o: object | undefined): boolean {
  */
 export function installRequestIdHeader(app: FastifyInstance): void {
   app.decorateRequest('logFields', null);
+  app.decorateRequest('logRoutine', false);
   app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     done();

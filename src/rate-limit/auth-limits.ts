@@ -184,7 +184,21 @@ export class AuthRateLimits {
   }
 }
 
-/** The per-address subject: the address unit (IPv6 /64), hashed (src/rate-limit/subjects.ts). */
+/**
+ * The per-address subject: the address unit (IPv6 /64), hashed (src/rate-limit/subjects.ts).
+ * Remembered per address: a client sends its refreshes and sign-ins from one address, and the
+ * hash is a SHA-256 per request otherwise. Bounded: when full it starts over, so a flood of
+ * distinct addresses costs each its hash, never memory.
+ */
+const subjects = new Map<string | null, string>();
+const MAX_REMEMBERED_SUBJECTS = 4096;
+
 function subject(clientAddress: string | null): string {
-  return hashSubject(addressUnit(clientAddress));
+  let s = subjects.get(clientAddress);
+  if (s === undefined) {
+    s = hashSubject(addressUnit(clientAddress));
+    if (subjects.size >= MAX_REMEMBERED_SUBJECTS) subjects.clear();
+    subjects.set(clientAddress, s);
+  }
+  return s;
 }

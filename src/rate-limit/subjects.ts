@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { isIP } from 'node:net';
 
 /**
@@ -14,7 +14,7 @@ import { isIP } from 'node:net';
  * from a chosen collision except sharing a limit with someone.
  */
 export function hashSubject(value: string): string {
-  return createHash('sha256').update(value).digest('base64url').slice(0, 22);
+  return hash('sha256', value, 'base64url').slice(0, 22);
 }
 
 /**

@@ -17,6 +17,8 @@ export interface AccessClaims {
   sessionId: string;
   /** Expiry, epoch ms. */
   expiresAt: number;
+  /** Issue time, epoch ms (introspection answers it; kept here so it is never decoded again). */
+  issuedAt: number;
 }
 
 export interface AccessTokenOptions {
@@ -116,9 +118,9 @@ export class AccessTokens {
       if (err instanceof errors.JWTExpired) throw new AuthError('token_expired');
       throw new AuthError('invalid_token');
     }
-    const { sub, sid, exp } = payload;
-    if (!isRandomId(sub) || !isRandomId(sid) || typeof exp !== 'number') throw new AuthError('invalid_token');
-    const claims: AccessClaims = { userId: sub, sessionId: sid, expiresAt: exp * 1000 };
+    const { sub, sid, exp, iat } = payload;
+    if (!isRandomId(sub) || !isRandomId(sid) || typeof exp !== 'number' || typeof iat !== 'number') throw new AuthError('invalid_token');
+    const claims: AccessClaims = { userId: sub, sessionId: sid, expiresAt: exp * 1000, issuedAt: iat * 1000 };
     if (this.verified.size >= this.cacheSize) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(token, claims);
     return claims;

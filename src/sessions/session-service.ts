@@ -1,6 +1,6 @@
 import { AuthError, storeCall, storeFailure } from '../errors.js';
 import type { AccountStore, Revocation, RevocationReason, SessionRecord, UserRecord } from '../store/types.js';
-import type { AccessTokens } from './access-token.js';
+import type { AccessClaims, AccessTokens } from './access-token.js';
 import { isRandomId } from './ids.js';
 import { checkAccess, isLive, newestFirst, shouldRecordActivity } from './policy.js';
 
@@ -8,6 +8,8 @@ import { checkAccess, isLive, newestFirst, shouldRecordActivity } from './policy
 export interface Principal {
   user: UserRecord;
   session: SessionRecord;
+  /** The access token's verified claims (the cached object: no copy per request). */
+  claims: AccessClaims;
 }
 
 export interface SessionServiceOptions {
@@ -49,7 +51,7 @@ export class SessionService {
     const denied = checkAccess(session, user, now);
     if (denied) throw new AuthError(denied);
     this.recordActivity(session!, now);
-    return { user: user!, session: session! };
+    return { user: user!, session: session!, claims };
   }
 
   /**
@@ -80,7 +82,7 @@ export class SessionService {
     return this.end(principal, { kind: 'session', sessionId: principal.session.id }, 'sign_out').then((n) => n > 0);
   }
 
-  async listSessions(principal: Principal): Promise<SessionRecord[]> {
+  async listSessions(principal: Pick<Principal, 'user'>): Promise<SessionRecord[]> {
     return storeCall(liveSessions(this.opts.accounts, principal.user.id, this.opts.now()), this.opts.log);
   }
 

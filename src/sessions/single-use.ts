@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { AuthError, storeCall } from '../errors.js';
 import { CLOCK_TOLERANCE_S } from '../identity/verifier.js';
@@ -83,5 +83,5 @@ function isServerNonce(nonce: string | null): nonce is string {
 }
 
 function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('base64url');
+  return hash('sha256', value, 'base64url');
 }

@@ -40,7 +40,7 @@ describe('access tokens', () => {
   it('sign and verify; expired, tampered and foreign tokens are refused with a reason', async () => {
     const { clock, keys, tokens, uid, sid, token, expiresAt } = await signedToken();
     expect(expiresAt).toBe(clock.t + ACCESS_TTL);
-    expect(await tokens.verify(token)).toEqual({ userId: uid, sessionId: sid, expiresAt });
+    expect(await tokens.verify(token)).toEqual({ userId: uid, sessionId: sid, expiresAt, issuedAt: expiresAt - ACCESS_TTL });
     expect(decodeProtectedHeader(token)).toMatchObject({ alg: 'ES256', typ: 'at+jwt', kid: keys.active().stored.kid });
 
     const [h, p, s] = token.split('.') as [string, string, string];
@@ -147,7 +147,7 @@ describe('access tokens: only the canonical spelling', () => {
     // Cold cache, and again with the canonical token cached: each respelling is its own
     // string, so a cache miss, and refused there without a key lookup or a signature check.
     for (const alt of respelled) await expect(tokens.verify(alt)).rejects.toMatchObject({ reason: 'invalid_token' });
-    expect(await tokens.verify(token)).toEqual({ userId: uid, sessionId: sid, expiresAt });
+    expect(await tokens.verify(token)).toEqual({ userId: uid, sessionId: sid, expiresAt, issuedAt: expiresAt - ACCESS_TTL });
     for (const alt of respelled) await expect(tokens.verify(alt)).rejects.toMatchObject({ reason: 'invalid_token' });
     expect(lookups).toHaveBeenCalledTimes(1); // the canonical token's one verification
     expect([...(tokens as unknown as { verified: Map<string, unknown> }).verified.keys()]).toEqual([token]);
