@@ -145,8 +145,22 @@ describe('each event acts once, and at least once', () => {
     const gate = new Promise<void>((r) => (release = r));
     const inner = stores.securityEvents;
     const wrap = (over: Partial<typeof inner>): Stores => ({ ...stores, securityEvents: Object.assign(Object.create(inner) as typeof inner, over) });
-    // The first instance is held before acting on the account; the second lets it go once it has found the event busy.
-    const first = receiver(wrap({ recordOnAccount: async (...a) => (await gate, inner.recordOnAccount(...a)) })).receive(token);
+    let claimed!: () => void;
+    const firstClaimed = new Promise<void>((r) => (claimed = r));
+    // The first instance claims the event and is held before acting on the account; the second
+    // starts only once that claim is in (else it could claim first) and lets the first go once
+    // it has found the event busy.
+    const first = receiver(
+      wrap({
+        claim: async (...a) => {
+          const got = await inner.claim(...a);
+          claimed();
+          return got;
+        },
+        recordOnAccount: async (...a) => (await gate, inner.recordOnAccount(...a)),
+      }),
+    ).receive(token);
+    await firstClaimed;
     const second = receiver(
       wrap({
         claim: async (...a) => {
