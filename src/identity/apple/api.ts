@@ -1,4 +1,5 @@
 import type { AppleClientSecrets } from './client-secret.js';
+import { BodyTooLarge, readCappedBody } from '../../util/read-capped-body.js';
 
 /** One call's limit (connect, send, answer). */
 export const APPLE_CALL_TIMEOUT_MS = 10_000;
@@ -67,7 +68,7 @@ export class AppleTokenApi {
         redirect: 'error',
         signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
       });
-      const text = await readCapped(res);
+      const text = await readCappedBody(res, MAX_ANSWER_BYTES);
       let parsed: unknown = null;
       try {
         parsed = text ? JSON.parse(text) : null;
@@ -83,28 +84,7 @@ export class AppleTokenApi {
       if (e.name === 'TimeoutError' || timeout.aborted) return { ok: false, error: 'timeout' };
       if (signal?.aborted) throw err;
       // The cause's code (ECONNREFUSED, …) says enough; a message could quote the URL or the body.
-      return { ok: false, error: e.name === 'AnswerTooLarge' ? 'answer too large' : `connection failed${e.cause?.code ? ` (${e.cause.code})` : ''}` };
+      return { ok: false, error: err instanceof BodyTooLarge ? 'answer too large' : `connection failed${e.cause?.code ? ` (${e.cause.code})` : ''}` };
     }
   }
-}
-
-/** The answer's body as text, refused past MAX_ANSWER_BYTES. */
-async function readCapped(res: Response): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ANSWER_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      const e = new Error('answer too large');
-      e.name = 'AnswerTooLarge';
-      throw e;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,4 +1,5 @@
 import { timeoutSignal, type Clock } from './clock.js';
+import { readCappedBody } from '../../util/read-capped-body.js';
 
 /**
  * One HTTP GET of a provider's JWKS endpoint, with the limits a key set needs: a timeout over
@@ -41,7 +42,7 @@ export async function fetchJwks(url: string, o: FetchJwksOptions): Promise<JwksR
       await res.body?.cancel().catch(() => undefined);
       throw new Error(`unexpected HTTP status ${res.status}`);
     }
-    const text = await readBody(res, o.maxBodyBytes);
+    const text = await readCappedBody(res, o.maxBodyBytes);
     try {
       return { body: JSON.parse(text) as unknown, headers: res.headers };
     } catch {
@@ -50,28 +51,4 @@ export async function fetchJwks(url: string, o: FetchJwksOptions): Promise<JwksR
   } finally {
     timeout.cancel();
   }
-}
-
-/** The body as UTF-8 text, refused beyond `limit` bytes whether or not Content-Length says so. */
-async function readBody(res: Response, limit: number): Promise<string> {
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new Error('the response is too large');
-  }
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw new Error('the response is too large');
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -178,7 +178,7 @@ describe.each<[string, BackendFactory]>([
     h.fake.garbageBody = JSON.stringify({ keys: [h.fake.current.publicJwk], pad: 'x'.repeat(300 * 1024) });
     const s = await h.source();
     await expectUnavailable(s.getKey(h.fake.current.kid));
-    expect(h.log.lines.find((l) => l.level === 'warn')?.fields.error).toBe('Error: the response is too large');
+    expect(h.log.lines.find((l) => l.level === 'warn')?.fields.error).toBe('BodyTooLarge: the response is too large');
   });
 
   it('does not follow redirects (redirect: "error")', async () => {
