@@ -1,10 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
+import { describe, expect, it } from '@jest/globals';
 import type { AccountEvent } from '../../src/events/event.js';
-import { keyLayout } from '../../src/store/keys.js';
-import { createRedisClient, createRedisStores, whenReady } from '../../src/store/redis/index.js';
-import type { Stores } from '../../src/store/types.js';
-import { uniquePrefix, usePrivateRedis } from '../support/env.js';
+import { usePrivateRedis } from '../support/env.js';
+import { useRedisStores } from '../support/redis-stores.js';
 import { id, newSession, write } from '../store/contract.js';
 import { ACCOUNT_STATE_CASES, IDENTITY_CASES, SIGN_IN_CASES } from './event-cases.js';
 import { drafts, eventsAfter, lastCursor } from './helpers.js';
@@ -19,21 +16,8 @@ const redis = usePrivateRedis();
 const T = 1_900_000_000_000;
 
 describe('Lua scripts mirror the account event policy', () => {
-  let raw: Redis;
-  let stores: Stores;
-  let prefix: string;
-  const k = () => keyLayout(prefix);
-  beforeAll(async () => {
-    prefix = uniquePrefix();
-    const client = createRedisClient(redis.url);
-    await whenReady(client);
-    stores = createRedisStores({ client, keyPrefix: prefix, ownsClient: true });
-    raw = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    await stores.close();
-    raw.disconnect();
-  });
+  const r = useRedisStores(redis);
+  const k = r.keys;
 
   function expectStamped(events: AccountEvent[], uid: string, time: number): void {
     const base = events[0]?.id.split('.')[0];
@@ -43,11 +27,11 @@ describe('Lua scripts mirror the account event policy', () => {
 
   it.each(SIGN_IN_CASES)('write-session.lua: $name', async (c) => {
     const uid = id();
-    if (c.before) await stores.accounts.writeSession(write(uid, newSession(T), { profile: { sub: `sub-${uid}`, ...c.before } }));
-    const cursor = await lastCursor(stores);
-    const got = await stores.accounts.writeSession(write(uid, newSession(T + 1000), { profile: { sub: `sub-${uid}`, ...c.after }, mustExist: c.before !== null }));
+    if (c.before) await r.stores.accounts.writeSession(write(uid, newSession(T), { profile: { sub: `sub-${uid}`, ...c.before } }));
+    const cursor = await lastCursor(r.stores);
+    const got = await r.stores.accounts.writeSession(write(uid, newSession(T + 1000), { profile: { sub: `sub-${uid}`, ...c.after }, mustExist: c.before !== null }));
     expect(got.kind).toBe('written');
-    const events = await eventsAfter(stores, cursor, uid);
+    const events = await eventsAfter(r.stores, cursor, uid);
     expect(drafts(events)).toEqual(c.expected);
     expectStamped(events, uid, T + 1000);
   });
@@ -55,18 +39,18 @@ describe('Lua scripts mirror the account event policy', () => {
   it.each(ACCOUNT_STATE_CASES)('end-sessions.lua (account state): $name', async (c) => {
     const uid = id();
     if (c.before) {
-      await raw.hset(k().user(uid), 's', `sub-${uid}`, 'c', String(T - 1000), 'ls', String(T - 1000), 'ev', '1');
-      if (c.before.disabled) await raw.hset(k().user(uid), 'd', '1');
+      await r.raw.hset(k().user(uid), 's', `sub-${uid}`, 'c', String(T - 1000), 'ls', String(T - 1000), 'ev', '1');
+      if (c.before.disabled) await r.raw.hset(k().user(uid), 'd', '1');
     }
     for (let i = c.sessions; i >= 1; i--) {
       // Seeded in reverse, with later ends first: the events still come in id order.
-      await raw.hset(k().session(uid, `s${i}`), 'rh', 'h', 'c', String(T), 'e', String(T + 3_600_000), 'r', String(T + 3_600_000));
-      await raw.pexpireat(k().session(uid, `s${i}`), Date.now() + 3_600_000);
-      await raw.zadd(k().sessionIndex(uid), T + 3_600_000 - i, `s${i}`);
+      await r.raw.hset(k().session(uid, `s${i}`), 'rh', 'h', 'c', String(T), 'e', String(T + 3_600_000), 'r', String(T + 3_600_000));
+      await r.raw.pexpireat(k().session(uid, `s${i}`), Date.now() + 3_600_000);
+      await r.raw.zadd(k().sessionIndex(uid), T + 3_600_000 - i, `s${i}`);
     }
-    const cursor = await lastCursor(stores);
-    await stores.accounts.setAccountState(uid, c.state, T + 5);
-    const events = await eventsAfter(stores, cursor, uid);
+    const cursor = await lastCursor(r.stores);
+    await r.stores.accounts.setAccountState(uid, c.state, T + 5);
+    const events = await eventsAfter(r.stores, cursor, uid);
     expect(drafts(events)).toEqual(c.expected);
     expectStamped(events, uid, T + 5);
   });
@@ -74,20 +58,20 @@ describe('Lua scripts mirror the account event policy', () => {
   it.each(IDENTITY_CASES)('remove-identity.lua: $name', async (c) => {
     const uid = id();
     // An account with a Google and an Apple identity, the one removed pending or linked.
-    await raw.hset(k().user(uid), 'c', String(T - 1000), 'ls', String(T - 1000));
-    await raw.hset(k().accountIdentities(uid), 'google', `g-${uid}`, 'google.at', String(T - 1000), 'apple', `a-${uid}`, 'apple.at', String(T - 500));
-    if (c.pending) await raw.hset(k().accountIdentities(uid), `${c.provider}.p`, '1');
-    const cursor = await lastCursor(stores);
-    expect((await stores.accounts.removeIdentity(uid, c.provider, { subject: null, keepLast: !c.pending, now: T + 7 })).kind).toBe('removed');
-    const events = await eventsAfter(stores, cursor, uid);
+    await r.raw.hset(k().user(uid), 'c', String(T - 1000), 'ls', String(T - 1000));
+    await r.raw.hset(k().accountIdentities(uid), 'google', `g-${uid}`, 'google.at', String(T - 1000), 'apple', `a-${uid}`, 'apple.at', String(T - 500));
+    if (c.pending) await r.raw.hset(k().accountIdentities(uid), `${c.provider}.p`, '1');
+    const cursor = await lastCursor(r.stores);
+    expect((await r.stores.accounts.removeIdentity(uid, c.provider, { subject: null, keepLast: !c.pending, now: T + 7 })).kind).toBe('removed');
+    const events = await eventsAfter(r.stores, cursor, uid);
     expect(drafts(events)).toEqual(c.expected);
     expectStamped(events, uid, T + 7);
   });
 
   it('the stream entry is one field, `event`, holding the JSON', async () => {
     const uid = id();
-    await stores.accounts.writeSession(write(uid, newSession(T)));
-    const [[, fields]] = (await raw.xrevrange(k().events(), '+', '-', 'COUNT', 1)) as [[string, string[]]];
+    await r.stores.accounts.writeSession(write(uid, newSession(T)));
+    const [[, fields]] = (await r.raw.xrevrange(k().events(), '+', '-', 'COUNT', 1)) as [[string, string[]]];
     expect(fields[0]).toBe('event');
     expect(fields).toHaveLength(2);
     expect(JSON.parse(fields[1]!)).toMatchObject({ type: 'user.created', userId: uid, time: T });

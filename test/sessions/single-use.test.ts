@@ -1,13 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { createHash, randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { generateKeyPair, SignJWT } from 'jose';
 import { SIGN_IN_NONCE_TTL_MS, SignInNonces, UsedIdTokens } from '../../src/sessions/single-use.js';
 import { keyLayout } from '../../src/store/keys.js';
-import { createRedisClient, createRedisStores, whenReady } from '../../src/store/redis/index.js';
-import type { Stores } from '../../src/store/types.js';
 import { FakeClock } from '../support/fake-google.js';
-import { uniquePrefix, usePrivateRedis } from '../support/env.js';
+import { usePrivateRedis } from '../support/env.js';
+import { useRedisStores } from '../support/redis-stores.js';
 
 const redis = usePrivateRedis();
 const log = { error: () => undefined };
@@ -28,22 +26,9 @@ function respelled(t: string): string {
 }
 
 describe('SignInNonces and UsedIdTokens', () => {
-  let stores: Stores;
-  let raw: Redis;
-  let prefix: string;
-  beforeAll(async () => {
-    prefix = uniquePrefix();
-    const client = createRedisClient(redis.url);
-    await whenReady(client);
-    stores = createRedisStores({ client, keyPrefix: prefix, ownsClient: true });
-    raw = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    await stores.close();
-    raw.disconnect();
-  });
-  const nonces = (clock: FakeClock, requireNonce = false) => new SignInNonces({ store: stores.singleUse, requireNonce, log, now: clock.now });
-  const used = (clock: FakeClock, enabled = true) => new UsedIdTokens({ store: stores.singleUse, enabled, log, now: clock.now });
+  const r = useRedisStores(redis);
+  const nonces = (clock: FakeClock, requireNonce = false) => new SignInNonces({ store: r.stores.singleUse, requireNonce, log, now: clock.now });
+  const used = (clock: FakeClock, enabled = true) => new UsedIdTokens({ store: r.stores.singleUse, enabled, log, now: clock.now });
 
   describe('nonces', () => {
     it('issues 256-bit server nonces that live 10 minutes, stored only as a hash', async () => {
@@ -52,8 +37,8 @@ describe('SignInNonces and UsedIdTokens', () => {
       expect(nonce).toMatch(/^sn_[A-Za-z0-9_-]{43}$/);
       expect(expiresAt).toBe(clock.t + SIGN_IN_NONCE_TTL_MS);
       const hashed = createHash('sha256').update(nonce).digest('base64url');
-      expect(await raw.exists(keyLayout(prefix).nonce(hashed))).toBe(1);
-      expect(await raw.exists(keyLayout(prefix).nonce(nonce))).toBe(0);
+      expect(await r.raw.exists(keyLayout(r.prefix).nonce(hashed))).toBe(1);
+      expect(await r.raw.exists(keyLayout(r.prefix).nonce(nonce))).toBe(0);
       expect((await nonces(clock).create()).nonce).not.toBe(nonce);
     });
 
@@ -80,13 +65,13 @@ describe('SignInNonces and UsedIdTokens', () => {
     it('without REQUIRE_SIGN_IN_NONCE, client nonces pass untouched (nothing stored, reusable)', async () => {
       const clock = new FakeClock();
       const n = nonces(clock);
-      const before = await raw.keys(`${prefix}nonce:*`);
+      const before = await r.raw.keys(`${r.prefix}nonce:*`);
       for (const x of [null, 'client-made', 'sn_short']) {
         expect(() => n.requireShape(x)).not.toThrow();
         expect(await n.consume(x)).toBe(true);
         expect(await n.consume(x)).toBe(true);
       }
-      expect((await raw.keys(`${prefix}nonce:*`)).sort()).toEqual(before.sort());
+      expect((await r.raw.keys(`${r.prefix}nonce:*`)).sort()).toEqual(before.sort());
     });
 
     it('with REQUIRE_SIGN_IN_NONCE, no nonce or a client nonce is nonce_required', async () => {
@@ -118,7 +103,7 @@ describe('SignInNonces and UsedIdTokens', () => {
       const t = await token(clock);
       await used(clock).claim(t);
       const signed = t.slice(0, t.lastIndexOf('.'));
-      const ttl = await raw.pttl(keyLayout(prefix).usedIdToken(createHash('sha256').update(signed).digest('base64url')));
+      const ttl = await r.raw.pttl(keyLayout(r.prefix).usedIdToken(createHash('sha256').update(signed).digest('base64url')));
       const exp = (Math.floor(clock.t / 1000) + 3600 + 60) * 1000;
       expect(ttl).toBeGreaterThan(exp - clock.t - 5000);
       expect(ttl).toBeLessThanOrEqual(exp - clock.t);
@@ -136,10 +121,10 @@ describe('SignInNonces and UsedIdTokens', () => {
       const clock = new FakeClock();
       const u = used(clock, false);
       const t = await token(clock);
-      const before = await raw.keys(`${prefix}idt:*`);
+      const before = await r.raw.keys(`${r.prefix}idt:*`);
       expect(await u.claim(t)).toBe(true);
       expect(await u.claim(t)).toBe(true);
-      expect((await raw.keys(`${prefix}idt:*`)).sort()).toEqual(before.sort());
+      expect((await r.raw.keys(`${r.prefix}idt:*`)).sort()).toEqual(before.sort());
     });
   });
 

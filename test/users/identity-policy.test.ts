@@ -1,10 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
-import { keyLayout } from '../../src/store/keys.js';
-import { createRedisClient, createRedisStores, whenReady } from '../../src/store/redis/index.js';
-import type { Stores } from '../../src/store/types.js';
+import { describe, expect, it } from '@jest/globals';
 import { decideAddIdentity, decideConfirm, decideRemoveIdentity, identityAdmits, type StoredIdentity } from '../../src/users/identity-policy.js';
-import { uniquePrefix, usePrivateRedis } from '../support/env.js';
+import { usePrivateRedis } from '../support/env.js';
+import { useRedisStores } from '../support/redis-stores.js';
 import { appleIdentity } from '../store/contract-fixtures.js';
 
 /**
@@ -67,42 +64,29 @@ describe('identity policy', () => {
 });
 
 describe('Lua scripts mirror the identity policy', () => {
-  let raw: Redis;
-  let stores: Stores;
-  let prefix: string;
+  const r = useRedisStores(redis);
   let n = 0;
-  const k = () => keyLayout(prefix);
-  beforeAll(async () => {
-    prefix = uniquePrefix();
-    const client = createRedisClient(redis.url);
-    await whenReady(client);
-    stores = createRedisStores({ client, keyPrefix: prefix, ownsClient: true });
-    raw = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    await stores.close();
-    raw.disconnect();
-  });
+  const k = r.keys;
 
   async function seed(account: Account): Promise<string> {
     const uid = `user${++n}`;
     if (!account) return uid;
-    await raw.hset(k().user(uid), 'c', String(T), 'ls', String(T));
-    if (account.disabled) await raw.hset(k().user(uid), 'd', '1');
-    if (account.retired) await raw.set(k().retired(uid), '1', 'PX', 60_000);
+    await r.raw.hset(k().user(uid), 'c', String(T), 'ls', String(T));
+    if (account.disabled) await r.raw.hset(k().user(uid), 'd', '1');
+    if (account.retired) await r.raw.set(k().retired(uid), '1', 'PX', 60_000);
     for (const [provider, i] of Object.entries(account.identities)) {
-      await raw.hset(k().accountIdentities(uid), provider, i.subject, `${provider}.at`, String(T));
-      if (i.pending) await raw.hset(k().accountIdentities(uid), `${provider}.p`, '1');
+      await r.raw.hset(k().accountIdentities(uid), provider, i.subject, `${provider}.at`, String(T));
+      if (i.pending) await r.raw.hset(k().accountIdentities(uid), `${provider}.p`, '1');
     }
     return uid;
   }
 
   it.each(ADD_CASES)('add-identity.lua: $name', async (c) => {
     const uid = await seed(c.account);
-    const before = await raw.hgetall(k().accountIdentities(uid));
-    const got = await stores.accounts.addIdentity(uid, appleIdentity(c.subject), T + 1);
+    const before = await r.raw.hgetall(k().accountIdentities(uid));
+    const got = await r.stores.accounts.addIdentity(uid, appleIdentity(c.subject), T + 1);
     expect(got).toEqual({ kind: c.expected === 'add' ? 'added' : c.expected });
-    const after = await raw.hgetall(k().accountIdentities(uid));
+    const after = await r.raw.hgetall(k().accountIdentities(uid));
     if (c.expected !== 'add') return expect(after).toEqual(before);
     const stored = c.account!.identities.apple;
     const same = stored?.subject === c.subject;
@@ -112,12 +96,12 @@ describe('Lua scripts mirror the identity policy', () => {
 
   it.each(REMOVE_CASES)('remove-identity.lua: $name', async (c) => {
     const uid = await seed({ disabled: false, identities: c.identities });
-    const got = await stores.accounts.removeIdentity(uid, 'apple', { subject: c.subject, keepLast: c.keepLast, now: 1 });
-    const apple = await raw.hget(k().accountIdentities(uid), 'apple');
+    const got = await r.stores.accounts.removeIdentity(uid, 'apple', { subject: c.subject, keepLast: c.keepLast, now: 1 });
+    const apple = await r.raw.hget(k().accountIdentities(uid), 'apple');
     if (c.expected === 'remove') {
       expect(got).toEqual({ kind: 'removed', subject: c.identities.apple!.subject });
       expect(apple).toBeNull();
-      expect((await raw.hkeys(k().accountIdentities(uid))).filter((f) => f.startsWith('apple'))).toEqual([]);
+      expect((await r.raw.hkeys(k().accountIdentities(uid))).filter((f) => f.startsWith('apple'))).toEqual([]);
     } else {
       expect(got).toEqual({ kind: c.expected });
       expect(apple).toBe(c.identities.apple?.subject ?? null);
@@ -126,16 +110,16 @@ describe('Lua scripts mirror the identity policy', () => {
 
   it.each(CONFIRM_CASES)('confirm-identity.lua: $name', async (c) => {
     const uid = await seed({ disabled: false, identities: { google: linked('g'), ...(c.stored ? { apple: c.stored } : {}) } });
-    expect(await stores.accounts.confirmIdentity(uid, 'apple', c.subject)).toBe(c.expected);
-    if (c.expected) expect(await raw.hexists(k().accountIdentities(uid), 'apple.p')).toBe(0);
-    else expect(await raw.hexists(k().accountIdentities(uid), 'apple.p')).toBe(c.stored?.pending ? 1 : 0);
+    expect(await r.stores.accounts.confirmIdentity(uid, 'apple', c.subject)).toBe(c.expected);
+    if (c.expected) expect(await r.raw.hexists(k().accountIdentities(uid), 'apple.p')).toBe(0);
+    else expect(await r.raw.hexists(k().accountIdentities(uid), 'apple.p')).toBe(c.stored?.pending ? 1 : 0);
   });
 
   it('confirming a Google identity writes `s` too (the earlier layout reads the account through it); removing it takes `s` away', async () => {
     const uid = await seed({ disabled: false, identities: { apple: linked('a'), google: pending('g') } });
-    expect(await stores.accounts.confirmIdentity(uid, 'google', 'g')).toBe(true);
-    expect(await raw.hget(k().user(uid), 's')).toBe('g');
-    expect(await stores.accounts.removeIdentity(uid, 'google', { subject: 'g', keepLast: true, now: 1 })).toEqual({ kind: 'removed', subject: 'g' });
-    expect(await raw.hexists(k().user(uid), 's')).toBe(0);
+    expect(await r.stores.accounts.confirmIdentity(uid, 'google', 'g')).toBe(true);
+    expect(await r.raw.hget(k().user(uid), 's')).toBe('g');
+    expect(await r.stores.accounts.removeIdentity(uid, 'google', { subject: 'g', keepLast: true, now: 1 })).toEqual({ kind: 'removed', subject: 'g' });
+    expect(await r.raw.hexists(k().user(uid), 's')).toBe(0);
   });
 });
