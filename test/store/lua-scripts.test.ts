@@ -12,9 +12,9 @@ const DIST = new URL('../../dist/store/redis/scripts/', import.meta.url);
 describe('Lua scripts', () => {
   it.each(Object.entries(SCRIPTS))('%s: the header names its KEYS and ARGV as src/store/redis/lua.ts does', (_name, script) => {
     const header = scriptHeader(script.file);
-    expect({ keys: header.keys, args: header.args }).toEqual({ keys: [...script.keys], args: [...script.args] });
+    expect({ keys: header.keys, args: header.args, consts: header.consts }).toEqual({ keys: [...script.keys], args: [...script.args], consts: Object.keys(script.consts) });
     // Names are distinct: each becomes a Lua local.
-    const names = [...header.keys, ...header.args.map((a) => a.replace(/\[\]$/, ''))];
+    const names = [...header.keys, ...[...header.args, ...header.consts].map((a) => a.replace(/\[\]$/, ''))];
     expect(new Set(names).size).toBe(names.length);
   });
 

@@ -14,7 +14,7 @@ import type {
 } from '../types.js';
 import type { KeyLayout } from '../keys.js';
 import type { RedisClient } from './client.js';
-import { PROFILE_EVENT_SPEC, assertTime, decodeSession, decodeUser, encodeIdentityClaims, encodeProfileWrite, encodeSession, pairs } from './codec.js';
+import { assertTime, decodeSession, decodeUser, encodeIdentityClaims, encodeProfileWrite, encodeSession, pairs } from './codec.js';
 import { RedisAccountIdentities } from './account-identities.js';
 import type { RedisEventLog } from './event-relay.js';
 import { unwrap } from './exec.js';
@@ -71,7 +71,6 @@ export class RedisAccountStore extends RedisAccountIdentities implements Account
         claims: encodeIdentityClaims(identity),
         sessionFields: encodeSession(session),
         ...ev.args,
-        profileEvent: PROFILE_EVENT_SPEC,
       },
     })) as [string, (number | string)?, string[]?, number?];
     switch (reply[0]) {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { RedisClient } from './client.js';
+import { PROFILE_EVENT_SPEC } from './codec.js';
 
 /**
  * The Lua scripts, one file each in ./scripts (`npm run build` copies them next to the
@@ -30,10 +31,17 @@ export interface LuaScript<K extends string, A extends string> {
   readonly file: string;
   readonly keys: readonly K[];
   readonly args: readonly A[];
+  /** The header's CONSTS (`name[]`), by name: bound in the script's preamble, never sent. */
+  readonly consts: Readonly<Record<string, readonly string[]>>;
 }
 
-function script<const K extends string, const A extends string>(file: string, keys: readonly K[], args: readonly A[]): LuaScript<K, A> {
-  return { file, keys, args };
+function script<const K extends string, const A extends string>(
+  file: string,
+  keys: readonly K[],
+  args: readonly A[],
+  consts: Readonly<Record<string, readonly string[]>> = {},
+): LuaScript<K, A> {
+  return { file, keys, args, consts };
 }
 
 export const SCRIPTS = {
@@ -60,8 +68,8 @@ export const SCRIPTS = {
       'userId',
       'eventId',
       'eventsRetentionMs',
-      'profileEvent[]',
     ],
+    { 'profileEvent[]': PROFILE_EVENT_SPEC },
   ),
   rotateSession: script(
     'rotate-session',
@@ -109,17 +117,18 @@ export type ScriptCall<K extends string, A extends string> = {
 const SCRIPT_DIR = new URL('./scripts/', import.meta.url);
 const NAME = /^[A-Za-z][A-Za-z0-9]*(\[\])?$/;
 
-/** The names a script's header declares. */
-export function scriptHeader(file: string): { keys: string[]; args: string[]; body: string } {
+/** The names a script's header declares (CONSTS: none when the header has no such line). */
+export function scriptHeader(file: string): { keys: string[]; args: string[]; consts: string[]; body: string } {
   const body = readFileSync(new URL(`${file}.lua`, SCRIPT_DIR), 'utf8');
-  const line = (label: string) => {
+  const line = (label: string, optional = false) => {
     const m = new RegExp(`^-- ${label}:(.*)$`, 'm').exec(body);
+    if (!m && optional) return [];
     if (!m) throw new Error(`${file}.lua: no "-- ${label}:" header`);
     const names = m[1]!.trim().split(/\s+/).filter(Boolean);
     for (const n of names) if (!NAME.test(n)) throw new Error(`${file}.lua: bad name "${n}" in ${label}`);
     return names;
   };
-  return { keys: line('KEYS'), args: line('ARGV'), body };
+  return { keys: line('KEYS'), args: line('ARGV'), consts: line('CONSTS', true), body };
 }
 
 /** The shared preludes, in this order (lib-events.lua uses lib.lua's `int` and `before`). */
@@ -130,8 +139,11 @@ const LIB = (): string => LIB_FILES.map((f) => readFileSync(new URL(f, SCRIPT_DI
 function assemble(s: LuaScript<string, string>, lib: string): string {
   const header = scriptHeader(s.file);
   const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-  if (!same(header.keys, s.keys) || !same(header.args, s.args)) {
-    throw new Error(`${s.file}.lua: its header names (${header.keys} / ${header.args}) differ from src/store/redis/lua.ts (${s.keys} / ${s.args})`);
+  const consts = Object.keys(s.consts);
+  if (!same(header.keys, s.keys) || !same(header.args, s.args) || !same(header.consts, consts)) {
+    throw new Error(
+      `${s.file}.lua: its header names (${header.keys} / ${header.args} / ${header.consts}) differ from src/store/redis/lua.ts (${s.keys} / ${s.args} / ${consts})`,
+    );
   }
   const bind: string[] = [];
   if (s.keys.length > 0) bind.push(`local ${s.keys.join(', ')} = ${s.keys.map((_, i) => `KEYS[${i + 1}]`).join(', ')}`);
@@ -139,7 +151,14 @@ function assemble(s: LuaScript<string, string>, lib: string): string {
   bind.push('local function __arg() __at = __at + 1 return ARGV[__at] end');
   bind.push('local function __list() local t = {} for i = 1, tonumber(__arg()) do t[i] = __arg() end return t end');
   for (const a of s.args) bind.push(a.endsWith('[]') ? `local ${a.slice(0, -2)} = __list()` : `local ${a} = __arg()`);
+  for (const [name, values] of Object.entries(s.consts)) bind.push(`local ${name.slice(0, -2)} = {${values.map((v) => luaString(s.file, v)).join(', ')}}`);
   return `${bind.join('\n')}\n${lib}\n${header.body}`;
+}
+
+/** A constant as a Lua string literal: plain ASCII names only, so no escaping can go wrong. */
+function luaString(file: string, value: string): string {
+  if (!/^[A-Za-z0-9_.-]*$/.test(value)) throw new Error(`${file}: constant "${value}" is not a plain name`);
+  return `'${value}'`;
 }
 
 const commandName = (s: LuaScript<string, string>) => `ag_${s.file.replace(/-/g, '_')}`;

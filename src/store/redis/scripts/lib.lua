@@ -42,11 +42,16 @@ local function end_session(index, sessionPrefix, gracePrefix, sid)
   return n
 end
 
+-- The index lives as long as its latest session.
+local function expire_index(index)
+  local top = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
+  if top[2] then redis.call('PEXPIREAT', index, top[2]) end
+end
+
 -- Drops index entries whose session ended by `now`; the index lives as long as its latest session.
 local function prune_index(index, now)
   redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
-  local top = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
-  if top[2] then redis.call('PEXPIREAT', index, top[2]) end
+  expire_index(index)
 end
 
 -- A string the codec stored in pieces (`f`, `f1`, `f2`, …; src/store/redis/codec.ts), whole;
@@ -87,10 +92,16 @@ local function stored_identity(user, ids, provider)
 end
 
 -- The identity's claims replace the stored ones. `claims`: field/value pairs of em, ev, pe, rs
--- (absent ones left out); any other field of the identity (its link time) stays.
-local function write_identity_claims(ids, provider, claims)
-  redis.call('HDEL', ids, provider .. '.em', provider .. '.ev', provider .. '.pe', provider .. '.rs')
-  local f = {}
+-- (absent ones left out); any other field of the identity (its link time) stays. `alsoDel`
+-- (optional): one more field to remove; `alsoSet` (optional): more field/value pairs to write
+-- (none of them a claim), in the same two commands.
+local function write_identity_claims(ids, provider, claims, alsoDel, alsoSet)
+  if alsoDel then
+    redis.call('HDEL', ids, provider .. '.em', provider .. '.ev', provider .. '.pe', provider .. '.rs', alsoDel)
+  else
+    redis.call('HDEL', ids, provider .. '.em', provider .. '.ev', provider .. '.pe', provider .. '.rs')
+  end
+  local f = alsoSet or {}
   for i = 1, #claims, 2 do f[#f + 1] = provider .. '.' .. claims[i]; f[#f + 1] = claims[i + 1] end
   if #f > 0 then redis.call('HSET', ids, unpack(f)) end
 end

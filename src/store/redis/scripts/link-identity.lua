@@ -5,8 +5,10 @@
 -- KEYS: link security
 -- ARGV: candidate issuedAt
 -- Returns {'locked'} | {'revoked'} | {'linked', userId, created 0|1}.
-if redis.call('HEXISTS', security, 'lk') == 1 then return {'locked'} end
-local nb = redis.call('HGET', security, 'nb')
+-- Both fields in one read: most identities have no state at all.
+local state = redis.call('HMGET', security, 'lk', 'nb')
+if state[1] then return {'locked'} end
+local nb = state[2]
 if nb and tonumber(issuedAt) < tonumber(nb) then return {'revoked'} end
 local previous = redis.call('GET', link)
 if previous then return {'linked', previous, 0} end

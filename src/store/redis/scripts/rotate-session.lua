@@ -27,19 +27,27 @@ if limitIntervalMs ~= '0' then
   tat = next
 end
 
+-- The account, read once: the refusal is decided on the hash the answer returns (no hash: no
+-- account; a `d` field: disabled), one command instead of EXISTS + HEXISTS + HGETALL.
 local function account_refusal()
-  if redis.call('EXISTS', user) == 0 then return 'account_not_found' end
-  if redis.call('HEXISTS', user, 'd') == 1 then return 'account_disabled' end
-  return nil
+  local u = redis.call('HGETALL', user)
+  if #u == 0 then return 'account_not_found', u end
+  for i = 1, #u, 2 do
+    if u[i] == 'd' then return 'account_disabled', u end
+  end
+  return nil, u
 end
 
 -- 3. the current token: rotate. Plain equality is fine: these are hashes of 256-bit secrets.
 if presentedHash == s[1] then
-  local refused = account_refusal()
+  local refused, u = account_refusal()
   if refused then return {refused} end
   local r = int(math.min(t + tonumber(refreshTtlMs), e))
-  redis.call('HSET', session, 'ph', s[1], 'rh', nextHash, 'rt', now, 'r', r)
-  if tat then redis.call('HSET', session, 'rb', int(tat - t)) end
+  if tat then
+    redis.call('HSET', session, 'ph', s[1], 'rh', nextHash, 'rt', now, 'r', r, 'rb', int(tat - t))
+  else
+    redis.call('HSET', session, 'ph', s[1], 'rh', nextHash, 'rt', now, 'r', r)
+  end
   redis.call('PEXPIREAT', session, r)
   if tonumber(graceMs) > 0 then
     redis.call('SET', grace, graceBox, 'PX', graceMs)
@@ -48,7 +56,7 @@ if presentedHash == s[1] then
   end
   redis.call('ZADD', index, r, sessionId)
   prune_index(index, now)
-  return {'rotated', redis.call('HGETALL', session), redis.call('HGETALL', user)}
+  return {'rotated', redis.call('HGETALL', session), u}
 end
 
 -- 4. the previous token: its successor again within the grace period, else the session ends.
@@ -56,10 +64,10 @@ if s[2] and presentedHash == s[2] then
   if rotatedAt and t - rotatedAt <= tonumber(graceMs) then
     local box = redis.call('GET', grace)
     if box then
-      local refused = account_refusal()
+      local refused, u = account_refusal()
       if refused then return {refused} end
       if limitIntervalMs ~= '0' then redis.call('HSET', session, 'rb', int(tat - rotatedAt)) end
-      return {'grace', redis.call('HGETALL', session), redis.call('HGETALL', user), box}
+      return {'grace', redis.call('HGETALL', session), u, box}
     end
   end
   redis.call('DEL', session, grace)

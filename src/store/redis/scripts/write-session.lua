@@ -1,14 +1,16 @@
 -- Sign-in's write (src/sessions/sign-in.ts), all or nothing: decideSessionWrite() and
 -- sessionsOverCap() of src/sessions/policy.ts, and signInEvents() of src/events/policy.ts.
 -- KEYS: user session index identities retired events
--- ARGV: now sessionEnd sessionId mustExist maxSessions limitIntervalMs limitCapacityMs sessionPrefix gracePrefix provider subject profile[] profileFields[] names[] claims[] sessionFields[] userId eventId eventsRetentionMs profileEvent[]
+-- ARGV: now sessionEnd sessionId mustExist maxSessions limitIntervalMs limitCapacityMs sessionPrefix gracePrefix provider subject profile[] profileFields[] names[] claims[] sessionFields[] userId eventId eventsRetentionMs
+-- CONSTS: profileEvent[]
 -- profile: field/value pairs of the profile fields this sign-in writes (null claims absent);
 -- profileFields: their base names, each of whose pieces (`n`, `n1`, …) is removed first, so a
 -- claim that became null or shorter leaves nothing behind; names: field/value pairs of the
 -- name fields (n, gn, fn), written only when the account has none of them; claims: the
 -- identity's claims (write_identity_claims in lib.lua); sessionFields: the session's
 -- field/value pairs. events, userId, eventId, eventsRetentionMs: see events_of in
--- lib-events.lua; profileEvent: the profile fields events carry (profile_data in lib-events.lua).
+-- lib-events.lua; profileEvent (a constant: PROFILE_EVENT_SPEC of codec.ts, written in when the script
+-- is assembled): the profile fields events carry (profile_data in lib-events.lua).
 -- Returns {'gone'} | {'not_linked'} | {'account_disabled'} | {'identity_locked'} | {'limited', retryAfterMs} |
 -- {'written', isNew 0|1, HGETALL user, events appended}.
 local t = tonumber(now)
@@ -52,11 +54,10 @@ redis.call('HSET', user, unpack(fields))
 
 -- The identity: the account's from now on (a pending one is confirmed: its link leads here).
 if exists then upgrade_identities(user, identities) end
-if redis.call('HEXISTS', identities, provider) == 0 then
-  redis.call('HSET', identities, provider, subject, provider .. '.at', now)
-end
-redis.call('HDEL', identities, provider .. '.p')
-write_identity_claims(identities, provider, claims)
+-- One HDEL (the pending mark and the old claims) and one HSET (the link, if new, and the claims).
+local link = nil
+if redis.call('HEXISTS', identities, provider) == 0 then link = {provider, subject, provider .. '.at', now} end
+write_identity_claims(identities, provider, claims, provider .. '.p', link)
 
 -- The session, expiring at its end (already past: PEXPIREAT deletes it at once).
 redis.call('DEL', session)
@@ -85,7 +86,8 @@ if max > 0 and redis.call('ZCARD', index) > max then
     capEnded[#capEnded + 1] = others[j][2]
   end
 end
-prune_index(index, now)
+-- The ended entries were dropped above (ZREMRANGEBYSCORE at `now`), the cap's by end_session.
+expire_index(index)
 -- The profile events compare the whole profile before and after (a provider writes only its
 -- fields, and names may fill an account without one).
 local after = redis.call('HGETALL', user)
