@@ -3,6 +3,7 @@ import { AuthError, RateLimitedError, ServiceUnavailableError } from '../errors.
 import type { AppleNotifications } from '../identity/apple/notifications.js';
 import type { NotificationOutcome } from '../metrics/apple-metrics.js';
 import type { AuthRateLimits } from '../rate-limit/auth-limits.js';
+import { refuseOtherMethods } from './post-only.js';
 import { annotateRequest } from './request-log.js';
 
 /**
@@ -32,7 +33,7 @@ export interface AppleNotificationRouteOptions {
 const BODY_LIMIT_BYTES = 16 * 1024;
 
 function answer(reply: FastifyReply, status: number): FastifyReply {
-  return reply.code(status).header('cache-control', 'no-store').send(status === 200 ? {} : { error: status === 400 ? 'invalid_request' : status === 429 ? 'rate_limited' : 'temporarily_unavailable' });
+  return reply.code(status).header('cache-control', 'no-store').send(status === 200 ? {} : { error: status === 400 || status === 405 ? 'invalid_request' : status === 429 ? 'rate_limited' : 'temporarily_unavailable' });
 }
 
 export const appleNotificationRoutes: FastifyPluginAsync<AppleNotificationRouteOptions> = async (app, opts) => {
@@ -80,11 +81,7 @@ export const appleNotificationRoutes: FastifyPluginAsync<AppleNotificationRouteO
     },
   });
 
-  app.route({
-    method: ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    url: APPLE_NOTIFICATIONS_PATH,
-    handler: async (_request, reply) => answer(reply.header('allow', 'POST'), 405),
-  });
+  refuseOtherMethods(app, APPLE_NOTIFICATIONS_PATH, (reply) => answer(reply, 405));
 };
 
 /** `{"payload": "<string>"}` → the string; null for anything else. */

@@ -3,6 +3,7 @@ import { ServiceUnavailableError } from '../errors.js';
 import type { AuthRateLimits } from '../rate-limit/auth-limits.js';
 import type { RiscReceiver } from '../risc/receiver.js';
 import { MAX_SET_LENGTH } from '../risc/set-verifier.js';
+import { refuseOtherMethods } from './post-only.js';
 import { annotateRequest } from './request-log.js';
 
 /**
@@ -96,9 +97,5 @@ export const googleRiscRoutes: FastifyPluginAsync<GoogleRiscRouteOptions> = asyn
     },
   });
 
-  app.route({
-    method: ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    url: GOOGLE_RISC_PATH,
-    handler: async (request, reply) => refuse(reply.header('allow', 'POST'), request, 405, 'invalid_request', 'use POST'),
-  });
+  refuseOtherMethods(app, GOOGLE_RISC_PATH, (reply, request) => refuse(reply, request, 405, 'invalid_request', 'use POST'));
 };

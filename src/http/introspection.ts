@@ -3,6 +3,7 @@ import { ServiceUnavailableError } from '../errors.js';
 import type { AuthRateLimits } from '../rate-limit/auth-limits.js';
 import type { TokenIntrospection } from '../sessions/introspection.js';
 import { secretMatcher } from '../util/shared-secret.js';
+import { refuseOtherMethods } from './post-only.js';
 import { annotateRequest, logAsRoutine } from './request-log.js';
 
 /**
@@ -143,9 +144,5 @@ export const introspectionRoutes: FastifyPluginAsync<IntrospectionRouteOptions> 
     },
   });
 
-  app.route({
-    method: ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-    url: INTROSPECTION_PATH,
-    handler: async (request, reply) => refuse(reply.header('allow', 'POST'), request, 405, 'invalid_request', 'use POST'),
-  });
+  refuseOtherMethods(app, INTROSPECTION_PATH, (reply, request) => refuse(reply, request, 405, 'invalid_request', 'use POST'));
 };

@@ -318,8 +318,7 @@ describe('rejections', () => {
     expect(big.status).toBe(400);
     expect(JSON.parse(big.body)).toMatchObject({ err: 'invalid_request' });
     const get = await fetch(`${a.url}/notifications/google-risc`);
-    expect(get.status).toBe(405);
-    expect(get.headers.get('allow')).toBe('POST');
+    expect([get.status, get.headers.get('allow'), await get.json()]).toEqual([405, 'POST', { err: 'invalid_request', description: 'use POST' }]);
   });
 });
 

@@ -1,34 +1,23 @@
-import { randomUUID } from 'node:crypto';
-import type { LockStore } from '../types.js';
+import { OwnedLocks, ttlPx } from '../owned-locks.js';
 import { TtlMap } from './ttl-map.js';
 
 /**
- * In-process locks with the Redis semantics: the first caller wins until release or expiry, and
- * a lock belongs to the acquisition that took it. Each acquisition stores a fresh token;
- * `release` frees the lock only while it still holds this instance's token, so an instance
+ * In-process locks with the Redis semantics (src/store/owned-locks.ts): the first caller wins
+ * until release or expiry, and only the acquisition that took a lock frees it, so an instance
  * whose lock expired cannot free the one another instance (sharing `held`) took since.
  */
-export class MemoryLockStore implements LockStore {
-  private readonly tokens = new Map<string, string>();
+export class MemoryLockStore extends OwnedLocks {
+  constructor(private readonly held: TtlMap<string> = new TtlMap()) {
+    super();
+  }
 
-  constructor(private readonly held: TtlMap<string> = new TtlMap()) {}
-
-  async acquire(name: string, ttlMs: number): Promise<boolean> {
+  protected async take(name: string, token: string, ttlMs: number): Promise<boolean> {
     if (this.held.has(name)) return false;
-    const token = randomUUID();
-    this.held.set(name, token, this.now() + Math.max(1, Math.ceil(ttlMs)));
-    this.tokens.set(name, token);
+    this.held.set(name, token, this.held.clock() + ttlPx(ttlMs));
     return true;
   }
 
-  async release(name: string): Promise<void> {
-    const token = this.tokens.get(name);
-    if (token === undefined) return;
-    this.tokens.delete(name);
+  protected async giveBack(name: string, token: string): Promise<void> {
     if (this.held.get(name) === token) this.held.delete(name);
-  }
-
-  private now(): number {
-    return this.held.clock();
   }
 }

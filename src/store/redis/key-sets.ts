@@ -1,7 +1,7 @@
 import type { RedisClient } from './client.js';
 import type { CachedKeySet, KeySetStore } from '../types.js';
 import type { KeyLayout } from '../keys.js';
-import { ttlPx } from './locks.js';
+import { ttlPx } from '../owned-locks.js';
 
 /**
  * One JSON string per provider (`jwks:<provider>`), shared by every instance; Redis drops it

@@ -2,7 +2,7 @@ import type { SingleUseKind, SingleUseStore } from '../types.js';
 import type { KeyLayout } from '../keys.js';
 import type { RedisClient } from './client.js';
 import { assertTime } from './codec.js';
-import { ttlPx } from './locks.js';
+import { ttlPx } from '../owned-locks.js';
 
 /**
  * One string key per record (`nonce:<hash>`, `idt:<hash>`), no hash tag needed. The value is
