@@ -1,8 +1,8 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import type { ExchangeOutcome } from '../identity/apple/exchange.js';
 import type { RevocationOutcome } from '../identity/apple/revoker.js';
 import type { Backlog } from './webhook-metrics.js';
-import { METRIC_PREFIX } from './metrics.js';
+import { MetricDeclarations } from './declare.js';
 
 /** How a `POST /notifications/apple` ended: acted on, about nobody we know or of a type we ignore, refused (bad token or body). */
 export type NotificationOutcome = 'applied' | 'ignored' | 'rejected';
@@ -17,39 +17,18 @@ export class AppleMetrics {
   readonly #notifications: Counter<'type' | 'outcome'>;
 
   constructor(registry: Registry, backlog: (() => Promise<Backlog>) | null) {
-    const registers = [registry];
-    this.#exchanges = new Counter({
-      name: `${METRIC_PREFIX}apple_code_exchanges_total`,
-      help: 'authorization codes exchanged at Apple, by outcome: stored (refresh token kept, sealed), failed (Apple refused or was unreachable; the sign-in went on), identity_gone (the identity went meanwhile; the token was revoked at once), store_failed',
-      labelNames: ['outcome'],
-      registers,
-    });
-    this.#revocations = new Counter({
-      name: `${METRIC_PREFIX}apple_revocations_total`,
-      help: 'Apple refresh-token revocations, by outcome: revoked, token_dead (Apple said invalid_grant: already unusable; dropped), undecryptable (sealed under another APPLE_TOKEN_ENCRYPTION_KEY; dropped), retry (failed, will be retried), claimed (taken over from an instance that died)',
-      labelNames: ['outcome'],
-      registers,
-    });
-    this.#notifications = new Counter({
-      name: `${METRIC_PREFIX}apple_notifications_total`,
-      help: 'POST /notifications/apple, by event type (unknown for a refused token) and outcome: applied, ignored (unknown sub or type, or older than the identity), rejected (400)',
-      labelNames: ['type', 'outcome'],
-      registers,
-    });
+    const m = new MetricDeclarations(registry);
+    this.#exchanges = m.counter('apple_code_exchanges_total', 'authorization codes exchanged at Apple, by outcome: stored (refresh token kept, sealed), failed (Apple refused or was unreachable; the sign-in went on), identity_gone (the identity went meanwhile; the token was revoked at once), store_failed', ['outcome']);
+    this.#revocations = m.counter('apple_revocations_total', 'Apple refresh-token revocations, by outcome: revoked, token_dead (Apple said invalid_grant: already unusable; dropped), undecryptable (sealed under another APPLE_TOKEN_ENCRYPTION_KEY; dropped), retry (failed, will be retried), claimed (taken over from an instance that died)', ['outcome']);
+    this.#notifications = m.counter('apple_notifications_total', 'POST /notifications/apple, by event type (unknown for a refused token) and outcome: applied, ignored (unknown sub or type, or older than the identity), rejected (400)', ['type', 'outcome']);
     if (backlog) {
-      new Gauge({
-        name: `${METRIC_PREFIX}apple_revocation_backlog`,
-        help: 'the Apple revocation queue (the account event stream as its consumer group sees it), by state: unread (events not yet looked at), in_flight, retrying (a revocation waiting for its next attempt). Read from Redis on each scrape',
-        labelNames: ['state'],
-        registers,
-        async collect() {
-          this.reset();
-          const b = await backlog().catch(() => null);
-          if (!b) return;
-          this.set({ state: 'unread' }, b.unread);
-          this.set({ state: 'in_flight' }, b.inFlight);
-          this.set({ state: 'retrying' }, b.retrying);
-        },
+      m.gauge('apple_revocation_backlog', 'the Apple revocation queue (the account event stream as its consumer group sees it), by state: unread (events not yet looked at), in_flight, retrying (a revocation waiting for its next attempt). Read from Redis on each scrape', ['state'], async function () {
+        this.reset();
+        const b = await backlog().catch(() => null);
+        if (!b) return;
+        this.set({ state: 'unread' }, b.unread);
+        this.set({ state: 'in_flight' }, b.inFlight);
+        this.set({ state: 'retrying' }, b.retrying);
       });
     }
   }

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry, collectDefaultMetrics, type Counter, type Histogram } from 'prom-client';
+import { MetricDeclarations } from './declare.js';
 import { AccountError, AuthError, BadUserInputError, RateLimitedError, ServiceUnavailableError } from '../errors.js';
 import type { KeySetEvent } from '../identity/keys/index.js';
 import type { Outcome } from '../sessions/auth-result.js';
@@ -14,7 +15,7 @@ import type { Outcome } from '../sessions/auth-result.js';
  * Label values are closed sets (outcomes, error reasons from src/errors.ts, Redis command
  * names the stores use), never anything a client chooses, so the number of series is bounded.
  */
-export const METRIC_PREFIX = 'authgw_';
+export { METRIC_PREFIX } from './declare.js';
 
 /** How a sign-in or refresh ended. */
 export type AttemptOutcome = 'success' | 'rejected' | 'unavailable' | 'rate_limited' | 'error';
@@ -47,99 +48,36 @@ export class GatewayMetrics {
   readonly #riscEvents: Counter<'type' | 'outcome'>;
   readonly #redisErrors: Counter<'kind'>;
   readonly #redisDuration: Histogram<'command'>;
-  readonly #redisUp: Gauge;
-  readonly #activeSessions: Gauge;
   #redisStatus: (() => boolean) | null = null;
   #activeSource: (() => Promise<number>) | null = null;
 
   constructor(opts: GatewayMetricsOptions = {}) {
-    const registers = [(this.registry = opts.registry ?? new Registry())];
+    this.registry = opts.registry ?? new Registry();
+    const m = new MetricDeclarations(this.registry);
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     const self = this;
 
-    this.#signIns = new Counter({
-      name: `${METRIC_PREFIX}sign_ins_total`,
-      help: 'signInWithGoogle and signInWithApple calls by provider (google, apple), outcome (success, rejected, unavailable, rate_limited, error) and reason (new_user/returning_user, or the error reason)',
-      labelNames: ['provider', 'outcome', 'reason'],
-      registers,
+    this.#signIns = m.counter('sign_ins_total', 'signInWithGoogle and signInWithApple calls by provider (google, apple), outcome (success, rejected, unavailable, rate_limited, error) and reason (new_user/returning_user, or the error reason)', ['provider', 'outcome', 'reason']);
+    this.#refreshes = m.counter('refreshes_total', 'refreshSession calls by outcome and reason (refresh_token_reused means a stolen or replayed token: the session was revoked)', ['outcome', 'reason']);
+    this.#verification = m.histogram('id_token_verification_seconds', 'ID-token verification time (sign-in and linkIdentity), including any wait for the provider keys, by provider and outcome (valid, rejected, unavailable, error)', ['provider', 'outcome'], [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+    this.#keyFetches = m.counter('provider_key_fetches_total', "HTTP requests to an identity provider's key set (GOOGLE_JWKS_URI, APPLE_JWKS_URI), successful or not, by provider", ['provider']);
+    this.#keyFetchFailures = m.counter('provider_key_fetch_failures_total', "Failed fetches of an identity provider's key set (network, HTTP status, timeout, unusable body), by provider", ['provider']);
+    this.#keyEvents = m.counter('provider_key_cache_events_total', 'Key cache events by provider: shared_cache_hit (keys another instance fetched), unknown_kid_refetch, stale_served (keys past their freshness used while the provider is unreachable), unavailable (no usable keys: keys_unavailable)', ['provider', 'event']);
+    this.#rateLimitHits = m.counter('rate_limit_hits_total', 'Requests refused with RATE_LIMITED, by limit kind', ['kind']);
+    this.#riscEvents = m.counter('risc_events_total', 'Google security events (Cross-Account Protection) by type (sessions-revoked, account-disabled, …, unknown; none for a rejected token) and outcome: applied, no_account (the identity has no account: its state is kept for its sign-in), duplicate, ignored, logged (verification), or the rejection (invalid_request, invalid_key, invalid_issuer, invalid_audience, authentication_failed)', ['type', 'outcome']);
+    this.#redisErrors = m.counter('redis_command_errors_total', 'Redis commands that failed, by kind: connection (not connected, connection lost), timeout (no answer within 2 s), reply (an error reply from Redis), other', ['kind']);
+    this.#redisDuration = m.histogram('redis_command_duration_seconds', 'Redis command time as the gateway sees it (network round trip included), by command', ['command'], [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+    m.gauge('redis_up', '1 while the Redis client is connected and ready, else 0 (absent with the embedded store)', [], function () {
+      if (self.#redisStatus) this.set(self.#redisStatus() ? 1 : 0);
     });
-    this.#refreshes = new Counter({
-      name: `${METRIC_PREFIX}refreshes_total`,
-      help: 'refreshSession calls by outcome and reason (refresh_token_reused means a stolen or replayed token: the session was revoked)',
-      labelNames: ['outcome', 'reason'],
-      registers,
-    });
-    this.#verification = new Histogram({
-      name: `${METRIC_PREFIX}id_token_verification_seconds`,
-      help: 'ID-token verification time (sign-in and linkIdentity), including any wait for the provider keys, by provider and outcome (valid, rejected, unavailable, error)',
-      labelNames: ['provider', 'outcome'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
-    });
-    this.#keyFetches = new Counter({
-      name: `${METRIC_PREFIX}provider_key_fetches_total`,
-      help: "HTTP requests to an identity provider's key set (GOOGLE_JWKS_URI, APPLE_JWKS_URI), successful or not, by provider",
-      labelNames: ['provider'],
-      registers,
-    });
-    this.#keyFetchFailures = new Counter({
-      name: `${METRIC_PREFIX}provider_key_fetch_failures_total`,
-      help: "Failed fetches of an identity provider's key set (network, HTTP status, timeout, unusable body), by provider",
-      labelNames: ['provider'],
-      registers,
-    });
-    this.#keyEvents = new Counter({
-      name: `${METRIC_PREFIX}provider_key_cache_events_total`,
-      help: 'Key cache events by provider: shared_cache_hit (keys another instance fetched), unknown_kid_refetch, stale_served (keys past their freshness used while the provider is unreachable), unavailable (no usable keys: keys_unavailable)',
-      labelNames: ['provider', 'event'],
-      registers,
-    });
-    this.#rateLimitHits = new Counter({
-      name: `${METRIC_PREFIX}rate_limit_hits_total`,
-      help: 'Requests refused with RATE_LIMITED, by limit kind',
-      labelNames: ['kind'],
-      registers,
-    });
-    this.#riscEvents = new Counter({
-      name: `${METRIC_PREFIX}risc_events_total`,
-      help: 'Google security events (Cross-Account Protection) by type (sessions-revoked, account-disabled, …, unknown; none for a rejected token) and outcome: applied, no_account (the identity has no account: its state is kept for its sign-in), duplicate, ignored, logged (verification), or the rejection (invalid_request, invalid_key, invalid_issuer, invalid_audience, authentication_failed)',
-      labelNames: ['type', 'outcome'],
-      registers,
-    });
-    this.#redisErrors = new Counter({
-      name: `${METRIC_PREFIX}redis_command_errors_total`,
-      help: 'Redis commands that failed, by kind: connection (not connected, connection lost), timeout (no answer within 2 s), reply (an error reply from Redis), other',
-      labelNames: ['kind'],
-      registers,
-    });
-    this.#redisDuration = new Histogram({
-      name: `${METRIC_PREFIX}redis_command_duration_seconds`,
-      help: 'Redis command time as the gateway sees it (network round trip included), by command',
-      labelNames: ['command'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
-    });
-    this.#redisUp = new Gauge({
-      name: `${METRIC_PREFIX}redis_up`,
-      help: '1 while the Redis client is connected and ready, else 0 (absent with the embedded store)',
-      registers,
-      collect() {
-        if (self.#redisStatus) this.set(self.#redisStatus() ? 1 : 0);
-      },
-    });
-    this.#activeSessions = new Gauge({
-      name: `${METRIC_PREFIX}active_sessions`,
-      help: 'Estimated distinct sessions that signed in or refreshed within the last access-token lifetime, i.e. that may hold a usable access token (HyperLogLog in Redis, about 1% error)',
-      registers,
-      async collect() {
-        if (!self.#activeSource) return;
-        try {
-          this.set(await self.#activeSource());
-        } catch {
-          // Redis is down: keep the last value rather than failing the whole scrape
-          // (authgw_redis_up says why it is stale).
-        }
-      },
+    m.gauge('active_sessions', 'Estimated distinct sessions that signed in or refreshed within the last access-token lifetime, i.e. that may hold a usable access token (HyperLogLog in Redis, about 1% error)', [], async function () {
+      if (!self.#activeSource) return;
+      try {
+        this.set(await self.#activeSource());
+      } catch {
+        // Redis is down: keep the last value rather than failing the whole scrape
+        // (authgw_redis_up says why it is stale).
+      }
     });
   }
 

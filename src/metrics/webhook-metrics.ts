@@ -1,5 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
-import { METRIC_PREFIX } from './metrics.js';
+import type { Counter, Registry } from 'prom-client';
+import { MetricDeclarations } from './declare.js';
 
 /** How one webhook attempt ended: delivered; failed and will be retried; failed for good (kept, replayable); an event claimed from a dead instance. */
 export type DeliveryOutcome = 'delivered' | 'retry' | 'failed' | 'claimed';
@@ -19,27 +19,16 @@ export class WebhookMetrics {
   readonly #deliveries: Counter<'endpoint' | 'outcome'>;
 
   constructor(registry: Registry, backlog: () => Promise<{ endpoint: string; backlog: Backlog }[]>) {
-    const registers = [registry];
-    this.#deliveries = new Counter({
-      name: `${METRIC_PREFIX}webhook_deliveries_total`,
-      help: 'webhook attempts by endpoint id and outcome: delivered, retry (failed, will be retried), failed (gave up after WEBHOOK_RETRY_FOR; kept, see npm run events -- failed), claimed (taken over from an instance that died mid-delivery)',
-      labelNames: ['endpoint', 'outcome'],
-      registers,
-    });
-    new Gauge({
-      name: `${METRIC_PREFIX}webhook_backlog`,
-      help: "webhook lag by endpoint id and state: unread (events the endpoint's consumer group has not read yet), in_flight (read, not yet acknowledged), retrying (waiting for a retry), failed (gave up; kept until replayed). Read from Redis on each scrape",
-      labelNames: ['endpoint', 'state'],
-      registers,
-      async collect() {
-        this.reset();
-        for (const { endpoint, backlog: b } of await backlog().catch(() => [])) {
-          this.set({ endpoint, state: 'unread' }, b.unread);
-          this.set({ endpoint, state: 'in_flight' }, b.inFlight);
-          this.set({ endpoint, state: 'retrying' }, b.retrying);
-          this.set({ endpoint, state: 'failed' }, b.failed);
-        }
-      },
+    const m = new MetricDeclarations(registry);
+    this.#deliveries = m.counter('webhook_deliveries_total', 'webhook attempts by endpoint id and outcome: delivered, retry (failed, will be retried), failed (gave up after WEBHOOK_RETRY_FOR; kept, see npm run events -- failed), claimed (taken over from an instance that died mid-delivery)', ['endpoint', 'outcome']);
+    m.gauge('webhook_backlog', "webhook lag by endpoint id and state: unread (events the endpoint's consumer group has not read yet), in_flight (read, not yet acknowledged), retrying (waiting for a retry), failed (gave up; kept until replayed). Read from Redis on each scrape", ['endpoint', 'state'], async function () {
+      this.reset();
+      for (const { endpoint, backlog: b } of await backlog().catch(() => [])) {
+        this.set({ endpoint, state: 'unread' }, b.unread);
+        this.set({ endpoint, state: 'in_flight' }, b.inFlight);
+        this.set({ endpoint, state: 'retrying' }, b.retrying);
+        this.set({ endpoint, state: 'failed' }, b.failed);
+      }
     });
   }
 
