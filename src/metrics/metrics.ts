@@ -23,6 +23,14 @@ export type AttemptOutcome = 'success' | 'rejected' | 'unavailable' | 'rate_limi
 /** What a provider's key cache reports (src/identity/keys/key-set-cache.ts `onEvent`). */
 export type KeySourceEvent = KeySetEvent;
 
+/** The `event` label of authgw_provider_key_cache_events_total for each key-cache event (fetches have their own counters). */
+const KEY_CACHE_EVENT_LABELS: Record<Exclude<KeySourceEvent, 'fetches' | 'fetchFailures'>, string> = {
+  sharedCacheHits: 'shared_cache_hit',
+  unknownKidRefetches: 'unknown_kid_refetch',
+  staleServed: 'stale_served',
+  unavailable: 'unavailable',
+};
+
 /** Bounded, lower-case label values only. */
 const LABEL_VALUE = /^[a-z0-9_-]{1,40}$/;
 /** More distinct Redis command names than the stores send. */
@@ -111,26 +119,9 @@ export class GatewayMetrics {
   /** For the `onEvent` of each provider's key cache (src/identity/verification.ts). */
   readonly keySourceEvent = (provider: string, event: KeySourceEvent): void => {
     const p = label(provider);
-    switch (event) {
-      case 'fetches':
-        this.#keyFetches.inc({ provider: p });
-        return;
-      case 'fetchFailures':
-        this.#keyFetchFailures.inc({ provider: p });
-        return;
-      case 'sharedCacheHits':
-        this.#keyEvents.inc({ provider: p, event: 'shared_cache_hit' });
-        return;
-      case 'unknownKidRefetches':
-        this.#keyEvents.inc({ provider: p, event: 'unknown_kid_refetch' });
-        return;
-      case 'staleServed':
-        this.#keyEvents.inc({ provider: p, event: 'stale_served' });
-        return;
-      case 'unavailable':
-        this.#keyEvents.inc({ provider: p, event: 'unavailable' });
-        return;
-    }
+    if (event === 'fetches') this.#keyFetches.inc({ provider: p });
+    else if (event === 'fetchFailures') this.#keyFetchFailures.inc({ provider: p });
+    else this.#keyEvents.inc({ provider: p, event: KEY_CACHE_EVENT_LABELS[event] });
   };
 
   /** One Google security event (or rejected token) by type and outcome: both from closed lists (src/risc/receiver.ts). */
