@@ -38,7 +38,9 @@ import type { Stores } from './store/types.js';
 
 /**
  * Composition root: builds every part from the config and registers the HTTP plugins.
- * Each plugin owns its routes, hooks and teardown; this file only wires.
+ * Each plugin owns its routes, hooks and teardown; this file only wires. (About 340 lines: one
+ * place that shows every part, what it depends on and the order of shutdown; it holds no logic
+ * of its own.)
  */
 export interface GatewayOptions {
   /** Use these stores instead of creating them from the config (tests; the caller closes them). */

@@ -34,6 +34,10 @@ const PROVIDER_NAME = /^[a-z][a-z0-9-]{0,31}$/;
  * failure back-off or stale grace, reads time from `Date.now`, and does not cap the body size.
  *
  * Nothing here logs or sees a token; the `kid` (attacker-chosen) is not logged either.
+ *
+ * (About 330 lines: the states above — fresh, stale, failing, cooling down, discovery — share
+ * one refresh path and its lock, so they stay in one class; fetching, parsing and the shared
+ * record are in their own modules beside it.)
  */
 export class KeySetCache {
   readonly provider: string;
