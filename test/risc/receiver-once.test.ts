@@ -10,6 +10,7 @@ import type { AccountEvent } from '../../src/events/event.js';
 import type { Stores } from '../../src/store/types.js';
 import { FakeClock } from '../support/fake-google.js';
 import { id, newSession, profile, write } from '../store/contract-fixtures.js';
+import { signal } from '../support/signal.js';
 
 /**
  * Claim-then-act (src/risc/receiver.ts) when things fail in between: an instance that dies
@@ -141,12 +142,10 @@ describe('each event acts once, and at least once', () => {
   it('a delivery that finds the event in progress answers 202 once the holder is done, without acting', async () => {
     const { uid, sub } = await account();
     const token = await set(hijacked(sub));
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const gate = signal();
     const inner = stores.securityEvents;
     const wrap = (over: Partial<typeof inner>): Stores => ({ ...stores, securityEvents: Object.assign(Object.create(inner) as typeof inner, over) });
-    let claimed!: () => void;
-    const firstClaimed = new Promise<void>((r) => (claimed = r));
+    const firstClaimed = signal();
     // The first instance claims the event and is held before acting on the account; the second
     // starts only once that claim is in (else it could claim first) and lets the first go once
     // it has found the event busy.
@@ -154,18 +153,18 @@ describe('each event acts once, and at least once', () => {
       wrap({
         claim: async (...a) => {
           const got = await inner.claim(...a);
-          claimed();
+          firstClaimed.fire();
           return got;
         },
-        recordOnAccount: async (...a) => (await gate, inner.recordOnAccount(...a)),
+        recordOnAccount: async (...a) => (await gate.reached, inner.recordOnAccount(...a)),
       }),
     ).receive(token);
-    await firstClaimed;
+    await firstClaimed.reached;
     const second = receiver(
       wrap({
         claim: async (...a) => {
           const got = await inner.claim(...a);
-          if (got === 'busy') release();
+          if (got === 'busy') gate.fire();
           return got;
         },
       }),

@@ -1,3 +1,5 @@
+import { afterAll, beforeAll } from '@jest/globals';
+import { Redis } from 'ioredis';
 import { UnsecuredJWT } from 'jose';
 import { AuthError } from '../../src/errors.js';
 import { AuthRateLimits } from '../../src/rate-limit/auth-limits.js';
@@ -165,4 +167,31 @@ export function overriding(stores: Stores, over: { accounts?: Partial<Stores['ac
       },
     });
   return { ...stores, accounts: bind(stores.accounts, over.accounts), identities: bind(stores.identities, over.identities) };
+}
+
+/**
+ * Harnesses on a test file's private Redis, closed after the file, and a raw client beside them
+ * for reading what the use cases wrote. Call it inside the `describe`.
+ */
+export function useHarnesses(redis: { readonly url: string }): { make(opts?: Partial<HarnessOptions>): Promise<Harness>; readonly raw: Redis } {
+  const open: Harness[] = [];
+  let raw: Redis | undefined;
+  beforeAll(() => {
+    raw = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    for (const h of open) await h.close();
+    raw?.disconnect();
+  });
+  return {
+    async make(opts = {}) {
+      const h = await harness({ url: redis.url, ...opts });
+      open.push(h);
+      return h;
+    },
+    get raw() {
+      if (!raw) throw new Error('useHarnesses: the raw client is made in beforeAll');
+      return raw;
+    },
+  };
 }

@@ -1,27 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
+import { describe, expect, it } from '@jest/globals';
 import { keyLayout } from '../../src/store/keys.js';
 import { usePrivateRedis } from '../support/env.js';
-import { MIN, harness, idToken, meta, newProfile, type Harness, type HarnessOptions } from './harness.js';
+import { MIN, idToken, meta, newProfile, type Harness, useHarnesses } from './harness.js';
 
 /** refreshSession as one use case (src/sessions/refresh.ts), on a real Redis with a controllable clock. */
 const redis = usePrivateRedis();
 
 describe('RefreshSession', () => {
-  let raw: Redis;
-  const open: Harness[] = [];
-  async function make(opts: Partial<HarnessOptions> = {}) {
-    const h = await harness({ url: redis.url, ...opts });
-    open.push(h);
-    return h;
-  }
-  beforeAll(() => {
-    raw = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    for (const h of open) await h.close();
-    raw.disconnect();
-  });
+  const hs = useHarnesses(redis);
+  const make = hs.make;
   const signIn = (h: Harness) => h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(newProfile(), h.clock), nonce: null, meta });
 
   it('inactivity: a session not refreshed within REFRESH_TOKEN_TTL ends, even before Redis drops it', async () => {
@@ -72,12 +59,12 @@ describe('RefreshSession', () => {
       await expect(h.refresh.refresh({ refreshToken: `${uid}.${sid}.${'B'.repeat(43)}`, meta })).rejects.toMatchObject({ reason: 'invalid_refresh_token' });
     }
     for (let i = 0; i < 2; i++) r = await h.refresh.refresh({ refreshToken: r.refreshToken, meta });
-    const before = await raw.hgetall(keyLayout(h.prefix).session(uid!, sid!));
+    const before = await hs.raw.hgetall(keyLayout(h.prefix).session(uid!, sid!));
     await expect(h.refresh.refresh({ refreshToken: r.refreshToken, meta })).rejects.toMatchObject({
       message: 'This session is refreshed too often; retry later.',
       extensions: { code: 'RATE_LIMITED', retryAfter: 30 },
     });
-    expect(await raw.hgetall(keyLayout(h.prefix).session(uid!, sid!))).toEqual(before);
+    expect(await hs.raw.hgetall(keyLayout(h.prefix).session(uid!, sid!))).toEqual(before);
     h.clock.advance(30_000);
     await expect(h.refresh.refresh({ refreshToken: r.refreshToken, meta })).resolves.toMatchObject({ user: { id: uid } });
   });
@@ -87,11 +74,11 @@ describe('RefreshSession', () => {
     const a = await signIn(h);
     const key = keyLayout(h.prefix).session(a.user.id, a.refreshToken.split('.')[1]!);
     // The flag alone (as an interrupted operator command could leave it).
-    await raw.hset(keyLayout(h.prefix).user(a.user.id), 'd', '1');
-    const before = await raw.hgetall(key);
+    await hs.raw.hset(keyLayout(h.prefix).user(a.user.id), 'd', '1');
+    const before = await hs.raw.hgetall(key);
     await expect(h.refresh.refresh({ refreshToken: a.refreshToken, meta })).rejects.toMatchObject({ reason: 'account_disabled' });
     await expect(h.sessions.authenticate(a.accessToken)).rejects.toMatchObject({ reason: 'account_disabled' });
-    expect(await raw.hgetall(key)).toEqual(before);
+    expect(await hs.raw.hgetall(key)).toEqual(before);
   });
 
   it('rejected refresh tokens spend the address’s failure budget; a refused (rate-limited) refresh does not', async () => {

@@ -1,33 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
 import { keyLayout } from '../../src/store/keys.js';
 import type { SessionWrite, Stores } from '../../src/store/types.js';
 import { usePrivateRedis } from '../support/env.js';
 import { RoundTripProxy } from '../store/round-trip-proxy.js';
-import { MIN, harness, idToken, meta, newProfile, overriding, type Harness, type HarnessOptions } from './harness.js';
+import { MIN, idToken, meta, newProfile, overriding, type Harness, useHarnesses } from './harness.js';
+import { signal } from '../support/signal.js';
 
 /** signInWithGoogle as one use case (src/sessions/sign-in.ts), on a real Redis. */
 const redis = usePrivateRedis();
 
 describe('SignInWithGoogle', () => {
-  let raw: Redis;
-  const open: Harness[] = [];
-  async function make(opts: Partial<HarnessOptions> = {}) {
-    const h = await harness({ url: redis.url, ...opts });
-    open.push(h);
-    return h;
-  }
-  beforeAll(() => {
-    raw = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    for (const h of open) await h.close();
-    raw.disconnect();
-  });
+  const hs = useHarnesses(redis);
+  const make = hs.make;
   const keysOf = async (h: Harness, uid: string) => {
     const all: string[] = [];
     for (let cursor = '0'; ; ) {
-      const [next, batch] = await raw.scan(cursor, 'MATCH', `${h.prefix}*`, 'COUNT', 1000);
+      const [next, batch] = await hs.raw.scan(cursor, 'MATCH', `${h.prefix}*`, 'COUNT', 1000);
       all.push(...batch);
       if ((cursor = next) === '0') break;
     }
@@ -98,14 +86,14 @@ describe('SignInWithGoogle', () => {
       const first = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       h.clock.advance(1000);
       await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
-      const before = await raw.hgetall(keyLayout(h.prefix).user(first.user.id));
+      const before = await hs.raw.hgetall(keyLayout(h.prefix).user(first.user.id));
       h.clock.advance(1000);
       await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta })).rejects.toMatchObject({
         message: 'Too many sign-ins to this account; retry later.',
         extensions: { code: 'RATE_LIMITED', retryAfter: 28 },
       });
-      expect(await raw.hgetall(keyLayout(h.prefix).user(first.user.id))).toEqual(before);
-      expect(await raw.zcard(keyLayout(h.prefix).sessionIndex(first.user.id))).toBe(2);
+      expect(await hs.raw.hgetall(keyLayout(h.prefix).user(first.user.id))).toEqual(before);
+      expect(await hs.raw.zcard(keyLayout(h.prefix).sessionIndex(first.user.id))).toBe(2);
     });
 
     it('a disabled account is refused and nothing of it changes', async () => {
@@ -113,9 +101,9 @@ describe('SignInWithGoogle', () => {
       const p = newProfile();
       const a = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
       // The flag alone (as an interrupted operator command could leave it): sign-in still refuses.
-      await raw.hset(keyLayout(h.prefix).user(a.user.id), 'd', '1');
+      await hs.raw.hset(keyLayout(h.prefix).user(a.user.id), 'd', '1');
       await expect(h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta })).rejects.toMatchObject({ reason: 'account_disabled' });
-      expect(await raw.zcard(keyLayout(h.prefix).sessionIndex(a.user.id))).toBe(1);
+      expect(await hs.raw.zcard(keyLayout(h.prefix).sessionIndex(a.user.id))).toBe(1);
     });
 
     it('keeps at most maxSessionsPerUser sessions; the oldest ends first', async () => {
@@ -167,15 +155,14 @@ describe('SignInWithGoogle', () => {
 
     it('two first sign-ins at once: one account, both sessions in it, one of them reports a new user', async () => {
       // Hold the first writer (who linked the account) until the second has written.
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
+      const held = signal();
       let writes = 0;
       const h = await make({
         wrap: (s) =>
           overriding(s, {
             accounts: {
               writeSession: async (w: SessionWrite) => {
-                if (writes++ === 0) await held;
+                if (writes++ === 0) await held.reached;
                 return s.accounts.writeSession(w);
               },
             },
@@ -186,13 +173,13 @@ describe('SignInWithGoogle', () => {
       await new Promise((r) => setImmediate(r));
       while (writes === 0) await new Promise((r) => setImmediate(r));
       const b = await h.signIn.signIn({ provider: 'google', names: null, idToken: idToken(p, h.clock), nonce: null, meta });
-      release();
+      held.fire();
       const first = await a;
       expect(b.user.id).toBe(first.user.id);
       expect([first.isNewUser, b.isNewUser].sort()).toEqual([false, true]);
       expect(await h.stores.identities.get('google', p.sub)).toBe(first.user.id);
       for (const s of [first, b]) await expect(h.sessions.authenticate(s.accessToken)).resolves.toMatchObject({ user: { id: first.user.id } });
-      expect(await raw.zcard(keyLayout(h.prefix).sessionIndex(first.user.id))).toBe(2);
+      expect(await hs.raw.zcard(keyLayout(h.prefix).sessionIndex(first.user.id))).toBe(2);
     });
 
     it('a link to an account that was never written (its sign-in failed after linking) is the account: the next sign-in creates it', async () => {

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
+import { describe, expect, it } from '@jest/globals';
 import { keyLayout } from '../../src/store/keys.js';
 import type { Stores } from '../../src/store/types.js';
 import { usePrivateRedis } from '../support/env.js';
 import { RoundTripProxy } from '../store/round-trip-proxy.js';
-import { harness, idToken, meta, newProfile, overriding, type Harness, type HarnessOptions, type Profile } from '../sessions/harness.js';
+import { idToken, meta, newProfile, overriding, type Harness, useHarnesses, type Profile } from '../sessions/harness.js';
+import { signal } from '../support/signal.js';
 
 /**
  * Accounts with several identities through the use cases (src/users/identity-service.ts,
@@ -14,20 +14,8 @@ import { harness, idToken, meta, newProfile, overriding, type Harness, type Harn
 const redis = usePrivateRedis();
 
 describe('identities: link, unlink, sign in, delete', () => {
-  let raw: Redis;
-  const open: Harness[] = [];
-  async function make(opts: Partial<HarnessOptions> = {}) {
-    const h = await harness({ url: redis.url, ...opts });
-    open.push(h);
-    return h;
-  }
-  beforeAll(() => {
-    raw = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    for (const h of open) await h.close();
-    raw.disconnect();
-  });
+  const hs = useHarnesses(redis);
+  const make = hs.make;
 
   const signIn = (h: Harness, provider: string, p: Profile, names: { givenName: string | null; familyName: string | null } | null = null) =>
     h.signIn.signIn({ provider, idToken: idToken(p, h.clock), nonce: null, names, meta });
@@ -149,7 +137,7 @@ describe('identities: link, unlink, sign in, delete', () => {
       const account = await signIn(h, 'google', newProfile());
       await link(h, account.user.id, 'apple', a);
       expect(await h.stores.identities.get('apple', a.sub)).toBe(account.user.id);
-      expect(await raw.exists(keyLayout(h.prefix).retired(dangling!))).toBe(1);
+      expect(await hs.raw.exists(keyLayout(h.prefix).retired(dangling!))).toBe(1);
       expect((await signIn(h, 'apple', a)).user.id).toBe(account.user.id);
     });
   });
@@ -171,11 +159,9 @@ describe('identities: link, unlink, sign in, delete', () => {
 
     it('a sign-in racing the unlink of its identity: it never lands in the account that let the identity go', async () => {
       // Hold the sign-in's session write until the unlink has removed the account's entry.
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
+      const held = signal();
       let holdNext = false;
-      let writing!: () => void;
-      const atWrite = new Promise<void>((r) => (writing = r));
+      const atWrite = signal();
       const h = await make({
         wrap: (s) =>
           overriding(s, {
@@ -183,8 +169,8 @@ describe('identities: link, unlink, sign in, delete', () => {
               writeSession: async (w) => {
                 if (holdNext) {
                   holdNext = false;
-                  writing();
-                  await held;
+                  atWrite.fire();
+                  await held.reached;
                 }
                 return s.accounts.writeSession(w);
               },
@@ -197,20 +183,19 @@ describe('identities: link, unlink, sign in, delete', () => {
       await link(h, account.user.id, 'apple', a);
       holdNext = true;
       const racing = signIn(h, 'apple', a); // reads the link (→ the account), then waits to write
-      await atWrite;
+      await atWrite.reached;
       await h.identities.unlink(account.user.id, 'apple');
-      release();
+      held.fire();
       const landed = await racing;
       expect(landed.user.id).not.toBe(account.user.id);
       expect(landed.isNewUser).toBe(true);
       expect(await h.stores.identities.get('apple', a.sub)).toBe(landed.user.id);
       expect((await h.identities.list(account.user.id)).map((i) => i.provider)).toEqual(['google']);
-      expect(await raw.zcard(keyLayout(h.prefix).sessionIndex(account.user.id))).toBe(1);
+      expect(await hs.raw.zcard(keyLayout(h.prefix).sessionIndex(account.user.id))).toBe(1);
     });
 
     it('a sign-in whose link leads to an account mid-link (pending) signs in to it and completes the link', async () => {
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
+      const held = signal();
       let holdConfirm = false;
       let confirming!: () => void;
       const atConfirm = new Promise<void>((r) => (confirming = r));
@@ -221,7 +206,7 @@ describe('identities: link, unlink, sign in, delete', () => {
               confirmIdentity: async (...args) => {
                 if (holdConfirm) {
                   confirming();
-                  await held;
+                  await held.reached;
                 }
                 return s.accounts.confirmIdentity(...args);
               },
@@ -237,16 +222,14 @@ describe('identities: link, unlink, sign in, delete', () => {
       const viaApple = await signIn(h, 'apple', a);
       expect(viaApple.user.id).toBe(account.user.id);
       expect((await h.identities.list(account.user.id)).map((i) => i.provider)).toEqual(['google', 'apple']); // the sign-in confirmed it
-      release();
+      held.fire();
       expect((await linking).id).toBe(account.user.id);
     });
 
     it('an in-flight first sign-in whose dangling link is taken over signs in to the account that took it', async () => {
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
+      const held = signal();
       let hold = true;
-      let writing!: () => void;
-      const atWrite = new Promise<void>((r) => (writing = r));
+      const atWrite = signal();
       const h = await make({
         wrap: (s) =>
           overriding(s, {
@@ -254,8 +237,8 @@ describe('identities: link, unlink, sign in, delete', () => {
               writeSession: async (w) => {
                 if (hold && w.identity.provider === 'apple') {
                   hold = false;
-                  writing();
-                  await held;
+                  atWrite.fire();
+                  await held.reached;
                 }
                 return s.accounts.writeSession(w);
               },
@@ -265,16 +248,15 @@ describe('identities: link, unlink, sign in, delete', () => {
       const account = await signIn(h, 'google', newProfile());
       const a = applePerson();
       const first = signIn(h, 'apple', a); // links a fresh id, then waits before creating it
-      await atWrite;
+      await atWrite.reached;
       await link(h, account.user.id, 'apple', a); // finds that id without an account: retires it, takes the link
-      release();
+      held.fire();
       expect((await first).user.id).toBe(account.user.id);
       expect((await first).isNewUser).toBe(false);
     });
 
     it('deletion racing a link: the link taken meanwhile goes with the account', async () => {
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
+      const held = signal();
       let hold = false;
       let deleting!: () => void;
       const atDelete = new Promise<void>((r) => (deleting = r));
@@ -285,7 +267,7 @@ describe('identities: link, unlink, sign in, delete', () => {
               setAccountState: async (uid, state, now) => {
                 if (hold && state === 'deleted') {
                   deleting();
-                  await held;
+                  await held.reached;
                 }
                 return s.accounts.setAccountState(uid, state, now);
               },
@@ -298,7 +280,7 @@ describe('identities: link, unlink, sign in, delete', () => {
       const deletion = h.accounts.deleteAccount(account.user.id); // reads the identities, unlinks Google, then waits
       await atDelete;
       await link(h, account.user.id, 'apple', a); // lands before the account's keys go
-      release();
+      held.fire();
       expect(await deletion).toBe(true);
       expect(await h.stores.identities.get('apple', a.sub)).toBeNull();
       const fresh = await signIn(h, 'apple', a);
