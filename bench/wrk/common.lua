@@ -56,6 +56,24 @@ function me_requests(tokens, body, ua)
   return out
 end
 
+-- Installs `request` and `response` serving a list of requests in turn (the next request is
+-- the next token's, on whatever connection) and counting an answer as good when it starts with
+-- `expect`. Call it at a script's top level: wrk checks for `request`/`response` before any
+-- thread's `init` runs. Returns the setter `init` calls with the requests and the prefix.
+function round_robin()
+  local reqs, expect, i = nil, nil, 0
+  request = function()
+    i = i % #reqs + 1
+    return reqs[i]
+  end
+  response = function(status, headers, body)
+    count(is_good(status, body, expect), status, body)
+  end
+  return function(r, e)
+    reqs, expect = r, e
+  end
+end
+
 -- A JSON body template with one `@TOKEN@` → prefix, suffix.
 function split_template(template)
   local a, b = template:find("@TOKEN@", 1, true)

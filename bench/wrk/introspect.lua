@@ -5,14 +5,13 @@
 --   expect=<answer prefix> ua=<User-Agent>
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
-local requests, i, expect
+local serve = round_robin()
 
 function init(args)
   local a = parse_args(args)
-  expect = a.expect
   local tokens = thread_lines(a.tokens, tonumber(a.threads))
   if #tokens == 0 then error("introspect.lua: no tokens for thread " .. id) end
-  requests = {}
+  local requests = {}
   for k, t in ipairs(tokens) do
     requests[k] = wrk.format("POST", nil, {
       ["Content-Type"] = "application/x-www-form-urlencoded",
@@ -20,14 +19,5 @@ function init(args)
       ["Authorization"] = "Bearer " .. a.secret,
     }, "token=" .. t)
   end
-  i = 0
-end
-
-function request()
-  i = i % #requests + 1
-  return requests[i]
-end
-
-function response(status, headers, body)
-  count(is_good(status, body, expect), status, body)
+  serve(requests, a.expect)
 end

@@ -5,22 +5,11 @@
 --   ua=<User-Agent>
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
-local requests, i, expect
+local serve = round_robin()
 
 function init(args)
   local a = parse_args(args)
-  expect = a.expect
   local tokens = thread_lines(a.tokens, tonumber(a.threads))
   if #tokens == 0 then error("me.lua: no tokens for thread " .. id) end
-  requests = me_requests(tokens, a.body, a.ua)
-  i = 0
-end
-
-function request()
-  i = i % #requests + 1
-  return requests[i]
-end
-
-function response(status, headers, body)
-  count(is_good(status, body, expect), status, body)
+  serve(me_requests(tokens, a.body, a.ua), a.expect)
 end
