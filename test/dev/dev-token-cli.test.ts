@@ -57,6 +57,21 @@ function run(args: string[], env: Record<string, string>) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The provider's keys as a gateway in development sees them: the issuer's public key, no network. */
+function devKeys(provider: Parameters<typeof providerKeys>[0], jwksUri: string, issuer: Awaited<ReturnType<typeof loadDevIssuer>>) {
+  const stores = createMemoryStores();
+  return providerKeys(provider, {
+    jwksUri,
+    store: stores.keySets,
+    locks: stores.locks,
+    staticKeys: [issuer.devIssuerPublicJwk()],
+    fetch: async () => {
+      throw new Error('no network in tests');
+    },
+    logger: captureLogger(),
+  });
+}
+
 function devDir(): string {
   const d = join(work, `dev-${Math.random().toString(36).slice(2)}`);
   mkdirSync(d);
@@ -79,17 +94,7 @@ describe('dev:token CLI', () => {
     expect(statSync(join(dir, DEV_ISSUER_FILE)).mode & 0o777).toBe(0o600);
 
     const issuer = await loadDevIssuer(loadConfig({ DEV_DIR: dir }));
-    const stores = createMemoryStores();
-    const keys = providerKeys(google, {
-      jwksUri: 'https://www.googleapis.com/oauth2/v3/certs',
-      store: stores.keySets,
-      locks: stores.locks,
-      staticKeys: [issuer.devIssuerPublicJwk()],
-      fetch: async () => {
-        throw new Error('no network in tests');
-      },
-      logger: captureLogger(),
-    });
+    const keys = devKeys(google, 'https://www.googleapis.com/oauth2/v3/certs', issuer);
     const verifier = googleVerifier({ keys, clientIds: [DEV_CLIENT_ID], hostedDomains: ['example.com'] });
     const p = await verifier.verify(token, { nonce: 'n-123' });
     expect(p).toMatchObject({ email: 'you@example.com', name: 'Ada Lovelace', givenName: 'Ada', familyName: 'Lovelace', hostedDomain: 'example.com', emailVerified: true });
@@ -109,17 +114,7 @@ describe('dev:token CLI', () => {
     expect(r.code).toBe(0);
     const token = r.stdout.trim();
     const issuer = await loadDevIssuer(loadConfig({ DEV_DIR: dir }));
-    const stores = createMemoryStores();
-    const keys = providerKeys(apple, {
-      jwksUri: 'https://appleid.apple.com/auth/keys',
-      store: stores.keySets,
-      locks: stores.locks,
-      staticKeys: [issuer.devIssuerPublicJwk()],
-      fetch: async () => {
-        throw new Error('no network in tests');
-      },
-      logger: captureLogger(),
-    });
+    const keys = devKeys(apple, 'https://appleid.apple.com/auth/keys', issuer);
     const verifier = new IdTokenVerifier({ provider: apple, keys, audiences: [DEV_APPLE_CLIENT_ID], options: null });
     await expect(verifier.verify(token, { nonce: 'n-9' })).resolves.toMatchObject({
       provider: 'apple',
